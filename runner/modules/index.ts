@@ -1,0 +1,58 @@
+// Module registry. Modules load lazily so that start-up stays fast and heavy libraries
+// (the Kubernetes client, X.509) load only when a play uses them.
+import type { Module } from './types.js';
+
+type Loader = () => Promise<{ default: Module<any, any> }>;
+
+const loaders: Record<string, Loader> = {
+  command: () => import('./command.js'),
+  shell: () => import('./shell.js'),
+  debug: () => import('./debug.js'),
+  set_fact: () => import('./set_fact.js'),
+  assert: () => import('./assert.js'),
+  fail: () => import('./fail.js'),
+  template: () => import('./template.js'),
+  copy: () => import('./copy.js'),
+  wait_for: () => import('./wait_for.js'),
+  ip_route_facts: () => import('./ip_route_facts.js'),
+  ip_routes: () => import('./ip_routes.js'),
+  k8s: () => import('./k8s.js'),
+  k8s_info: () => import('./k8s_info.js'),
+};
+
+/** Fully qualified names users may write, as in Ansible (ansible.builtin.command, kubernetes.core.k8s). */
+const aliases: Record<string, string> = {
+  'ansible.builtin.command': 'command',
+  'ansible.builtin.shell': 'shell',
+  'ansible.builtin.debug': 'debug',
+  'ansible.builtin.set_fact': 'set_fact',
+  'ansible.builtin.assert': 'assert',
+  'ansible.builtin.fail': 'fail',
+  'ansible.builtin.template': 'template',
+  'ansible.builtin.copy': 'copy',
+  'ansible.builtin.wait_for': 'wait_for',
+  'kubernetes.core.k8s': 'k8s',
+  'kubernetes.core.k8s_info': 'k8s_info',
+};
+
+export function moduleName(name: string): string | undefined {
+  const n = aliases[name] ?? name;
+  return n in loaders ? n : undefined;
+}
+
+export function moduleNames(): string[] {
+  return Object.keys(loaders);
+}
+
+const cache = new Map<string, Promise<Module<any, any>>>();
+
+export function loadModule(name: string): Promise<Module<any, any>> {
+  const n = moduleName(name);
+  if (!n) return Promise.reject(new Error(`unknown module '${name}'`));
+  let m = cache.get(n);
+  if (!m) {
+    m = loaders[n]().then((mod) => mod.default);
+    cache.set(n, m);
+  }
+  return m;
+}

@@ -1,0 +1,92 @@
+// YAML files with positions: every value of a loaded file can be traced back to file:line:column,
+// so validation errors point at the exact place an operator has to fix.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+import { Problem } from '../errors.js';
+
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type PathSegment = string | number;
+
+export class SourceFile {
+  readonly file: string;
+  readonly doc: Document;
+  readonly value: unknown;
+  /** YAML syntax errors, already as positioned problems. Empty when the file parsed. */
+  readonly problems: Problem[];
+  private readonly lines: LineCounter;
+
+  constructor(file: string, text: string) {
+    this.file = file;
+    this.lines = new LineCounter();
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true });
+    this.problems = this.doc.errors.map((e) => {
+      const pos = this.lines.linePos(e.pos[0]);
+      return { file, line: pos.line, column: pos.col, message: `YAML syntax error: ${firstLine(e.message)}` };
+    });
+    this.value = this.problems.length ? undefined : this.doc.toJS({ maxAliasCount: 1000 });
+  }
+
+  /** Position of an offset in this file. */
+  at(offset: number): SourcePosition {
+    const p = this.lines.linePos(offset);
+    return { file: this.file, line: p.line, column: p.col };
+  }
+
+  /**
+   * Position of the value (or of its key, when `key` is set) at `path`; falls back to the deepest
+   * ancestor that exists, so a missing property points at the mapping that should hold it.
+   */
+  positionOf(path: readonly PathSegment[], key = false): SourcePosition {
+    let node: Node | null = this.doc.contents as Node | null;
+    let best = node?.range ? node.range[0] : 0;
+    for (const segment of path) {
+      if (!node) break;
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && scalarValue(it.key) === String(segment));
+        if (!pair) break;
+        const k = pair.key as Node | null;
+        const v = pair.value as Node | null;
+        if (key && segment === path[path.length - 1] && k?.range) return this.at(k.range[0]);
+        node = v;
+        best = v?.range ? v.range[0] : k?.range ? k.range[0] : best;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment] as Node | undefined;
+        if (!item) break;
+        node = item;
+        if (item.range) best = item.range[0];
+      } else break;
+    }
+    return this.at(best);
+  }
+
+  problem(path: readonly PathSegment[], message: string, expected?: string, key = false): Problem {
+    return { ...this.positionOf(path, key), message, expected };
+  }
+}
+
+function scalarValue(n: unknown): string | undefined {
+  return isScalar(n) ? String(n.value) : undefined;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0];
+}
+
+export function loadYamlFile(file: string): SourceFile {
+  return new SourceFile(file, readFileSync(file, 'utf8'));
+}
+
+/** Parse a JSON Pointer (as ajv reports `instancePath`) into path segments. */
+export function pointerToPath(pointer: string): PathSegment[] {
+  if (!pointer) return [];
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
