@@ -1,0 +1,222 @@
+// Text formatting shared by the plain and pretty reporters: Ansible's banners, result lines, diffs and recap.
+import { createTwoFilesPatch } from 'diff';
+import type { HostStats, RunEvent } from './events.js';
+import type { FileDiff } from '../modules/types.js';
+
+export type TaskResultEvent = Extract<RunEvent, { type: 'task_result' }>;
+export type TaskStartEvent = Extract<RunEvent, { type: 'task_start' }>;
+export type RecapEvent = Extract<RunEvent, { type: 'recap' }>;
+
+const CODES = {
+  green: 32,
+  yellow: 33,
+  red: 31,
+  brightRed: 91,
+  cyan: 36,
+  magenta: 95,
+  blue: 34,
+  gray: 90,
+  bold: 1,
+} as const;
+export type Color = keyof typeof CODES;
+
+export type Paint = (color: Color, text: string) => string;
+
+export function painter(enabled: boolean): Paint {
+  return enabled ? (color, text) => `\x1b[${CODES[color]}m${text}\x1b[0m` : (_color, text) => text;
+}
+
+/** Ansible's banner: the title padded with stars to the terminal width. */
+export function banner(title: string, width = 80): string {
+  const stars = Math.max(3, width - 1 - title.length);
+  return `${title} ${'*'.repeat(stars)}`;
+}
+
+export function taskTitle(event: { task: string; role?: string }): string {
+  return event.role ? `${event.role} : ${event.task}` : event.task;
+}
+
+export function taskBanner(event: TaskStartEvent, width = 80): string {
+  return banner(`${event.handler ? 'RUNNING HANDLER' : 'TASK'} [${taskTitle(event)}]`, width);
+}
+
+/** Deep copy that JSON.stringify cannot choke on: cycles, bigint, errors, buffers, maps, sets. */
+export function toJsonSafe(value: unknown, ancestors: Set<object> = new Set()): unknown {
+  switch (typeof value) {
+    case 'bigint':
+      return value.toString();
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? value : String(value);
+    case 'object':
+      break;
+    default:
+      return value;
+  }
+  if (value === null) return null;
+  if (ancestors.has(value)) return '[Circular]';
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value) || value instanceof Set) {
+      return [...value].map((v) => {
+        const safe = toJsonSafe(v, ancestors);
+        return safe === undefined ? null : safe;
+      });
+    }
+    const entries: [string, unknown][] =
+      value instanceof Map ? [...value].map(([k, v]) => [String(k), v]) : Object.entries(value);
+    if (value instanceof Error) entries.unshift(['name', value.name], ['message', value.message]);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) {
+      const safe = toJsonSafe(v, ancestors);
+      if (safe !== undefined) out[k] = safe;
+    }
+    return out;
+  } finally {
+    ancestors.delete(value);
+  }
+}
+
+export function safeStringify(value: unknown, indent?: number): string {
+  return JSON.stringify(toJsonSafe(value), null, indent) ?? 'null';
+}
+
+export function itemLabel(item: unknown): string {
+  if (typeof item === 'string') return item;
+  return safeStringify(item);
+}
+
+/** The result as Ansible shows it after `=>`: internal keys dropped, diffs shown separately. */
+export function dumpResult(result: Record<string, unknown>, verbosity: number): string {
+  const shown: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(result ?? {})) {
+    if (k.startsWith('_ansible_') || k === 'diff') continue;
+    if (verbosity < 3 && (k === 'invocation' || k === 'exception')) continue;
+    shown[k] = v;
+  }
+  return safeStringify(shown, verbosity >= 3 ? 4 : undefined);
+}
+
+export function isFileDiffList(value: unknown): value is FileDiff[] {
+  return (
+    Array.isArray(value) &&
+    value.every((d) => d !== null && typeof d === 'object' && typeof d.before === 'string' && typeof d.after === 'string')
+  );
+}
+
+/** Unified diffs with `--- before` / `+++ after` headers; empty when nothing differs. */
+export function diffLines(diffs: FileDiff[], paint: Paint): string[] {
+  const lines: string[] = [];
+  for (const d of diffs) {
+    if (d.before === d.after) continue;
+    const oldName = d.beforeHeader ? `before: ${d.beforeHeader}` : 'before';
+    const newName = d.afterHeader ? `after: ${d.afterHeader}` : 'after';
+    const patch = createTwoFilesPatch(oldName, newName, d.before, d.after);
+    for (const line of patch.split('\n')) {
+      if (line === '' || /^=+$/.test(line)) continue;
+      if (line.startsWith('---') || line.startsWith('+++')) lines.push(paint('bold', line));
+      else if (line.startsWith('+')) lines.push(paint('green', line));
+      else if (line.startsWith('-')) lines.push(paint('red', line));
+      else if (line.startsWith('@@')) lines.push(paint('cyan', line));
+      else lines.push(line);
+    }
+  }
+  return lines;
+}
+
+/** The lines Ansible's default callback prints for one host's result (diff first, then the status line). */
+export function resultLines(
+  event: TaskResultEvent,
+  opts: { verbosity: number; diff: boolean; paint: Paint },
+): string[] {
+  const { verbosity, paint } = opts;
+  const lines: string[] = [];
+  const result = event.result ?? {};
+  if (opts.diff && isFileDiffList(result.diff) && (event.status === 'changed' || event.status === 'ok')) {
+    lines.push(...diffLines(result.diff, paint));
+  }
+  const who = event.delegatedTo ? `[${event.host} -> ${event.delegatedTo}]` : `[${event.host}]`;
+  const hasItem = event.item !== undefined;
+  const item = hasItem ? `(item=${itemLabel(event.item)})` : '';
+  const verbose = verbosity > 0 || result._ansible_verbose_always === true;
+  const tail = verbose ? ` => ${dumpResult(result, verbosity)}` : '';
+  const unreachable = event.status === 'unreachable' || (event.status === 'ignored' && result.unreachable === true);
+
+  switch (event.status) {
+    case 'ok':
+    case 'changed':
+    case 'skipped': {
+      const word = event.status === 'skipped' ? 'skipping' : event.status;
+      const color = event.status === 'ok' ? 'green' : event.status === 'changed' ? 'yellow' : 'cyan';
+      const itemPart = hasItem ? ` => ${item}` : '';
+      lines.push(paint(color, `${word}: ${who}${itemPart}${tail}`));
+      break;
+    }
+    case 'failed':
+    case 'rescued':
+    case 'ignored':
+    case 'unreachable': {
+      const kind = unreachable ? 'UNREACHABLE!' : 'FAILED!';
+      const dump = dumpResult(result, verbosity);
+      const line = hasItem ? `failed: ${who} ${item} => ${dump}` : `fatal: ${who}: ${kind} => ${dump}`;
+      lines.push(paint(unreachable ? 'brightRed' : 'red', line));
+      if (event.status === 'ignored') lines.push(paint('cyan', '...ignoring'));
+      break;
+    }
+  }
+  return lines;
+}
+
+export function warningLine(event: { message: string; host?: string }, paint: Paint): string {
+  return paint('magenta', `[WARNING]: ${event.host ? `[${event.host}] ` : ''}${event.message}`);
+}
+
+export function logLine(event: { message: string; host?: string }, paint: Paint): string {
+  return paint('blue', event.host ? `<${event.host}> ${event.message}` : event.message);
+}
+
+export function formatDuration(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(2)}s`;
+}
+
+const RECAP_FIELDS: [keyof HostStats, Color][] = [
+  ['ok', 'green'],
+  ['changed', 'yellow'],
+  ['unreachable', 'brightRed'],
+  ['failed', 'red'],
+  ['skipped', 'cyan'],
+  ['rescued', 'green'],
+  ['ignored', 'magenta'],
+];
+
+/** PLAY RECAP block, problems, transport (at -v) and the total time, aligned like Ansible. */
+export function recapLines(event: RecapEvent, opts: { verbosity: number; paint: Paint; width?: number }): string[] {
+  const { paint } = opts;
+  const lines: string[] = [];
+  for (const problem of event.problems ?? []) lines.push(paint('red', `ERROR! ${problem}`));
+  if (lines.length) lines.push('');
+  lines.push(banner('PLAY RECAP', opts.width));
+  const hosts = Object.keys(event.stats ?? {});
+  const hostWidth = Math.max(26, ...hosts.map((h) => h.length));
+  for (const host of hosts) {
+    const s = event.stats[host];
+    const hostColor: Color | undefined =
+      s.failed > 0 || s.unreachable > 0 ? 'red' : s.changed > 0 ? 'yellow' : s.ok > 0 ? 'green' : undefined;
+    const name = host.padEnd(hostWidth);
+    const fields = RECAP_FIELDS.map(([key, color]) => {
+      const text = `${key}=${String(s[key] ?? 0).padEnd(4)}`;
+      return (s[key] ?? 0) > 0 ? paint(color, text) : text;
+    });
+    lines.push(`${hostColor ? paint(hostColor, name) : name} : ${fields.join(' ')}`.trimEnd());
+  }
+  lines.push('');
+  if (opts.verbosity > 0 && event.transport && Object.keys(event.transport).length) {
+    lines.push(`Transport: ${safeStringify(event.transport)}`);
+  }
+  lines.push(`Total: ${formatDuration(event.durationMs)}`);
+  return lines;
+}

@@ -1,0 +1,261 @@
+// Masks secret values before any event reaches an output format.
+// Every distinct secret value gets a number that is stable for the run, so a diff can still show
+// that a secret changed (`<secret #1>` before, `<secret #2>` after) without showing either value.
+
+/** Keys whose values are secret. Matched against the key normalised to snake_case (clientKeyData, client-key-data → client_key_data). */
+export const DEFAULT_SECRET_KEY =
+  /password|passwd|token|secret|passphrase|private_key(?!_file)|key_data|(?:^|_)pass$|api_?key|authorization/i;
+
+/**
+ * Keys that look secret but hold names, references or paths (token_file, secret_name, secretRef,
+ * ca_data, no_log, password_set...). Their values are shown.
+ */
+export const DEFAULT_NOT_SECRET_KEY =
+  /(?:^|_)(?:file|path|dir|name|names|ref|ttl|type|mode|set|seconds|expiration_seconds)$|^ca_data$|^no_log$/i;
+
+/** Substring masking starts at this length: shorter secrets are masked only as whole values. */
+export const MIN_SUBSTRING_SECRET = 8;
+
+/** What Ansible prints instead of the result of a `no_log: true` task. */
+export const NO_LOG_CENSORED =
+  "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+export const NO_LOG_MSG = 'the output has been hidden due to the no_log: true specified for this result';
+
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g;
+const BEARER = /(\bBearer\s+)([A-Za-z0-9._~+/=-]{8,})/g;
+const MASK = /^<secret #\d+>$/;
+
+export interface RedactorOptions {
+  secretKey?: RegExp;
+  notSecretKey?: RegExp;
+}
+
+export interface RedactOptions {
+  /** Extra keys whose values are secret wherever they occur (a module's `secretArgs`). */
+  secretKeys?: Iterable<string>;
+}
+
+export class Redactor {
+  private readonly numbers = new Map<string, number>();
+  private next = 1;
+  /** Secrets matched inside longer strings, longest first; rebuilt lazily when secrets are added. */
+  private substringPattern: RegExp | null | undefined;
+  private readonly secretKey: RegExp;
+  private readonly notSecretKey: RegExp;
+
+  constructor(options: RedactorOptions = {}) {
+    this.secretKey = options.secretKey ?? DEFAULT_SECRET_KEY;
+    this.notSecretKey = options.notSecretKey ?? DEFAULT_NOT_SECRET_KEY;
+  }
+
+  /** Registers a secret value (and the forms it commonly travels in: base64, JSON-escaped, URL-encoded, trimmed). */
+  addSecret(value: string): number | undefined {
+    if (typeof value !== 'string' || value === '' || MASK.test(value)) return undefined;
+    const existing = this.numbers.get(value);
+    if (existing !== undefined) return existing;
+    const n = this.next++;
+    this.register(value, n);
+    const trimmed = value.trim();
+    if (trimmed !== value && trimmed.length >= MIN_SUBSTRING_SECRET) this.register(trimmed, n);
+    for (const form of [trimmed, value]) {
+      if (form.length < MIN_SUBSTRING_SECRET) continue;
+      const json = JSON.stringify(form).slice(1, -1);
+      if (json !== form) this.register(json, n);
+      const url = encodeURIComponent(form);
+      if (url !== form) this.register(url, n);
+      for (const b64 of base64Forms(form)) this.register(b64, n);
+    }
+    return n;
+  }
+
+  /** Number of distinct secrets registered (their forms share a number). */
+  get size(): number {
+    return this.next - 1;
+  }
+
+  /** Deep copy of `value` with every secret masked. Never mutates its input; safe on cycles. */
+  redact<T>(value: T, options: RedactOptions = {}): T {
+    const extraKeys = new Set(options.secretKeys ?? []);
+    // Key-matched values are registered first, so they are masked wherever else they occur in the same value.
+    this.harvest(value, extraKeys, new Set());
+    return this.copy(value, extraKeys, new Set()) as T;
+  }
+
+  /** Masks secrets inside free text (stderr, error messages, command lines). */
+  redactText(text: string): string {
+    if (typeof text !== 'string' || text === '') return text;
+    const whole = this.numbers.get(text);
+    if (whole !== undefined) return mask(whole);
+    let out = text.replace(PEM_PRIVATE_KEY, (pem) => mask(this.addSecret(pem)!));
+    out = out.replace(BEARER, (_m, lead: string, token: string) => lead + mask(this.addSecret(token)!));
+    const pattern = this.pattern();
+    if (pattern) out = out.replace(pattern, (found) => mask(this.numbers.get(found)!));
+    return out;
+  }
+
+  /** Whether a key's value is secret by name. */
+  isSecretKey(key: string, extraKeys?: Set<string>): boolean {
+    if (extraKeys?.has(key)) return true;
+    const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.\s]/g, '_').toLowerCase();
+    return this.secretKey.test(snake) && !this.notSecretKey.test(snake);
+  }
+
+  private isNotSecretKey(key: string): boolean {
+    const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.\s]/g, '_').toLowerCase();
+    return this.notSecretKey.test(snake);
+  }
+
+  private register(form: string, n: number): void {
+    if (this.numbers.has(form)) return;
+    this.numbers.set(form, n);
+    if (form.length >= MIN_SUBSTRING_SECRET) this.substringPattern = undefined;
+  }
+
+  private pattern(): RegExp | null {
+    if (this.substringPattern === undefined) {
+      const long = [...this.numbers.keys()].filter((s) => s.length >= MIN_SUBSTRING_SECRET);
+      long.sort((a, b) => b.length - a.length);
+      this.substringPattern = long.length ? new RegExp(long.map(escapeRegExp).join('|'), 'g') : null;
+    }
+    return this.substringPattern;
+  }
+
+  /** Registers values found under secret keys and in Kubernetes Secret objects. */
+  private harvest(value: unknown, extraKeys: Set<string>, ancestors: Set<object>): void {
+    if (value === null || typeof value !== 'object' || ancestors.has(value)) return;
+    ancestors.add(value);
+    if (Array.isArray(value)) {
+      for (const v of value) this.harvest(v, extraKeys, ancestors);
+    } else if (isPlainish(value)) {
+      const record = value as Record<string, unknown>;
+      const isK8sSecret = record.kind === 'Secret';
+      for (const [k, v] of Object.entries(record)) {
+        if (this.isSecretKey(k, extraKeys) || (isK8sSecret && (k === 'data' || k === 'stringData'))) {
+          this.harvestLeaves(v, ancestors, k === 'data' && isK8sSecret);
+        } else {
+          this.harvest(v, extraKeys, ancestors);
+        }
+      }
+    }
+    ancestors.delete(value);
+  }
+
+  private harvestLeaves(value: unknown, ancestors: Set<object>, base64Data: boolean): void {
+    if (typeof value === 'string') {
+      if (MASK.test(value)) return;
+      this.addSecret(value);
+      if (base64Data) {
+        const decoded = decodeBase64Text(value);
+        if (decoded !== undefined) this.addSecret(decoded);
+      }
+      return;
+    }
+    if (value === null || typeof value !== 'object' || ancestors.has(value)) return;
+    ancestors.add(value);
+    const entries = Array.isArray(value) ? value.map((v) => ['', v] as const) : Object.entries(value);
+    for (const [k, v] of entries) {
+      if (k && this.isNotSecretKey(k)) continue;
+      this.harvestLeaves(v, ancestors, base64Data);
+    }
+    ancestors.delete(value);
+  }
+
+  private copy(value: unknown, extraKeys: Set<string>, ancestors: Set<object>, secret = false): unknown {
+    switch (typeof value) {
+      case 'string':
+        if (secret && value !== '' && !MASK.test(value)) return mask(this.addSecret(value)!);
+        return this.redactText(value);
+      case 'function':
+      case 'symbol':
+        return undefined;
+      case 'object':
+        break;
+      default:
+        return value;
+    }
+    if (value === null) return null;
+    if (ancestors.has(value)) return '[Circular]';
+    if (value instanceof Date) return new Date(value.getTime());
+    if (value instanceof Uint8Array) return this.copy(Buffer.from(value).toString('utf8'), extraKeys, ancestors, secret);
+    ancestors.add(value);
+    try {
+      if (Array.isArray(value)) return value.map((v) => this.copy(v, extraKeys, ancestors, secret));
+      if (value instanceof Set) return [...value].map((v) => this.copy(v, extraKeys, ancestors, secret));
+      let source: Record<string, unknown>;
+      if (value instanceof Map) source = Object.fromEntries([...value].map(([k, v]) => [String(k), v]));
+      else if (value instanceof Error) source = errorToRecord(value);
+      else source = value as Record<string, unknown>;
+      const isK8sSecret = source.kind === 'Secret';
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(source)) {
+        let childSecret: boolean;
+        if (secret) childSecret = !this.isNotSecretKey(k);
+        else childSecret = this.isSecretKey(k, extraKeys) || (isK8sSecret && (k === 'data' || k === 'stringData'));
+        const key = this.pattern() ? this.redactText(k) : k;
+        const copied = this.copy(v, extraKeys, ancestors, childSecret);
+        if (copied !== undefined || v === undefined) out[key] = copied;
+      }
+      return out;
+    } finally {
+      ancestors.delete(value);
+    }
+  }
+}
+
+/**
+ * What a `no_log: true` task shows: only its status fields, as Ansible does.
+ * The message is kept only as a fixed sentence, so a failure still says why nothing is shown.
+ */
+export function noLog(result: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { censored: NO_LOG_CENSORED, changed: Boolean(result.changed) };
+  for (const key of ['failed', 'skipped', 'unreachable', 'attempts', 'retries'] as const) {
+    if (key in result) out[key] = typeof result[key] === 'number' ? result[key] : Boolean(result[key]);
+  }
+  if ('msg' in result) out.msg = NO_LOG_MSG;
+  return out;
+}
+
+function mask(n: number): string {
+  return `<secret #${n}>`;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function isPlainish(value: object): boolean {
+  return !(value instanceof Date) && !(value instanceof Uint8Array);
+}
+
+function errorToRecord(error: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: error.name, message: error.message };
+  for (const [k, v] of Object.entries(error)) out[k] = v;
+  if (error.cause !== undefined) out.cause = error.cause;
+  return out;
+}
+
+/**
+ * Base64 forms of a secret: the whole standard encoding, and the characters that depend only on the
+ * secret when it sits at each of the three byte alignments inside a larger base64 blob
+ * (a token inside a base64-encoded kubeconfig).
+ */
+function base64Forms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const forms = new Set<string>([bytes.toString('base64'), bytes.toString('base64url')]);
+  for (let shift = 0; shift < 3; shift++) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+    const first = Math.ceil((8 * shift) / 6);
+    const last = Math.floor((8 * (shift + bytes.length) - 6) / 6);
+    const inner = encoded.slice(first, last + 1);
+    if (inner.length >= MIN_SUBSTRING_SECRET) forms.add(inner);
+  }
+  return [...forms];
+}
+
+/** Decodes base64 when it yields text (a Secret's data value); undefined for binary or non-base64. */
+function decodeBase64Text(value: string): string | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) return undefined;
+  const text = Buffer.from(value, 'base64').toString('utf8');
+  if (text.includes('\uFFFD') || /[\x00-\x08\x0e-\x1f]/.test(text)) return undefined;
+  return text;
+}
