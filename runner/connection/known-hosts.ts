@@ -1,0 +1,147 @@
+// OpenSSH known_hosts checking for the SSH transport: plain, [host]:port, comma lists, wildcards,
+// negations, hashed (|1|salt|hmac) entries and @revoked markers. @cert-authority lines are ignored
+// (meshplay does not verify host certificates).
+import { createHash, createHmac } from 'node:crypto';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface KnownHostEntry {
+  marker?: '@revoked' | '@cert-authority';
+  patterns: string;
+  keyType: string;
+  /** Base64 of the key blob, as written in the file. */
+  key: string;
+  line: number;
+}
+
+export type HostKeyVerdict =
+  | { status: 'known' }
+  /** Host is in the file, but not with a key of this type (or not at all). */
+  | { status: 'unknown'; otherTypes: string[] }
+  /** Host is in the file with a different key of the same type: possible man-in-the-middle. */
+  | { status: 'changed'; lines: number[] }
+  | { status: 'revoked'; line: number };
+
+/** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */
+export function knownHostsName(host: string, port: number): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+export function parseKnownHosts(text: string): KnownHostEntry[] {
+  const entries: KnownHostEntry[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const fields = line.split(/\s+/);
+    let marker: KnownHostEntry['marker'];
+    if (fields[0] === '@revoked' || fields[0] === '@cert-authority') marker = fields.shift() as KnownHostEntry['marker'];
+    else if (fields[0].startsWith('@')) return; // unknown marker: skip as OpenSSH does
+    if (fields.length < 3) return;
+    entries.push({ marker, patterns: fields[0], keyType: fields[1], key: fields[2], line: i + 1 });
+  });
+  return entries;
+}
+
+function wildcardMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(
+    '^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$',
+    'i',
+  );
+  return re.test(name);
+}
+
+function hashedMatch(pattern: string, name: string): boolean {
+  // |1|base64(salt)|base64(HMAC-SHA1(salt, name))
+  const parts = pattern.split('|');
+  if (parts.length !== 4 || parts[1] !== '1') return false;
+  const salt = Buffer.from(parts[2], 'base64');
+  const mac = createHmac('sha1', salt).update(name).digest('base64');
+  return mac === parts[3];
+}
+
+/** Whether a host-pattern field (comma list, may contain !negations and hashed names) matches `name`. */
+export function patternsMatch(patterns: string, name: string): boolean {
+  if (patterns.startsWith('|')) return hashedMatch(patterns, name);
+  let matched = false;
+  for (const p of patterns.split(',')) {
+    if (p.startsWith('!')) {
+      if (wildcardMatch(p.slice(1), name)) return false;
+    } else if (wildcardMatch(p, name)) matched = true;
+  }
+  return matched;
+}
+
+/** The key type name inside an SSH public key blob (string length-prefixed). */
+export function keyTypeOf(blob: Buffer): string {
+  if (blob.length < 4) return 'unknown';
+  const len = blob.readUInt32BE(0);
+  return blob.subarray(4, 4 + len).toString('latin1');
+}
+
+/** OpenSSH's fingerprint format: `SHA256:` + unpadded base64 of the blob's SHA-256. */
+export function fingerprint(blob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+export function verifyHostKey(entries: KnownHostEntry[], host: string, port: number, blob: Buffer): HostKeyVerdict {
+  const name = knownHostsName(host, port);
+  const type = keyTypeOf(blob);
+  const b64 = blob.toString('base64');
+  const mine = entries.filter((e) => patternsMatch(e.patterns, name));
+  const revoked = entries.find((e) => e.marker === '@revoked' && e.key === b64);
+  if (revoked) return { status: 'revoked', line: revoked.line };
+  const plain = mine.filter((e) => !e.marker);
+  if (plain.some((e) => e.key === b64)) return { status: 'known' };
+  const sameType = plain.filter((e) => e.keyType === type);
+  if (sameType.length) return { status: 'changed', lines: sameType.map((e) => e.line) };
+  return { status: 'unknown', otherTypes: [...new Set(plain.map((e) => e.keyType))] };
+}
+
+/** Key types the file already knows for this host, so the handshake can ask for one of those first. */
+export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
+  const name = knownHostsName(host, port);
+  return [...new Set(entries.filter((e) => !e.marker && patternsMatch(e.patterns, name)).map((e) => e.keyType))];
+}
+
+export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
+  try {
+    return parseKnownHosts(await readFile(file, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+// Parallel connections may accept keys at the same moment: serialise appends per file.
+const locks = new Map<string, Promise<unknown>>();
+
+function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(file) ?? Promise.resolve();
+  const next = previous.then(fn, fn);
+  locks.set(
+    file,
+    next.catch(() => undefined),
+  );
+  return next;
+}
+
+/** Appends `name type base64` unless an identical entry was added meanwhile. Returns whether it wrote. */
+export function appendKnownHost(file: string, host: string, port: number, blob: Buffer): Promise<boolean> {
+  return withFileLock(file, async () => {
+    const entries = await readKnownHosts(file);
+    const verdict = verifyHostKey(entries, host, port, blob);
+    if (verdict.status === 'known') return false;
+    if (verdict.status !== 'unknown') throw new Error(`refusing to record a ${verdict.status} host key`);
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    let prefix = '';
+    try {
+      const text = await readFile(file, 'utf8');
+      if (text.length && !text.endsWith('\n')) prefix = '\n';
+    } catch {
+      /* new file */
+    }
+    const line = `${knownHostsName(host, port)} ${keyTypeOf(blob)} ${blob.toString('base64')}\n`;
+    await appendFile(file, prefix + line, { mode: 0o600 });
+    return true;
+  });
+}

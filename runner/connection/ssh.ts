@@ -1,0 +1,505 @@
+// SSH transport: one ssh2 connection per node for the whole run; every exec is a channel on it.
+// Anything that breaks the transport (refused, timeout, auth, host key, drop) is an UnreachableError,
+// so the executor counts the host unreachable rather than failed.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import type { Readable } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, Client as ClientType, ClientChannel, ConnectConfig } from 'ssh2';
+import type { Host, SshSettings } from '../inventory/types.js';
+import type { ConnectOptions } from './options.js';
+import type { CommandConnection, ConnectionTimings, ExecOptions, ExecResult } from './types.js';
+import { UnreachableError } from './types.js';
+import {
+  appendKnownHost,
+  fingerprint,
+  keyTypeOf,
+  knownHostsName,
+  knownKeyTypes,
+  readKnownHosts,
+  verifyHostKey,
+} from './known-hosts.js';
+
+/** OpenSSH's default MaxSessions is 10; stay under it so channel opens never get refused. */
+const MAX_CHANNELS = 8;
+const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
+// Fast, modern algorithms first; the rest of ssh2's defaults stay as fallbacks for older servers.
+// Measured against the local OpenSSH 9.2 (see bench notes in the helper report): curve25519 kex plus
+// an ed25519 host key is the cheapest handshake; aes128-gcm is the fastest cipher with AES-NI.
+const PREFERRED_KEX = ['curve25519-sha256', 'curve25519-sha256@libssh.org', 'ecdh-sha2-nistp256'];
+const PREFERRED_HOST_KEY = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'rsa-sha2-512', 'rsa-sha2-256'];
+const PREFERRED_CIPHER = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes256-gcm@openssh.com'];
+
+let connectionsOpened = 0;
+/** TCP connections opened by this process (bastion connections included); for tests and the recap. */
+export function sshConnectionCount(): number {
+  return connectionsOpened;
+}
+
+export function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return homedir() + path.slice(1);
+  return path;
+}
+
+/** POSIX shell quoting: safe words stay bare, everything else single-quoted. */
+export function shellQuote(word: string): string {
+  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function commandString(command: string[] | string, options: ExecOptions = {}): string {
+  let cmd = typeof command === 'string' ? command : command.map(shellQuote).join(' ');
+  const env = Object.entries(options.env ?? {});
+  const prefix: string[] = [];
+  // sshd accepts only AcceptEnv variables through the protocol: export them in the command instead.
+  if (env.length) {
+    for (const [k, v] of env) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name '${k}'`);
+      prefix.push(`${k}=${shellQuote(v)}; export ${k};`);
+    }
+  }
+  if (options.cwd) prefix.push(`cd ${shellQuote(options.cwd)} &&`);
+  if (prefix.length) cmd = `${prefix.join(' ')} ${cmd}`;
+  // Whether cmd is one simple command (quoted argv) that sudo/timeout can run without a shell.
+  let simple = typeof command !== 'string' && !prefix.length;
+  if (options.timeoutMs) {
+    // sshd refuses signal requests in many set-ups (e.g. root sessions), so the remote side enforces the
+    // limit itself; GNU/busybox timeout signals the whole process group, then KILLs after a second.
+    const seconds = Math.max(options.timeoutMs / 1000, 0.001);
+    cmd = `timeout -k 1 ${seconds} ${simple ? cmd : `sh -c ${shellQuote(cmd)}`}`;
+    simple = true;
+  }
+  if (options.become) {
+    const sudo = options.becomePassword !== undefined ? "sudo -S -p '' --" : 'sudo -n --';
+    cmd = `${sudo} ${simple ? cmd : `sh -c ${shellQuote(cmd)}`}`;
+  } else if (prefix.length && !options.timeoutMs) {
+    // The login shell may not be POSIX; sh -c keeps `export`/`cd` semantics predictable.
+    cmd = `sh -c ${shellQuote(cmd)}`;
+  }
+  return cmd;
+}
+
+interface Endpoint {
+  /** Inventory name, for messages. */
+  label: string;
+  address: string;
+  port: number;
+  user: string;
+  ssh: SshSettings;
+  keyFile?: string;
+}
+
+function describe(e: Endpoint): string {
+  return `${e.user}@${e.address}:${e.port}`;
+}
+
+async function authMethods(e: Endpoint, options: ConnectOptions): Promise<{ methods: AnyAuthMethod[]; names: string[] }> {
+  const methods: AnyAuthMethod[] = [];
+  const names: string[] = [];
+  const keyFiles = e.keyFile
+    ? [expandHome(e.keyFile)]
+    : ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'].map(expandHome).filter((f) => existsSync(f));
+  const passphraseEnv = e.ssh.private_key_passphrase_env;
+  const passphrase = passphraseEnv ? process.env[passphraseEnv] : undefined;
+  if (passphraseEnv && passphrase === undefined && e.keyFile)
+    options.warn(`${e.label}: private_key_passphrase_env names ${passphraseEnv}, which is not set`);
+  if (passphrase) options.secret(passphrase);
+  for (const file of keyFiles) {
+    let key: Buffer;
+    try {
+      key = await readFile(file);
+    } catch (err) {
+      throw new UnreachableError(e.label, `cannot read SSH private key ${file}: ${(err as Error).message}`);
+    }
+    const parsed = utils.parseKey(key, passphrase);
+    if (parsed instanceof Error) {
+      const hint = /encrypted|passphrase/i.test(parsed.message)
+        ? passphraseEnv
+          ? ` (is ${passphraseEnv} the right passphrase?)`
+          : ' (the key is encrypted: set ssh.private_key_passphrase_env to the name of a variable holding its passphrase)'
+        : '';
+      throw new UnreachableError(e.label, `cannot use SSH private key ${file}: ${parsed.message}${hint}`);
+    }
+    methods.push({ type: 'publickey', username: e.user, key, passphrase });
+    names.push(`publickey (${file})`);
+  }
+  if (process.env.SSH_AUTH_SOCK) {
+    methods.push({ type: 'agent', username: e.user, agent: process.env.SSH_AUTH_SOCK });
+    names.push('agent (SSH_AUTH_SOCK)');
+  }
+  if (e.ssh.password) {
+    options.secret(e.ssh.password);
+    methods.push({ type: 'password', username: e.user, password: e.ssh.password });
+    names.push('password');
+  }
+  return { methods, names };
+}
+
+// ssh2's own default (and supported) lists; `prepend` in ssh2 does not move an algorithm that is
+// already listed, so exact lists are built from them instead.
+// ssh2 is CommonJS: named imports are not available under NodeNext ESM.
+const { Client, utils } = ssh2;
+type Client = ClientType;
+
+const ssh2Constants = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
+
+function ordered(preferred: string[], defaults: string[], supported: string[]): string[] {
+  return [...new Set([...preferred.filter((a) => supported.includes(a)), ...defaults])];
+}
+
+export function algorithmsFor(knownTypes: string[]): ConnectConfig['algorithms'] {
+  // Ask for a host key type known_hosts already has, so a host scanned for one type only is not "unknown".
+  const hostKeyOrder: string[] = [];
+  for (const t of knownTypes) {
+    if (t === 'ssh-rsa') hostKeyOrder.push('rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa');
+    else hostKeyOrder.push(t);
+  }
+  const c = ssh2Constants;
+  return {
+    kex: ordered(PREFERRED_KEX, c.DEFAULT_KEX, c.SUPPORTED_KEX),
+    cipher: ordered(PREFERRED_CIPHER, c.DEFAULT_CIPHER, c.SUPPORTED_CIPHER),
+    serverHostKey: ordered([...hostKeyOrder, ...PREFERRED_HOST_KEY], c.DEFAULT_SERVER_HOST_KEY, c.SUPPORTED_SERVER_HOST_KEY),
+  } as ConnectConfig['algorithms'];
+}
+
+/** Opens one authenticated client to `e`, over `sock` when going through a bastion. */
+async function openClient(e: Endpoint, options: ConnectOptions, sock?: Readable): Promise<Client> {
+  const knownHostsFile = expandHome(e.ssh.known_hosts_file ?? '~/.ssh/known_hosts');
+  const entries = await readKnownHosts(knownHostsFile);
+  const { methods, names } = await authMethods(e, options);
+  if (!methods.length)
+    throw new UnreachableError(
+      e.label,
+      `no SSH credentials for ${describe(e)}: set ssh.private_key_file or ssh.password, or run an ssh-agent (SSH_AUTH_SOCK)`,
+    );
+  const timeoutS = e.ssh.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_S;
+  let hostKeyProblem: string | undefined;
+  const tried: string[] = [];
+
+  const hostVerifier = (blob: Buffer, verify: (ok: boolean) => void): void => {
+    const verdict = verifyHostKey(entries, e.address, e.port, blob);
+    const type = keyTypeOf(blob);
+    const fp = fingerprint(blob);
+    const name = knownHostsName(e.address, e.port);
+    if (verdict.status === 'known') return verify(true);
+    if (verdict.status === 'revoked') {
+      hostKeyProblem = `host key of ${name} (${type} ${fp}) is marked @revoked in ${knownHostsFile}:${verdict.line}; refusing to connect`;
+      return verify(false);
+    }
+    if (verdict.status === 'changed') {
+      hostKeyProblem =
+        `@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${name} @@@ ` +
+        `It now offers ${type} ${fp}, but ${knownHostsFile} line(s) ${verdict.lines.join(', ')} hold a different ${type} key. ` +
+        `Someone could be intercepting the connection, or the host was reinstalled. Refusing to connect (also with --ssh-accept-new). ` +
+        `If the change is expected, remove the old entry: ssh-keygen -R '${name}' -f ${knownHostsFile}`;
+      return verify(false);
+    }
+    if (!options.acceptNewHostKeys) {
+      hostKeyProblem =
+        `host key of ${name} is not known: ${type} ${fp} is not in ${knownHostsFile}` +
+        (verdict.otherTypes.length ? ` (which has only ${verdict.otherTypes.join(', ')} for it)` : '') +
+        `. Check the fingerprint, then rerun with --ssh-accept-new, or add it with: ` +
+        `ssh-keyscan -p ${e.port} ${e.address} >> ${knownHostsFile}`;
+      return verify(false);
+    }
+    appendKnownHost(knownHostsFile, e.address, e.port, blob).then(
+      (wrote) => {
+        if (wrote) options.warn(`${e.label}: recorded new host key ${type} ${fp} for ${name} in ${knownHostsFile}`);
+        verify(true);
+      },
+      (err: Error) => {
+        hostKeyProblem = `cannot record host key of ${name} in ${knownHostsFile}: ${err.message}`;
+        verify(false);
+      },
+    );
+  };
+
+  const pending = methods.map((method, i) => ({ method, name: names[i] }));
+  const authHandler = (authsLeft: string[] | null, _partial: boolean | null, next: (m: AnyAuthMethod | false) => void) => {
+    let m = pending.shift();
+    // Skip methods the server says it will not accept, as OpenSSH's client does.
+    while (m && authsLeft && !authsLeft.includes(m.method.type === 'agent' ? 'publickey' : m.method.type)) m = pending.shift();
+    if (!m) return next(false);
+    tried.push(m.name);
+    next(m.method);
+  };
+
+  const client = new Client();
+  const config: ConnectConfig = {
+    host: e.address,
+    port: e.port,
+    username: e.user,
+    sock,
+    readyTimeout: timeoutS * 1000,
+    keepaliveInterval: 5000,
+    keepaliveCountMax: 3,
+    hostVerifier: hostVerifier as ConnectConfig['hostVerifier'],
+    authHandler: authHandler as ConnectConfig['authHandler'],
+    algorithms: algorithmsFor(knownKeyTypes(entries, e.address, e.port)),
+  };
+
+  return new Promise<Client>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error & { level?: string; code?: string }) => {
+      if (settled) return;
+      settled = true;
+      options.signal.removeEventListener('abort', onAbort);
+      client.end();
+      let msg: string;
+      if (hostKeyProblem) msg = hostKeyProblem;
+      else if (err.level === 'client-authentication')
+        msg = `authentication failed for ${describe(e)} (tried: ${tried.length ? tried.join(', ') : 'nothing the server accepts'})`;
+      else if (err.level === 'client-timeout' || /timed out/i.test(err.message))
+        msg = `timed out after ${timeoutS}s connecting to ${describe(e)} (ssh.connect_timeout)`;
+      else if (err.code === 'ECONNREFUSED') msg = `connection refused by ${e.address}:${e.port} (is sshd running there?)`;
+      else msg = `cannot connect to ${describe(e)}: ${err.message}`;
+      reject(new UnreachableError(e.label, msg, { cause: err }));
+    };
+    const onAbort = () => fail(new Error('aborted'));
+    options.signal.addEventListener('abort', onAbort, { once: true });
+    client.once('ready', () => {
+      if (settled) return;
+      settled = true;
+      options.signal.removeEventListener('abort', onAbort);
+      resolve(client);
+    });
+    client.on('error', fail);
+    client.once('close', () => fail(new Error('connection closed during set-up')));
+    if (!sock) connectionsOpened++;
+    client.connect(config);
+  });
+}
+
+function endpointOf(host: Host): Endpoint {
+  const ssh = host.ssh ?? {};
+  if (!host.address) throw new UnreachableError(host.name, `host ${host.name} has no address to connect to`);
+  return {
+    label: host.name,
+    address: host.address,
+    port: ssh.port ?? 22,
+    user: ssh.user ?? process.env.USER ?? 'root',
+    ssh,
+    keyFile: ssh.private_key_file,
+  };
+}
+
+/**
+ * ssh2's channel.signal() refuses once our side of the channel has ended (stdin closed), which is
+ * always the case here; the protocol itself allows it, so send the request directly.
+ */
+function sendSignal(stream: ClientChannel, name: string): void {
+  const internal = stream as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, name: string): void } };
+  };
+  try {
+    const state = internal.outgoing?.state;
+    if (internal.outgoing && (state === 'open' || state === 'eof')) internal._client?._protocol?.signal(internal.outgoing.id, name);
+  } catch {
+    /* best effort: the channel close below still ends the wait */
+  }
+}
+
+class SshConnection implements CommandConnection {
+  readonly kind = 'ssh' as const;
+  readonly host: string;
+  private client: Client;
+  private bastion?: Client;
+  private connectMs: number;
+  private commands = 0;
+  private commandMs = 0;
+  private active = 0;
+  private waiting: Array<() => void> = [];
+  private inFlight = new Set<(err: Error) => void>();
+  private lost?: UnreachableError;
+  private closing = false;
+
+  constructor(host: string, client: Client, connectMs: number, private readonly options: ConnectOptions, bastion?: Client) {
+    this.host = host;
+    this.client = client;
+    this.bastion = bastion;
+    this.connectMs = connectMs;
+    const onLost = (why: string) => {
+      if (this.closing || this.lost) return;
+      this.lost = new UnreachableError(host, `SSH connection to ${host} lost: ${why}`);
+      for (const reject of this.inFlight) reject(this.lost);
+      this.inFlight.clear();
+      for (const wake of this.waiting.splice(0)) wake();
+    };
+    client.on('error', (err) => onLost(err.message));
+    client.on('close', () => onLost('the server closed the connection'));
+    bastion?.on('close', () => onLost('the jump host closed the connection'));
+  }
+
+  timings(): ConnectionTimings {
+    return { connectMs: this.connectMs, commands: this.commands, commandMs: this.commandMs };
+  }
+
+  private async slot(): Promise<void> {
+    while (this.active >= MAX_CHANNELS && !this.lost) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+  }
+
+  private release(): void {
+    this.active--;
+    this.waiting.shift()?.();
+  }
+
+  async exec(command: string[] | string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (opts.becomePassword !== undefined) this.options.secret(opts.becomePassword);
+    const cmd = commandString(command, opts);
+    await this.slot();
+    try {
+      if (this.lost) throw this.lost;
+      const started = performance.now();
+      const result = await this.run(cmd, opts);
+      result.durationMs = Math.round(performance.now() - started);
+      this.commands++;
+      this.commandMs += result.durationMs;
+      if (opts.become && result.code === 127 && /sudo.*not found/.test(result.stderr))
+        result.stderr = `become needs sudo, which is not installed on ${this.host}\n${result.stderr}`;
+      return result;
+    } finally {
+      this.release();
+    }
+  }
+
+  private run(cmd: string, opts: ExecOptions): Promise<ExecResult> {
+    return new Promise<ExecResult>((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      const onLost = (err: Error) => {
+        clearTimeout(timer);
+        channel?.destroy();
+        reject(err);
+      };
+      this.inFlight.add(onLost);
+      const done = (fn: () => void) => {
+        this.inFlight.delete(onLost);
+        clearTimeout(timer);
+        fn();
+      };
+      try {
+        this.client.exec(cmd, (err, stream) => {
+          if (err) {
+            done(() => reject(new UnreachableError(this.host, `cannot open a command channel on ${this.host}: ${err.message}`, { cause: err })));
+            return;
+          }
+          channel = stream;
+          const out: Buffer[] = [];
+          const errOut: Buffer[] = [];
+          let code: number | null = null;
+          let signal: string | undefined;
+          stream.on('data', (d: Buffer) => out.push(d));
+          stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+          stream.on('exit', (c: number | null, sig?: string) => {
+            code = c;
+            signal = sig;
+          });
+          let finished = false;
+          const finish = () => {
+            if (finished) return;
+            finished = true;
+            done(() => {
+              let stderr = Buffer.concat(errOut).toString('utf8');
+              const sep = stderr && !stderr.endsWith('\n') ? '\n' : '';
+              if (timedOut) stderr += `${sep}command timed out after ${opts.timeoutMs} ms and was killed`;
+              else if (signal) stderr += `${sep}command killed by signal ${signal}`;
+              resolve({
+                stdout: Buffer.concat(out).toString('utf8'),
+                stderr,
+                code: timedOut || code === null ? -1 : code,
+                durationMs: 0,
+              });
+            });
+          };
+          stream.on('close', finish);
+          if (opts.timeoutMs) {
+            timer = setTimeout(() => {
+              timedOut = true;
+              sendSignal(stream, 'KILL');
+              stream.close();
+              // The remote `timeout` normally ends it; if the server keeps the channel open, stop waiting.
+              timer = setTimeout(() => {
+                channel?.destroy();
+                finish();
+              }, 2000);
+            }, opts.timeoutMs);
+          }
+          const pass = opts.become && opts.becomePassword !== undefined ? opts.becomePassword + '\n' : '';
+          stream.end(pass + (opts.stdin ?? ''));
+        });
+      } catch (err) {
+        done(() => reject(this.lost ?? new UnreachableError(this.host, `SSH connection to ${this.host} is closed: ${(err as Error).message}`)));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const ended = (c: Client) =>
+      new Promise<void>((r) => {
+        const t = setTimeout(r, 2000);
+        c.once('close', () => {
+          clearTimeout(t);
+          r();
+        });
+        c.end();
+      });
+    await ended(this.client);
+    if (this.bastion) await ended(this.bastion);
+  }
+}
+
+export async function connect(options: ConnectOptions): Promise<CommandConnection> {
+  const target = endpointOf(options.host);
+  const started = performance.now();
+  const jump = target.ssh.proxy_jump;
+  if (!jump) {
+    const client = await openClient(target, options);
+    return new SshConnection(options.host.name, client, Math.round(performance.now() - started), options);
+  }
+  // The bastion is checked against the same known_hosts file with its own name and key.
+  const bastionEndpoint: Endpoint = {
+    label: options.host.name,
+    address: jump.host,
+    port: jump.port ?? 22,
+    user: jump.user ?? target.user,
+    ssh: { ...target.ssh, password: undefined, private_key_passphrase_env: target.ssh.private_key_passphrase_env },
+    keyFile: jump.private_key_file ?? target.keyFile,
+  };
+  let bastion: Client;
+  try {
+    bastion = await openClient(bastionEndpoint, options);
+  } catch (err) {
+    if (err instanceof UnreachableError)
+      throw new UnreachableError(options.host.name, `jump host ${jump.host}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  const stream = await new Promise<ClientChannel>((resolve, reject) =>
+    bastion.forwardOut('127.0.0.1', 0, target.address, target.port, (err, s) => {
+      if (err) {
+        bastion.end();
+        reject(
+          new UnreachableError(
+            options.host.name,
+            `jump host ${jump.host} cannot reach ${target.address}:${target.port}: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      } else resolve(s);
+    }),
+  );
+  try {
+    const client = await openClient(target, options, stream);
+    return new SshConnection(options.host.name, client, Math.round(performance.now() - started), options, bastion);
+  } catch (err) {
+    bastion.end();
+    throw err;
+  }
+}

@@ -1,0 +1,261 @@
+// The SSH transport against real OpenSSH servers on loopback (test/helpers/sshd.ts).
+import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { connect, sshConnectionCount, shellQuote } from '../runner/connection/ssh.js';
+import { UnreachableError } from '../runner/connection/types.js';
+import type { ConnectOptions } from '../runner/connection/options.js';
+import type { SshSettings } from '../runner/inventory/types.js';
+import { startSshd, freePort, keygen, type TestSshd } from './helpers/sshd.js';
+
+const warnings: string[] = [];
+
+function opts(name: string, port: number, ssh: SshSettings, acceptNewHostKeys = false): ConnectOptions {
+  return {
+    host: { name, kind: 'node', connection: 'ssh', cluster: 'c1', address: '127.0.0.1', ssh: { port, user: 'root', ...ssh }, vars: {} },
+    vars: {},
+    acceptNewHostKeys,
+    log: () => undefined,
+    warn: (m) => warnings.push(m),
+    secret: () => undefined,
+    signal: new AbortController().signal,
+  };
+}
+
+async function unreachable(t: Test, p: Promise<unknown>, pattern: RegExp): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    t.ok(err instanceof UnreachableError, `UnreachableError (got ${(err as Error).name}: ${(err as Error).message})`);
+    t.match((err as Error).message, pattern);
+    return (err as Error).message;
+  }
+  t.fail('expected the connection to fail');
+  return '';
+}
+
+let server: TestSshd;
+let knownHosts: string;
+
+t.before(async () => {
+  server = await startSshd();
+  knownHosts = join(server.dir, 'known_hosts');
+  writeFileSync(knownHosts, server.knownHostsLine() + '\n');
+});
+t.teardown(async () => {
+  await server?.stop();
+});
+
+const base = () => ({ private_key_file: server.clientKey, known_hosts_file: knownHosts, connect_timeout: 5 });
+
+t.test('key auth, argv quoting, stdin, exit codes, stderr, env and cwd', async (t) => {
+  const conn = await connect(opts('n1', server.port, base()));
+  t.teardown(() => conn.close());
+  t.equal(conn.kind, 'ssh');
+  const words = ['a b', "it's", '"q"', '$HOME', '', 'x;y', '*'];
+  const r = await conn.exec(['printf', '%s|', ...words]);
+  t.equal(r.code, 0);
+  t.equal(r.stdout, words.map((w) => w + '|').join(''));
+  const cat = await conn.exec(['cat'], { stdin: 'hello\nworld' });
+  t.equal(cat.stdout, 'hello\nworld');
+  const fail = await conn.exec('echo oops >&2; exit 3');
+  t.equal(fail.code, 3);
+  t.equal(fail.stderr, 'oops\n');
+  const env = await conn.exec('pwd; printf %s "$FOO"', { cwd: '/tmp', env: { FOO: "x 'y'" } });
+  t.equal(env.stdout, "/tmp\nx 'y'");
+  const timing = conn.timings();
+  t.ok(timing.connectMs > 0, `connectMs measured (${timing.connectMs} ms)`);
+  t.equal(timing.commands, 4);
+  t.equal(shellQuote("it's"), `'it'\\''s'`);
+});
+
+t.test('20 concurrent execs share one TCP connection', async (t) => {
+  const before = server.connectionCount();
+  const opened = sshConnectionCount();
+  const conn = await connect(opts('n1', server.port, base()));
+  t.teardown(() => conn.close());
+  const started = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => conn.exec(`sleep 0.2; echo ${i}`)),
+  );
+  t.same(results.map((r) => r.stdout.trim()), Array.from({ length: 20 }, (_, i) => String(i)));
+  t.ok(results.every((r) => r.code === 0));
+  t.equal(server.connectionCount() - before, 1, 'sshd accepted exactly one TCP connection');
+  t.equal(sshConnectionCount() - opened, 1);
+  // 8 channels at a time: three waves of 0.2 s at least.
+  t.ok(Date.now() - started >= 550, `queued beyond 8 channels (${Date.now() - started} ms)`);
+});
+
+t.test('exec timeout kills the command', async (t) => {
+  const conn = await connect(opts('n1', server.port, base()));
+  t.teardown(() => conn.close());
+  const r = await conn.exec(['sleep', '5'], { timeoutMs: 300 });
+  t.equal(r.code, -1);
+  t.match(r.stderr, /timed out after 300 ms/);
+  t.ok(r.durationMs < 3000);
+  t.equal((await conn.exec('echo still')).stdout, 'still\n', 'connection still usable');
+});
+
+t.test('become', async (t) => {
+  const conn = await connect(opts('n1', server.port, base()));
+  t.teardown(() => conn.close());
+  const hasSudo = (await conn.exec('command -v sudo')).code === 0;
+  const r = await conn.exec(['id', '-u'], { become: true });
+  if (hasSudo) {
+    t.equal(r.code, 0);
+    t.equal(r.stdout.trim(), '0');
+  } else {
+    t.not(r.code, 0);
+    t.match(r.stderr, /become needs sudo, which is not installed on n1/);
+  }
+});
+
+t.test('unknown host key: refused with type and OpenSSH fingerprint', async (t) => {
+  const empty = join(server.dir, 'empty_known_hosts');
+  writeFileSync(empty, '');
+  const expected = execFileSync('ssh-keygen', ['-lf', server.hostKeyPub], { encoding: 'utf8' }).split(' ')[1];
+  t.match(expected, /^SHA256:[A-Za-z0-9+/]+$/);
+  const msg = await unreachable(t, connect(opts('n1', server.port, { ...base(), known_hosts_file: empty })), /not known/);
+  t.ok(msg.includes(expected), `message has ${expected}`);
+  t.match(msg, /ssh-ed25519/);
+  t.match(msg, /--ssh-accept-new/);
+  t.match(msg, new RegExp(`ssh-keyscan -p ${server.port} 127.0.0.1`));
+  t.equal(readFileSync(empty, 'utf8'), '', 'nothing recorded without accept-new');
+});
+
+t.test('accept-new records the key once, even from parallel connections, then strict works', async (t) => {
+  const file = join(server.dir, 'sub', 'accept_known_hosts');
+  const conns = await Promise.all(
+    Array.from({ length: 4 }, () => connect(opts('n1', server.port, { ...base(), known_hosts_file: file }, true))),
+  );
+  await Promise.all(conns.map((c) => c.close()));
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  t.equal(lines.length, 1, 'one line for four parallel accepts');
+  t.equal(lines[0], server.knownHostsLine());
+  const strict = await connect(opts('n1', server.port, { ...base(), known_hosts_file: file }));
+  t.equal((await strict.exec('echo ok')).stdout, 'ok\n');
+  await strict.close();
+});
+
+t.test('changed host key fails even with accept-new', async (t) => {
+  const other = join(server.dir, 'other_host');
+  keygen(other);
+  const file = join(server.dir, 'changed_known_hosts');
+  const otherKey = readFileSync(other + '.pub', 'utf8').split(' ').slice(0, 2).join(' ');
+  const content = `[127.0.0.1]:${server.port} ${otherKey}\n`;
+  writeFileSync(file, content);
+  const msg = await unreachable(t, connect(opts('n1', server.port, { ...base(), known_hosts_file: file }, true)), /HAS CHANGED/);
+  t.match(msg, /ssh-keygen -R/);
+  t.equal(readFileSync(file, 'utf8'), content, 'known_hosts untouched');
+});
+
+t.test('revoked host key is refused', async (t) => {
+  const file = join(server.dir, 'revoked_known_hosts');
+  const key = server.knownHostsLine().split(' ').slice(1).join(' ');
+  writeFileSync(file, `${server.knownHostsLine()}\n@revoked * ${key}\n`);
+  await unreachable(t, connect(opts('n1', server.port, { ...base(), known_hosts_file: file })), /@revoked/);
+});
+
+t.test('hashed and comma-list known_hosts entries', async (t) => {
+  const hashed = join(server.dir, 'hashed_known_hosts');
+  writeFileSync(hashed, server.knownHostsLine() + '\n');
+  execFileSync('ssh-keygen', ['-H', '-f', hashed], { stdio: 'ignore' });
+  const text = readFileSync(hashed, 'utf8');
+  t.match(text, /^\|1\|/, 'file is hashed');
+  t.notMatch(text, /127\.0\.0\.1/);
+  const c1 = await connect(opts('n1', server.port, { ...base(), known_hosts_file: hashed }));
+  t.equal((await c1.exec('echo h')).stdout, 'h\n');
+  await c1.close();
+
+  const list = join(server.dir, 'list_known_hosts');
+  const [name, ...key] = server.knownHostsLine().split(' ');
+  writeFileSync(list, `# comment\nother.example,${name},10.0.0.1 ${key.join(' ')}\n`);
+  const c2 = await connect(opts('n1', server.port, { ...base(), known_hosts_file: list }));
+  await c2.close();
+  t.pass('comma list with [host]:port matched');
+});
+
+t.test('wrong key: authentication failure names the methods tried', async (t) => {
+  const msg = await unreachable(
+    t,
+    connect(opts('n1', server.port, { ...base(), private_key_file: server.wrongKey })),
+    /authentication failed for root@127\.0\.0\.1/,
+  );
+  t.ok(msg.includes(`publickey (${server.wrongKey})`), msg);
+});
+
+t.test('encrypted key: passphrase from the named environment variable', async (t) => {
+  const enc = join(server.dir, 'enc_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'pass phrase', '-f', enc], { stdio: 'ignore' });
+  writeFileSync(join(server.dir, 'authorized_keys'), readFileSync(server.clientKey + '.pub', 'utf8') + readFileSync(enc + '.pub', 'utf8'));
+  await unreachable(t, connect(opts('n1', server.port, { ...base(), private_key_file: enc })), /encrypted.*private_key_passphrase_env/);
+  process.env.MESHPLAY_TEST_PASSPHRASE = 'pass phrase';
+  t.teardown(() => delete process.env.MESHPLAY_TEST_PASSPHRASE);
+  const conn = await connect(
+    opts('n1', server.port, { ...base(), private_key_file: enc, private_key_passphrase_env: 'MESHPLAY_TEST_PASSPHRASE' }),
+  );
+  t.equal((await conn.exec('echo e')).stdout, 'e\n');
+  await conn.close();
+});
+
+t.test('connection dropped mid-command rejects in-flight execs as unreachable', async (t) => {
+  const conn = await connect(opts('n1', server.port, base()));
+  const running = conn.exec(['sleep', '5']);
+  await new Promise((r) => setTimeout(r, 300));
+  const started = Date.now();
+  server.killSessions();
+  await unreachable(t, running, /connection to n1 lost/);
+  t.ok(Date.now() - started < 3000, 'noticed promptly');
+  await unreachable(t, conn.exec('echo again'), /lost/);
+  await conn.close();
+});
+
+t.test('connection refused', async (t) => {
+  const port = await freePort();
+  await unreachable(t, connect(opts('n1', port, base())), /connection refused by 127\.0\.0\.1:\d+/);
+});
+
+t.test('silent server: connect timeout', async (t) => {
+  const sockets: Socket[] = [];
+  const silent = createServer((s) => sockets.push(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  t.teardown(() => {
+    sockets.forEach((s) => s.destroy());
+    silent.close();
+  });
+  const started = Date.now();
+  await unreachable(t, connect(opts('n1', port, { ...base(), connect_timeout: 1 })), /timed out after 1s/);
+  t.ok(Date.now() - started < 4000);
+});
+
+t.test('jump host: bastion and node each checked against known_hosts', async (t) => {
+  const node = await startSshd();
+  t.teardown(() => node.stop());
+  const file = join(server.dir, 'jump_known_hosts');
+  writeFileSync(file, `${server.knownHostsLine()}\n${node.knownHostsLine()}\n`);
+  const bastionBefore = server.connectionCount();
+  const ssh = (f: string): SshSettings => ({
+    private_key_file: node.clientKey,
+    known_hosts_file: f,
+    proxy_jump: { host: '127.0.0.1', port: server.port, user: 'root', private_key_file: server.clientKey },
+  });
+  const conn = await connect(opts('n2', node.port, ssh(file)));
+  const r = await conn.exec('echo $SSH_CONNECTION');
+  t.match(r.stdout, new RegExp(`127\\.0\\.0\\.1 \\d+ 127\\.0\\.0\\.1 ${node.port}`));
+  t.equal(server.connectionCount() - bastionBefore, 1, 'one bastion connection');
+  t.equal(node.connectionCount(), 1, 'node reached once, through the bastion');
+  await conn.close();
+
+  // Node key unknown: refused even though the bastion is fine.
+  const onlyBastion = join(server.dir, 'jump_only_bastion');
+  writeFileSync(onlyBastion, `${server.knownHostsLine()}\n`);
+  await unreachable(t, connect(opts('n2', node.port, ssh(onlyBastion))), new RegExp(`\\[127\\.0\\.0\\.1\\]:${node.port} is not known`));
+  // Bastion key unknown.
+  const onlyNode = join(server.dir, 'jump_only_node');
+  writeFileSync(onlyNode, `${node.knownHostsLine()}\n`);
+  await unreachable(t, connect(opts('n2', node.port, ssh(onlyNode))), /jump host 127\.0\.0\.1: host key of/);
+  t.ok(existsSync(file));
+});
