@@ -1,0 +1,132 @@
+// Running commands and handling the lab's own daemons. PIDs are only ever taken from the lab's
+// state dir, and checked against /proc (binary and command line) before any signal is sent.
+import { spawn } from 'node:child_process';
+import { readFile, readlink } from 'node:fs/promises';
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface RunOptions {
+  input?: string;
+  /** Throw when the exit code is not 0 (default true). */
+  check?: boolean;
+  timeoutMs?: number;
+}
+
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const check = opts.check ?? true;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: cleanEnv() });
+    let stdout = '';
+    let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    if (opts.timeoutMs) timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => {
+      if (timer) clearTimeout(timer);
+      reject(new Error(`cannot run ${cmd}: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const exitCode = code ?? 128;
+      if (check && exitCode !== 0) {
+        const why = signal ? `killed by ${signal}` : `exit ${exitCode}`;
+        reject(new Error(`${cmd} ${args.join(' ')}: ${why}: ${stderr.trim() || stdout.trim()}`));
+        return;
+      }
+      resolve({ stdout, stderr, exitCode });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A small, predictable environment for the daemons and tools the lab starts. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' };
+}
+
+/** Map with at most `limit` tasks in flight. */
+export async function pool<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function readPidFile(path: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(path, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when `pid` is a live process running `binary` whose command line mentions `marker`
+ * (the lab's config path), so a recycled PID is never mistaken for a lab daemon.
+ */
+export async function isLabProcess(pid: number, binary: string, marker: string): Promise<boolean> {
+  try {
+    const exe = (await readlink(`/proc/${pid}/exe`)).replace(/ \(deleted\)$/, '');
+    if (exe !== binary) return false;
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
+    return cmdline.includes(marker);
+  } catch {
+    return false;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Verified lab processes only. */
+export async function stopLabProcess(pid: number, binary: string, marker: string, graceMs = 2000): Promise<boolean> {
+  if (!(await isLabProcess(pid, binary, marker))) return false;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return false;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && !(await isZombie(pid))) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      break;
+    }
+    await sleep(20);
+  }
+  return true;
+}
+
+async function isZombie(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
