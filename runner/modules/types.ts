@@ -73,6 +73,8 @@ export interface Module<A = Record<string, unknown>, P = unknown> {
   local?: boolean;
   /** Argument names whose values are secrets (always redacted). */
   secretArgs?: string[];
+  /** Top-level variable names this module may set through `ansible_facts` (for the undefined-variable check). */
+  provides?: string[];
   plan(ctx: ModuleContext, args: A): Promise<Plan<P>>;
   /** Called only when the plan says changed and not in check mode. */
   apply(ctx: ModuleContext, args: A, plan: Plan<P>): Promise<ModuleResult>;

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// meshplay command line. Everything beyond argument parsing loads lazily so `--version` stays instant.
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+
+const USAGE = `usage: meshplay <command> [options]
+
+commands:
+  run PLAYBOOK... -i INVENTORY [options]   run playbooks against an inventory
+  inventory -i INVENTORY --list|--graph     show hosts, groups and variables (secrets redacted)
+  lab up|down|status [options]              local lab of clusters in network namespaces
+  --version                                 print the version
+
+run options:
+  -i, --inventory FILE|DIR   inventory (repeatable)
+  -l, --limit PATTERN        further limit the hosts
+  -t, --tags TAGS            only tasks with these tags (comma separated, repeatable)
+      --skip-tags TAGS       skip tasks with these tags
+  -e, --extra-vars VARS      k=v, JSON, or @file.yml (repeatable; highest precedence)
+  -C, --check                predict changes without making them
+  -D, --diff                 show what changes (or would change)
+      --detailed-exitcode    with --check: exit 10 when something would change
+  -f, --forks N              parallel hosts per task (default 50)
+  -v, -vv, -vvv              verbosity
+      --syntax-check         validate and exit
+      --list-tasks | --list-hosts | --list-tags
+      --start-at-task NAME
+      --output FORMAT        pretty | plain | json | ndjson (default: pretty on a terminal, else plain)
+      --junit FILE           also write a JUnit XML report
+      --ssh-accept-new       record unknown SSH host keys (never accepts a changed key)
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `meshplay ${pkg.version}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case '--version':
+    case '-V':
+    case 'version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 5 : 0;
+    case 'run':
+      return (await import('./commands/run.js')).runCommand(rest);
+    case 'inventory':
+      return (await import('./commands/inventory.js')).inventoryCommand(rest);
+    case 'lab':
+      return (await import('../lab/cli.js')).labMain(rest);
+    default:
+      if (command.endsWith('.yml') || command.endsWith('.yaml')) return (await import('./commands/run.js')).runCommand(argv);
+      process.stderr.write(`meshplay: unknown command '${command}'\n\n${USAGE}`);
+      return 5;
+  }
+}
+
+export { parseArgs };
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const verbose = process.argv.includes('-vvv');
+    process.stderr.write(`meshplay: internal error: ${err instanceof Error ? (verbose ? err.stack : err.message) : String(err)}\n`);
+    if (!verbose) process.stderr.write('(run with -vvv for the stack)\n');
+    process.exitCode = 250;
+  },
+);

@@ -1,0 +1,235 @@
+// `meshplay run`: parse options, validate everything (inventory, playbooks, variables) before touching
+// anything, then run the plays and print the recap.
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { ExitCode, OptionError, ValidationError, formatProblem, type Problem } from '../errors.js';
+import type { Reporter, RunEvent } from '../output/events.js';
+import type { Playbook } from '../playbook/types.js';
+import type { Inventory } from '../inventory/types.js';
+
+export interface RunCliOptions {
+  playbooks: string[];
+  inventory: string[];
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+  extraVars: Record<string, unknown>;
+  check: boolean;
+  diff: boolean;
+  detailedExitcode: boolean;
+  forks: number;
+  verbosity: number;
+  syntaxCheck: boolean;
+  listTasks: boolean;
+  listHosts: boolean;
+  listTags: boolean;
+  startAtTask?: string;
+  output: 'pretty' | 'plain' | 'json' | 'ndjson';
+  junit?: string;
+  acceptNewHostKeys: boolean;
+}
+
+const splitList = (vals: string[] | undefined) => (vals ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+
+export async function parseExtraVars(values: string[]): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    const text = v.trim();
+    if (text.startsWith('@')) {
+      const { parse } = await import('yaml');
+      let data: unknown;
+      try {
+        data = parse(readFileSync(text.slice(1), 'utf8'));
+      } catch (e) {
+        throw new OptionError(`-e ${text}: ${(e as Error).message}`);
+      }
+      if (!data || typeof data !== 'object' || Array.isArray(data)) throw new OptionError(`-e ${text}: the file must hold a mapping`);
+      Object.assign(out, data);
+    } else if (text.startsWith('{')) {
+      try {
+        Object.assign(out, JSON.parse(text));
+      } catch (e) {
+        throw new OptionError(`-e: invalid JSON: ${(e as Error).message}`);
+      }
+    } else {
+      const { parseKeyValueArgs } = await import('../playbook/load.js');
+      const kv = parseKeyValueArgs(text);
+      if (!kv) throw new OptionError(`-e '${text}': expected key=value pairs, JSON, or @file`);
+      Object.assign(out, kv);
+    }
+  }
+  return out;
+}
+
+export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
+  // -vvv is a single token in Ansible; turn it into repeated -v for parseArgs.
+  const normalized = argv.flatMap((a) => (/^-v{2,}$/.test(a) ? Array.from({ length: a.length - 1 }, () => '-v') : [a]));
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: normalized,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        inventory: { type: 'string', short: 'i', multiple: true },
+        limit: { type: 'string', short: 'l' },
+        tags: { type: 'string', short: 't', multiple: true },
+        'skip-tags': { type: 'string', multiple: true },
+        'extra-vars': { type: 'string', short: 'e', multiple: true },
+        check: { type: 'boolean', short: 'C' },
+        diff: { type: 'boolean', short: 'D' },
+        'detailed-exitcode': { type: 'boolean' },
+        forks: { type: 'string', short: 'f' },
+        verbose: { type: 'boolean', short: 'v', multiple: true },
+        'syntax-check': { type: 'boolean' },
+        'list-tasks': { type: 'boolean' },
+        'list-hosts': { type: 'boolean' },
+        'list-tags': { type: 'boolean' },
+        'start-at-task': { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        junit: { type: 'string' },
+        'ssh-accept-new': { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new OptionError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (parsed.positionals.length === 0) throw new OptionError('no playbook given: meshplay run PLAYBOOK -i INVENTORY');
+  const forks = v.forks === undefined ? 50 : Number(v.forks);
+  if (!Number.isInteger(forks) || forks < 1) throw new OptionError(`--forks must be a positive integer, got '${v.forks}'`);
+  const output = (v.output ?? (process.stdout.isTTY && !process.env.CI ? 'pretty' : 'plain')) as RunCliOptions['output'];
+  if (!['pretty', 'plain', 'json', 'ndjson'].includes(output)) throw new OptionError(`--output must be pretty, plain, json or ndjson, got '${output}'`);
+  if (v['detailed-exitcode'] && !v.check) throw new OptionError('--detailed-exitcode needs --check');
+  return {
+    playbooks: parsed.positionals,
+    inventory: v.inventory ?? [],
+    limit: v.limit,
+    tags: splitList(v.tags),
+    skipTags: splitList(v['skip-tags']),
+    extraVars: await parseExtraVars(v['extra-vars'] ?? []),
+    check: Boolean(v.check),
+    diff: Boolean(v.diff),
+    detailedExitcode: Boolean(v['detailed-exitcode']),
+    forks,
+    verbosity: v.verbose?.length ?? 0,
+    syntaxCheck: Boolean(v['syntax-check']),
+    listTasks: Boolean(v['list-tasks']),
+    listHosts: Boolean(v['list-hosts']),
+    listTags: Boolean(v['list-tags']),
+    startAtTask: v['start-at-task'],
+    output,
+    junit: v.junit,
+    acceptNewHostKeys: Boolean(v['ssh-accept-new']),
+  };
+}
+
+/** Reports a failure that happened before any host was touched, in the chosen output format. */
+function reportEarly(output: RunCliOptions['output'], exitCode: number, reason: string, problems: string[]): number {
+  if (output === 'json' || output === 'ndjson') {
+    const recap = { type: 'recap', stats: {}, durationMs: 0, exitCode, reason, problems };
+    process.stdout.write(`${JSON.stringify(recap)}\n`);
+  } else {
+    for (const p of problems) process.stderr.write(`ERROR: ${p}\n`);
+    process.stderr.write(reason === 'validation' ? `\n${problems.length} problem(s) found; nothing was run.\n` : '');
+  }
+  return exitCode;
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let opts: RunCliOptions;
+  try {
+    opts = await parseRunOptions(argv);
+  } catch (e) {
+    process.stderr.write(`meshplay run: ${(e as Error).message}\n`);
+    return ExitCode.badOption;
+  }
+  const [{ createTemplater }, { loadInventory, SECRET_KEY_PATTERN }, { loadPlaybook }, { checkVariables }] = await Promise.all([
+    import('../template/index.js'),
+    import('../inventory/index.js'),
+    import('../playbook/load.js'),
+    import('../playbook/check-vars.js'),
+  ]);
+  const templater = createTemplater();
+  const problems: Problem[] = [];
+  let inventory: Inventory | undefined;
+  const playbooks: Playbook[] = [];
+  try {
+    inventory = loadInventory(opts.inventory, { templater });
+  } catch (e) {
+    if (e instanceof ValidationError) problems.push(...e.problems);
+    else throw e;
+  }
+  for (const file of opts.playbooks) {
+    try {
+      playbooks.push(await loadPlaybook(file));
+    } catch (e) {
+      if (e instanceof ValidationError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
+  if (inventory && problems.length === 0) problems.push(...checkVariables(playbooks, inventory, opts.extraVars, templater));
+  if (problems.length) return reportEarly(opts.output, ExitCode.parseError, 'validation', problems.map(formatProblem));
+
+  if (opts.syntaxCheck) {
+    for (const pb of playbooks) process.stdout.write(`playbook: ${pb.file}\n`);
+    return ExitCode.ok;
+  }
+  if (opts.listTasks || opts.listHosts || opts.listTags) {
+    const { listPlaybooks } = await import('./list.js');
+    process.stdout.write(listPlaybooks(playbooks, inventory!, opts));
+    return ExitCode.ok;
+  }
+
+  const [{ Runner }, { Redactor }, output] = await Promise.all([
+    import('../executor/run.js'),
+    import('../output/redact.js'),
+    import('../output/index.js'),
+  ]);
+  const redactor = new Redactor();
+  const reporters: Reporter[] = [
+    await output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
+  ];
+  if (opts.junit) reporters.push(output.createJunitReporter(opts.junit));
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\n[interrupted: finishing running commands, then stopping]\n');
+      controller.abort();
+    } else process.exit(ExitCode.interrupted);
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const runner = new Runner({
+      inventory: inventory!,
+      playbooks,
+      templater,
+      redactor,
+      reporters,
+      extraVars: opts.extraVars,
+      check: opts.check,
+      diff: opts.diff,
+      forks: opts.forks,
+      limit: opts.limit,
+      tags: opts.tags,
+      skipTags: opts.skipTags,
+      startAtTask: opts.startAtTask,
+      verbosity: opts.verbosity,
+      acceptNewHostKeys: opts.acceptNewHostKeys,
+      detailedExitcode: opts.detailedExitcode,
+      signal: controller.signal,
+      secretKeyPattern: SECRET_KEY_PATTERN,
+    });
+    return await runner.run();
+  } finally {
+    await Promise.all(reporters.map((r) => r.close()));
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+export type { RunEvent };

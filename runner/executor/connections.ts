@@ -1,0 +1,66 @@
+// One connection per host for the whole run, opened lazily on first use and shared by every task.
+import type { Connection } from '../connection/types.js';
+import type { ConnectOptions } from '../connection/options.js';
+import type { Host, Inventory } from '../inventory/types.js';
+
+type Connector = (options: ConnectOptions) => Promise<Connection>;
+
+const connectors: Record<Host['connection'], () => Promise<Connector>> = {
+  local: async () => (await import('../connection/local.js')).connect,
+  ssh: async () => (await import('../connection/ssh.js')).connect as Connector,
+  kubernetes: async () => (await import('../connection/kubernetes.js')).connect as Connector,
+};
+
+export interface PoolOptions {
+  inventory: Inventory;
+  acceptNewHostKeys: boolean;
+  hostVars(host: string): Record<string, unknown>;
+  log(level: number, message: string, host?: string): void;
+  warn(message: string, host?: string): void;
+  secret(value: string): void;
+  signal: AbortSignal;
+}
+
+export class ConnectionPool {
+  private readonly open = new Map<string, Promise<Connection>>();
+
+  constructor(private readonly options: PoolOptions) {}
+
+  get(hostName: string): Promise<Connection> {
+    let c = this.open.get(hostName);
+    if (!c) {
+      c = this.connect(hostName);
+      // A failed connect stays failed for the run: the host is unreachable, later tasks must not retry it.
+      c.catch(() => undefined);
+      this.open.set(hostName, c);
+    }
+    return c;
+  }
+
+  private async connect(hostName: string): Promise<Connection> {
+    const host = this.options.inventory.hosts.get(hostName);
+    if (!host) throw new Error(`unknown host '${hostName}'`);
+    const connect = await connectors[host.connection]();
+    const o = this.options;
+    return connect({
+      host,
+      vars: o.hostVars(hostName),
+      acceptNewHostKeys: o.acceptNewHostKeys,
+      log: (level, message) => o.log(level, message, hostName),
+      warn: (message) => o.warn(message, hostName),
+      secret: o.secret,
+      signal: o.signal,
+    });
+  }
+
+  /** Connections actually opened, for the transport summary. */
+  async opened(): Promise<Connection[]> {
+    const settled = await Promise.allSettled(this.open.values());
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled((await this.opened()).map((c) => c.close()));
+    this.open.clear();
+  }
+}

@@ -1,0 +1,580 @@
+// The linear strategy: each task runs on all its hosts (in parallel, up to --forks) before the next task.
+// Hosts that fail leave the play; unreachable hosts leave it and are counted apart; blocks rescue and always.
+import { dirname, join } from 'node:path';
+import { UnreachableError } from '../connection/types.js';
+import { ExitCode } from '../errors.js';
+import { selectHosts, hostVars as inventoryHostVars } from '../inventory/index.js';
+import type { Inventory } from '../inventory/types.js';
+import { emptyStats, type HostStats, type HostStatus, type Reporter, type RunEvent } from '../output/events.js';
+import type { Handler, MetaTask, ModuleTask, Play, Playbook, Task } from '../playbook/types.js';
+import type { Templater } from '../template/types.js';
+import { ConnectionPool } from './connections.js';
+import { runModuleTask, type TaskOutcome } from './task.js';
+import { layeredVars, type VarLayer } from './vars.js';
+
+type Dict = Record<string, unknown>;
+
+export interface Redaction {
+  addSecret(value: string): void;
+  redact<T>(value: T): T;
+  redactText(text: string): string;
+}
+
+export interface RunOptions {
+  inventory: Inventory;
+  playbooks: Playbook[];
+  templater: Templater;
+  redactor: Redaction;
+  reporters: Reporter[];
+  extraVars: Dict;
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  limit?: string;
+  tags: string[];
+  skipTags: string[];
+  startAtTask?: string;
+  verbosity: number;
+  acceptNewHostKeys: boolean;
+  detailedExitcode: boolean;
+  signal: AbortSignal;
+  /** Variable names whose values are secrets. */
+  secretKeyPattern: RegExp;
+}
+
+/** Per-run state shared by plays: facts and registered variables live for the whole run, as in Ansible. */
+export class Runner {
+  readonly stats = new Map<string, HostStats>();
+  readonly facts = new Map<string, Dict>();
+  private readonly pool: ConnectionPool;
+  private readonly started = performance.now();
+  private startAtReached: boolean;
+  private interrupted = false;
+  private anyChanged = false;
+  /** Hosts whose play has ended (failed, unreachable, end_host) — per play. */
+  private failed = new Set<string>();
+  private unreachable = new Set<string>();
+  private ended = new Set<string>();
+  private notified = new Map<string, Set<string>>();
+  private play!: Play;
+  private playbook!: Playbook;
+  private playHosts: string[] = [];
+  private batchHosts: string[] = [];
+  private abortPlay = false;
+
+  constructor(readonly o: RunOptions) {
+    this.startAtReached = !o.startAtTask;
+    this.pool = new ConnectionPool({
+      inventory: o.inventory,
+      acceptNewHostKeys: o.acceptNewHostKeys,
+      hostVars: (h) => this.resolvedHostVars(h),
+      log: (level, message, host) => this.emit({ type: 'log', level, message, host }),
+      warn: (message, host) => this.emit({ type: 'warning', message, host }),
+      secret: (v) => o.redactor.addSecret(v),
+      signal: o.signal,
+    });
+    o.signal.addEventListener('abort', () => (this.interrupted = true), { once: true });
+  }
+
+  emit(event: RunEvent): void {
+    const safe = this.o.redactor.redact(event);
+    for (const r of this.o.reporters) r.onEvent(safe);
+  }
+
+  async run(): Promise<number> {
+    let reason = 'ok';
+    let exitCode: number = ExitCode.ok;
+    try {
+      for (const pb of this.o.playbooks) {
+        this.playbook = pb;
+        this.emit({ type: 'playbook_start', file: pb.file, check: this.o.check });
+        for (const play of pb.plays) {
+          if (this.interrupted) break;
+          await this.runPlay(play);
+        }
+      }
+    } finally {
+      await this.pool.closeAll().catch(() => undefined);
+    }
+    const all = [...this.stats.values()];
+    if (this.interrupted) [exitCode, reason] = [ExitCode.interrupted, 'interrupted'];
+    else if (all.some((s) => s.unreachable > 0)) [exitCode, reason] = [ExitCode.unreachable, 'unreachable'];
+    else if (all.some((s) => s.failed > 0)) [exitCode, reason] = [ExitCode.hostFailed, 'failed'];
+    else if (this.o.check && this.o.detailedExitcode && this.anyChanged) [exitCode, reason] = [ExitCode.drift, 'drift'];
+    this.emit({
+      type: 'recap',
+      stats: Object.fromEntries(this.stats),
+      durationMs: performance.now() - this.started,
+      exitCode,
+      reason,
+      transport: await this.transportSummary(),
+    });
+    return exitCode;
+  }
+
+  private async transportSummary(): Promise<Dict> {
+    const conns = await this.pool.opened();
+    const byKind: Dict = {};
+    for (const c of conns) {
+      const t = c.timings();
+      const k = (byKind[c.kind] ??= { connections: 0, connectMs: 0, commands: 0, commandMs: 0 }) as Record<string, number>;
+      k.connections++;
+      k.connectMs = Math.round((k.connectMs + t.connectMs) * 10) / 10;
+      k.commands += t.commands;
+      k.commandMs = Math.round((k.commandMs + t.commandMs) * 10) / 10;
+      const counts = (c as unknown as { requestCounts?: () => Record<string, number> }).requestCounts?.();
+      if (counts) {
+        const req = ((k as Dict).requests ??= {}) as Record<string, number>;
+        for (const [verb, n] of Object.entries(counts)) req[verb] = (req[verb] ?? 0) + n;
+      }
+    }
+    return byKind;
+  }
+
+  private stat(host: string): HostStats {
+    let s = this.stats.get(host);
+    if (!s) this.stats.set(host, (s = emptyStats()));
+    return s;
+  }
+
+  private active(hosts: string[]): string[] {
+    return hosts.filter((h) => !this.failed.has(h) && !this.unreachable.has(h) && !this.ended.has(h));
+  }
+
+  // ---------------------------------------------------------------- plays
+
+  private async runPlay(play: Play): Promise<void> {
+    this.play = play;
+    const { hosts, warnings } = selectHosts(this.o.inventory, play.hosts, this.o.limit);
+    for (const w of warnings) this.emit({ type: 'warning', message: w });
+    this.emit({ type: 'play_start', play: play.name, hosts });
+    if (hosts.length === 0) {
+      this.emit({ type: 'warning', message: `no hosts matched '${play.hosts}'${this.o.limit ? ` with limit '${this.o.limit}'` : ''}; skipping play` });
+      return;
+    }
+    this.playHosts = hosts;
+    for (const batch of batches(hosts, play.serial)) {
+      if (this.interrupted || this.abortPlay) break;
+      this.failed = new Set();
+      this.unreachable = new Set([...this.unreachable].filter((h) => batch.includes(h)));
+      this.ended = new Set();
+      this.notified = new Map();
+      this.batchHosts = batch;
+      for (const h of batch) this.stat(h);
+      this.registerSecrets(batch);
+      if (play.gather_facts) await this.gatherFacts(batch);
+      await this.runSection(play.pre_tasks, batch);
+      await this.runSection(play.tasks, batch);
+      await this.runSection(play.post_tasks, batch);
+    }
+    this.abortPlay = false;
+    this.emit({ type: 'play_end', play: play.name });
+  }
+
+  private async runSection(tasks: Task[], hosts: string[]): Promise<void> {
+    await this.runTasks(tasks, hosts, false);
+    await this.flushHandlers(hosts);
+  }
+
+  /** Secret-named variables (token, password...) of every host are registered before anything prints. */
+  private registerSecrets(hosts: string[]): void {
+    const visit = (v: unknown, secretKey: boolean, get: () => unknown) => {
+      if (secretKey) {
+        try {
+          const value = get();
+          if (typeof value === 'string' && value) this.o.redactor.addSecret(value);
+        } catch {
+          /* an undefined secret is reported when used */
+        }
+        return;
+      }
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        for (const k of Object.keys(v)) visit((v as Dict)[k], this.o.secretKeyPattern.test(k), () => (get() as Dict)?.[k]);
+      }
+    };
+    for (const h of hosts) {
+      const vars = this.hostScope(h);
+      for (const k of Object.keys(vars)) {
+        if (k === 'hostvars' || k === 'groups') continue;
+        const raw = Object.getOwnPropertyDescriptor(vars, k)?.value;
+        visit(raw ?? {}, this.o.secretKeyPattern.test(k), () => vars[k]);
+      }
+    }
+  }
+
+  private async gatherFacts(hosts: string[]): Promise<void> {
+    const task: ModuleTask = {
+      kind: 'module', module: 'setup', args: {}, name: 'Gathering Facts', position: this.play.position,
+      when: [], vars: [], tags: ['always'], notify: [],
+    };
+    this.emit({ type: 'task_start', play: this.play.name, task: 'Gathering Facts', hosts });
+    const t0 = performance.now();
+    await mapLimit(hosts, this.o.forks, async (host) => {
+      const t = performance.now();
+      try {
+        const conn = await this.pool.get(host);
+        const facts = await gatherHostFacts(conn);
+        this.setFacts(host, { ansible_facts: facts, ...facts });
+        this.record(task, host, 'ok', { changed: false }, t, false);
+      } catch (e) {
+        this.recordError(task, host, e, t, false);
+      }
+    });
+    this.emit({ type: 'task_end', play: this.play.name, task: 'Gathering Facts', durationMs: performance.now() - t0 });
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  private async runTasks(tasks: Task[], hosts: string[], rescuable: boolean): Promise<void> {
+    for (const task of tasks) {
+      if (this.interrupted || this.abortPlay) return;
+      const active = this.active(hosts);
+      if (active.length === 0) return;
+      if (task.kind === 'block') {
+        await this.runBlock(task, active, rescuable);
+        continue;
+      }
+      if (!this.selected(task)) continue;
+      if (task.kind === 'meta') await this.runMeta(task, active);
+      else await this.runTask(task, active, rescuable);
+      this.checkFailurePolicy(task, active);
+    }
+  }
+
+  private async runBlock(block: Extract<Task, { kind: 'block' }>, hosts: string[], rescuable: boolean): Promise<void> {
+    const hasRescue = block.rescue.length > 0;
+    await this.runTasks(block.block, hosts, rescuable || hasRescue);
+    const failedHere = hosts.filter((h) => this.failed.has(h) && !this.unreachable.has(h));
+    if (hasRescue && failedHere.length) {
+      for (const h of failedHere) {
+        this.failed.delete(h);
+        this.stat(h).rescued++;
+      }
+      const failedBefore = new Set(this.failed);
+      await this.runTasks(block.rescue, failedHere, rescuable);
+      // A failure inside rescue is a real failure of the host (tallied by the task itself).
+      for (const h of failedHere) if (this.failed.has(h) && !failedBefore.has(h)) this.stat(h).rescued--;
+    }
+    if (block.always.length) {
+      const stillFailed = hosts.filter((h) => this.failed.has(h));
+      for (const h of stillFailed) this.failed.delete(h);
+      await this.runTasks(block.always, hosts.filter((h) => !this.unreachable.has(h) && !this.ended.has(h)), rescuable);
+      for (const h of stillFailed) this.failed.add(h);
+    }
+  }
+
+  private selected(task: ModuleTask | MetaTask): boolean {
+    if (!this.startAtReached) {
+      if (task.kind === 'module' && task.name && (task.name === this.o.startAtTask || `${task.role?.name} : ${task.name}` === this.o.startAtTask)) {
+        this.startAtReached = true;
+      } else return false;
+    }
+    return tagsSelect(task.tags, this.o.tags, this.o.skipTags);
+  }
+
+  private checkFailurePolicy(task: Task, hosts: string[]): void {
+    const failedNow = hosts.filter((h) => this.failed.has(h));
+    if (failedNow.length === 0) return;
+    if (task.any_errors_fatal || this.play.any_errors_fatal) {
+      this.emit({ type: 'warning', message: `any_errors_fatal: stopping the play after a failure on ${failedNow.join(', ')}` });
+      this.abortPlay = true;
+      return;
+    }
+    const pct = this.play.max_fail_percentage;
+    if (pct !== undefined) {
+      const failedInBatch = this.batchHosts.filter((h) => this.failed.has(h) || this.unreachable.has(h)).length;
+      if ((failedInBatch / this.batchHosts.length) * 100 > pct) {
+        this.emit({ type: 'warning', message: `max_fail_percentage ${pct}% exceeded (${failedInBatch}/${this.batchHosts.length} hosts failed); stopping the play` });
+        this.abortPlay = true;
+      }
+    }
+  }
+
+  private async runMeta(task: MetaTask, hosts: string[]): Promise<void> {
+    switch (task.action) {
+      case 'flush_handlers':
+        return this.flushHandlers(hosts);
+      case 'end_play':
+        for (const h of this.playHosts) this.ended.add(h);
+        this.abortPlay = true;
+        return;
+      case 'end_host':
+        for (const h of hosts) if (this.condition(task, h, {})) this.ended.add(h);
+        return;
+      case 'clear_facts':
+        for (const h of hosts) this.facts.delete(h);
+        return;
+      case 'noop':
+        return;
+    }
+  }
+
+  private condition(task: { when: unknown[] }, host: string, vars: Dict): boolean {
+    return task.when.every((w) => this.o.templater.condition(w, vars));
+  }
+
+  private async runTask(task: ModuleTask, hosts: string[], rescuable: boolean, handler = false): Promise<void> {
+    const name = taskName(task);
+    const targets = task.run_once ? hosts.slice(0, 1) : hosts;
+    this.emit({ type: 'task_start', play: this.play.name, task: name, hosts: targets, role: task.role?.name, handler });
+    const t0 = performance.now();
+    await mapLimit(targets, this.o.forks, async (host) => {
+      if (this.interrupted) return;
+      const t = performance.now();
+      let outcome: TaskOutcome;
+      try {
+        outcome = await runModuleTask(task, host, this.taskEnv(task, host));
+      } catch (e) {
+        this.recordError(task, host, e, t, rescuable);
+        return;
+      }
+      if (task.register) {
+        const applyTo = task.run_once ? hosts : [host];
+        for (const h of applyTo) this.setFacts(h, { [task.register]: outcome.result });
+      }
+      if (outcome.facts) {
+        const applyTo = task.run_once ? hosts : [host];
+        for (const h of applyTo) this.setFacts(h, outcome.facts);
+      }
+      if (outcome.status === 'changed') {
+        this.anyChanged = true;
+        for (const n of task.notify) {
+          const set = this.notified.get(n) ?? new Set();
+          for (const h of task.run_once ? hosts : [host]) set.add(h);
+          this.notified.set(n, set);
+        }
+      }
+      this.record(task, host, outcome.status, outcome.display ?? outcome.result, t, rescuable, outcome.delegatedTo);
+    });
+    this.emit({ type: 'task_end', play: this.play.name, task: name, durationMs: performance.now() - t0 });
+  }
+
+  private async flushHandlers(hosts: string[]): Promise<void> {
+    if (this.notified.size === 0) return;
+    const notified = this.notified;
+    this.notified = new Map();
+    for (const h of this.play.handlers) {
+      const names = [h.name, ...(h as Handler).listen, h.role && h.name ? `${h.role.name} : ${h.name}` : undefined].filter(Boolean) as string[];
+      const targets = new Set<string>();
+      for (const n of names) for (const host of notified.get(n) ?? []) targets.add(host);
+      const run = this.active(hosts).filter((x) => targets.has(x));
+      if (run.length) await this.runTask(h, run, false, true);
+    }
+  }
+
+  private record(task: ModuleTask, host: string, status: HostStatus, result: Dict, t: number, rescuable: boolean, delegatedTo?: string): void {
+    const s = this.stat(host);
+    switch (status) {
+      case 'changed':
+        s.ok++;
+        s.changed++;
+        break;
+      case 'ok':
+        s.ok++;
+        break;
+      case 'skipped':
+        s.skipped++;
+        break;
+      case 'ignored':
+        s.ok++;
+        s.ignored++;
+        break;
+      case 'failed':
+        this.failed.add(host);
+        if (!rescuable) s.failed++;
+        break;
+      case 'unreachable':
+        this.unreachable.add(host);
+        s.unreachable++;
+        break;
+    }
+    this.emit({
+      type: 'task_result', play: this.play.name, task: taskName(task), host, status,
+      durationMs: performance.now() - t, result, delegatedTo,
+    });
+  }
+
+  private recordError(task: ModuleTask, host: string, e: unknown, t: number, rescuable: boolean): void {
+    if (e instanceof UnreachableError) {
+      this.record(task, host, 'unreachable', { unreachable: true, changed: false, msg: e.message }, t, rescuable);
+      return;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    const result: Dict = { failed: true, changed: false, msg };
+    if (this.o.verbosity >= 3 && e instanceof Error && e.stack) result.exception = e.stack;
+    const ignore = this.safeCondition(task.ignore_errors, host);
+    this.record(task, host, ignore ? 'ignored' : 'failed', result, t, rescuable);
+  }
+
+  private safeCondition(v: unknown, host: string): boolean {
+    if (v === undefined || v === null) return false;
+    try {
+      return this.o.templater.condition(v, this.hostScope(host));
+    } catch {
+      return false;
+    }
+  }
+
+  private setFacts(host: string, values: Dict): void {
+    const f = this.facts.get(host) ?? {};
+    Object.assign(f, values);
+    if (values.ansible_facts && typeof values.ansible_facts === 'object') {
+      f.ansible_facts = { ...((this.facts.get(host)?.ansible_facts as Dict) ?? {}), ...(values.ansible_facts as Dict) };
+    }
+    this.facts.set(host, f);
+  }
+
+  // ---------------------------------------------------------------- variables
+
+  private searchPaths(task?: ModuleTask): string[] {
+    const dirs: string[] = [];
+    if (task?.role) dirs.push(join(task.role.dir, 'templates'), join(task.role.dir, 'files'), task.role.dir);
+    dirs.push(this.playbook.dir, join(this.playbook.dir, 'templates'), join(this.playbook.dir, 'files'));
+    dirs.push(...this.o.inventory.sources.map((s) => dirname(s)));
+    return dirs;
+  }
+
+  private magicVars(host: string): Dict {
+    const inv = this.o.inventory;
+    const groups: Dict = Object.fromEntries(inv.groups);
+    return {
+      inventory_hostname: host,
+      inventory_hostname_short: host.split('.')[0],
+      groups,
+      group_names: [...inv.groups].filter(([g, hs]) => g !== 'all' && hs.includes(host)).map(([g]) => g),
+      play_hosts: this.active(this.playHosts),
+      ansible_play_hosts: this.active(this.playHosts),
+      ansible_play_hosts_all: this.playHosts,
+      ansible_play_batch: this.active(this.batchHosts),
+      ansible_check_mode: this.o.check,
+      ansible_diff_mode: this.o.diff,
+      ansible_verbosity: this.o.verbosity,
+      playbook_dir: this.playbook?.dir,
+      hostvars: this.hostvarsProxy(),
+    };
+  }
+
+  /** Variables of a host outside any task: inventory < play vars < facts < extra vars. */
+  hostScope(host: string, task?: ModuleTask): Dict {
+    const layers: VarLayer[] = [];
+    const role = task?.role;
+    if (role) layers.push({ values: role.defaults, render: true });
+    layers.push({ values: inventoryHostVars(this.o.inventory, host), render: true });
+    if (this.play) layers.push({ values: this.play.vars, render: true });
+    if (role) {
+      layers.push({ values: role.vars, render: true });
+      layers.push({ values: role.params, render: true });
+    }
+    for (const v of task?.vars ?? []) layers.push({ values: v, render: true });
+    layers.push({ values: this.facts.get(host) ?? {}, render: false });
+    layers.push({ values: this.o.extraVars, render: true });
+    const magic: Dict = this.magicVars(host);
+    if (role) Object.assign(magic, { role_name: role.name, role_path: role.dir });
+    layers.push({ values: magic, render: false });
+    return layeredVars(layers, this.o.templater, this.searchPaths(task));
+  }
+
+  private resolvedHostVars(host: string): Dict {
+    const vars = this.hostScope(host);
+    const out: Dict = {};
+    for (const k of Object.keys(vars)) {
+      if (k === 'hostvars') continue;
+      try {
+        out[k] = vars[k];
+      } catch {
+        /* left undefined: reported by whoever uses it */
+      }
+    }
+    return out;
+  }
+
+  private hostvarsProxy(): Dict {
+    const cache = new Map<string, Dict>();
+    const inv = this.o.inventory;
+    return new Proxy({} as Dict, {
+      get: (_t, key) => {
+        if (typeof key !== 'string' || !inv.hosts.has(key)) return undefined;
+        let v = cache.get(key);
+        if (!v) cache.set(key, (v = this.hostScope(key)));
+        return v;
+      },
+      has: (_t, key) => typeof key === 'string' && inv.hosts.has(key),
+      ownKeys: () => [...inv.hosts.keys()],
+      getOwnPropertyDescriptor: (_t, key) =>
+        typeof key === 'string' && inv.hosts.has(key) ? { enumerable: true, configurable: true, writable: false, value: undefined } : undefined,
+    });
+  }
+
+  private taskEnv(task: ModuleTask, host: string) {
+    return {
+      runner: this,
+      vars: this.hostScope(host, task),
+      inventory: this.o.inventory,
+      templater: this.o.templater,
+      searchPaths: this.searchPaths(task),
+      check: this.o.check,
+      diff: this.o.diff,
+      verbosity: this.o.verbosity,
+      playbookDir: this.playbook.dir,
+      pool: this.pool,
+      become: task.become ?? this.play.become,
+      redactor: this.o.redactor,
+      signal: this.o.signal,
+      emit: (e: RunEvent) => this.emit(e),
+    };
+  }
+}
+
+export type TaskEnv = ReturnType<Runner['taskEnv']>;
+
+export function taskName(task: ModuleTask): string {
+  const base = task.name ?? task.module;
+  return task.role ? `${task.role.name} : ${base}` : base;
+}
+
+export function tagsSelect(taskTags: string[], only: string[], skip: string[]): boolean {
+  const has = (t: string) => taskTags.includes(t);
+  if (skip.some((t) => has(t) || (t === 'tagged' && taskTags.length > 0) || (t === 'untagged' && taskTags.length === 0))) return false;
+  if (has('never') && !only.some((t) => t !== 'never' && has(t))) return false;
+  if (only.length === 0 || only.includes('all')) return true;
+  if (has('always')) return true;
+  return only.some((t) => has(t) || (t === 'tagged' && taskTags.length > 0) || (t === 'untagged' && taskTags.length === 0));
+}
+
+export function batches(hosts: string[], serial: Play['serial']): string[][] {
+  if (serial === undefined || serial === null) return [hosts];
+  const sizes = (Array.isArray(serial) ? serial : [serial]).map((s) => {
+    if (typeof s === 'number') return Math.max(1, Math.floor(s));
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(String(s).trim());
+    if (m) return Math.max(1, Math.floor((Number(m[1]) / 100) * hosts.length));
+    const n = Number(s);
+    return Number.isFinite(n) && n > 0 ? Math.floor(n) : hosts.length;
+  });
+  const out: string[][] = [];
+  let i = 0;
+  let k = 0;
+  while (i < hosts.length) {
+    const size = sizes[Math.min(k++, sizes.length - 1)];
+    out.push(hosts.slice(i, i + size));
+    i += size;
+  }
+  return out;
+}
+
+export async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+async function gatherHostFacts(conn: import('../connection/types.js').Connection): Promise<Dict> {
+  const gather = (conn as unknown as { gatherFacts?: () => Promise<Dict> }).gatherFacts;
+  if (gather) return gather.call(conn);
+  const exec = (conn as unknown as import('../connection/types.js').CommandConnection).exec;
+  if (!exec) return {};
+  const r = await exec.call(conn, 'uname -n; uname -s; uname -r; uname -m; id -un', {});
+  const [hostname, system, kernel, machine, user] = r.stdout.split('\n');
+  return { ansible_hostname: hostname, ansible_system: system, ansible_kernel: kernel, ansible_architecture: machine, ansible_user_id: user, ansible_connection: conn.kind };
+}

@@ -1,0 +1,232 @@
+// One module task on one host: conditions, loops, retries, check mode, changed_when/failed_when, no_log.
+// The module plans; this code decides whether to apply, so --check and --diff come from the same plan.
+import { Ajv, type ValidateFunction } from 'ajv';
+import { loadModule } from '../modules/index.js';
+import type { Module, ModuleContext, ModuleResult } from '../modules/types.js';
+import type { HostStatus, RunEvent } from '../output/events.js';
+import type { ModuleTask } from '../playbook/types.js';
+import type { Templater } from '../template/types.js';
+import type { Inventory } from '../inventory/types.js';
+import type { ConnectionPool } from './connections.js';
+import type { Redaction } from './run.js';
+
+type Dict = Record<string, unknown>;
+
+export interface TaskEnvironment {
+  vars: Dict;
+  inventory: Inventory;
+  templater: Templater;
+  searchPaths: string[];
+  check: boolean;
+  diff: boolean;
+  verbosity: number;
+  playbookDir: string;
+  pool: ConnectionPool;
+  become: boolean;
+  redactor: Redaction;
+  signal: AbortSignal;
+  emit(e: RunEvent): void;
+}
+
+export interface TaskOutcome {
+  status: HostStatus;
+  /** What `register` stores: the real result. */
+  result: Dict;
+  /** What outputs show, when it differs from `result` (no_log). */
+  display?: Dict;
+  /** Facts to set on the host (set_fact, ansible_facts of fact modules). */
+  facts?: Dict;
+  delegatedTo?: string;
+}
+
+const NO_LOG_MSG = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
+const validators = new WeakMap<Module, ValidateFunction>();
+
+function scoped(vars: Dict, extra: Dict): Dict {
+  const o = Object.create(vars) as Dict;
+  return Object.assign(o, extra);
+}
+
+function isOmitted(v: unknown): boolean {
+  return typeof v === 'string' && v.startsWith('__omit_place_holder__');
+}
+
+function dropOmitted(args: Dict): Dict {
+  const out: Dict = {};
+  for (const [k, v] of Object.entries(args)) if (!isOmitted(v)) out[k] = v;
+  return out;
+}
+
+export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnvironment): Promise<TaskOutcome> {
+  const mod = await loadModule(task.module);
+  const { templater, searchPaths } = env;
+  const opts = { searchPaths };
+  const noLog = task.no_log !== undefined && templater.condition(task.no_log, env.vars, opts);
+
+  if (task.loop === undefined) {
+    if (!task.when.every((w) => templater.condition(w, env.vars, opts))) {
+      return { status: 'skipped', result: { changed: false, skipped: true, skip_reason: 'Conditional result was False' } };
+    }
+    const r = await runOnce(task, mod, host, env, env.vars, noLog);
+    return r;
+  }
+
+  const items = templater.render(task.loop, env.vars, opts);
+  if (!Array.isArray(items)) throw new Error(`loop must be a list, got ${typeof items}: use '| list' or 'dict2items'`);
+  const loopVar = task.loop_control?.loop_var ?? 'item';
+  const results: Dict[] = [];
+  const facts: Dict = {};
+  let delegatedTo: string | undefined;
+  for (const [index, item] of items.entries()) {
+    const extra: Dict = { [loopVar]: item, ansible_loop_var: loopVar };
+    if (task.loop_control?.index_var) extra[task.loop_control.index_var] = index;
+    const vars = scoped(env.vars, extra);
+    const label = task.loop_control?.label !== undefined ? templater.render(task.loop_control.label, vars, opts) : item;
+    if (!task.when.every((w) => templater.condition(w, vars, opts))) {
+      results.push({ changed: false, skipped: true, [loopVar]: item, _label: label });
+      continue;
+    }
+    const r = await runOnce(task, mod, host, env, vars, noLog);
+    Object.assign(facts, r.facts ?? {});
+    delegatedTo = r.delegatedTo ?? delegatedTo;
+    results.push({ ...r.result, [loopVar]: item, _label: label, _status: r.status });
+    if (task.loop_control?.pause) await sleep(task.loop_control.pause * 1000, env.signal);
+  }
+  const changed = results.some((r) => r.changed === true);
+  const failed = results.some((r) => r._status === 'failed');
+  const allSkipped = results.length === 0 || results.every((r) => r.skipped === true);
+  const result: Dict = { changed, results, msg: failed ? 'One or more items failed' : 'All items completed' };
+  if (failed) result.failed = true;
+  if (allSkipped) result.skipped = true;
+  const status: HostStatus = failed ? (ignoreErrors(task, env) ? 'ignored' : 'failed') : allSkipped ? 'skipped' : changed ? 'changed' : 'ok';
+  return { status, result, display: noLog ? censor(result) : undefined, facts: Object.keys(facts).length ? facts : undefined, delegatedTo };
+}
+
+function ignoreErrors(task: ModuleTask, env: TaskEnvironment): boolean {
+  if (task.ignore_errors === undefined || task.ignore_errors === null) return false;
+  return env.templater.condition(task.ignore_errors, env.vars, { searchPaths: env.searchPaths });
+}
+
+async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnvironment, vars: Dict, noLog: boolean): Promise<TaskOutcome> {
+  const { templater, searchPaths } = env;
+  const opts = { searchPaths };
+  const args = dropOmitted(templater.render(task.args, vars, opts) as Dict);
+  validateArgs(mod, args);
+  for (const k of mod.secretArgs ?? []) if (typeof args[k] === 'string' && args[k]) env.redactor.addSecret(args[k] as string);
+
+  const delegate = task.delegate_to ? String(templater.render(task.delegate_to, vars, opts)) : undefined;
+  if (delegate && !env.inventory.hosts.has(delegate)) throw new Error(`delegate_to: unknown host '${delegate}'`);
+  const target = delegate ?? host;
+  const check = task.check_mode ?? env.check;
+  const environment = task.environment ? (templater.render(task.environment, vars, opts) as Record<string, string>) : undefined;
+  const ctx: ModuleContext = {
+    host: env.inventory.hosts.get(host)!,
+    inventory: env.inventory,
+    vars,
+    check,
+    diff: env.diff && task.diff !== false,
+    become: env.become,
+    becomePassword: task.become_password ? String(templater.render(task.become_password, vars, opts)) : undefined,
+    environment,
+    playbookDir: env.playbookDir,
+    roleDir: task.role?.dir,
+    connection: () => env.pool.get(target),
+    connectionTo: (h) => env.pool.get(h),
+    warn: (message) => env.emit({ type: 'warning', message, host }),
+    log: (level, message) => {
+      if (level <= env.verbosity) env.emit({ type: 'log', level, message, host });
+    },
+    secret: (v) => env.redactor.addSecret(v),
+    signal: env.signal,
+    render: (value, extra) => templater.render(value, extra ? scoped(vars, extra) : vars, opts),
+  };
+  if (ctx.becomePassword) env.redactor.addSecret(ctx.becomePassword);
+
+  const retries = task.until !== undefined ? Number(templater.render(task.retries ?? 3, vars, opts)) : 0;
+  const delay = Number(templater.render(task.delay ?? 5, vars, opts));
+  let attempt = 0;
+  let result: ModuleResult;
+  for (;;) {
+    attempt++;
+    result = await invoke(mod, ctx, args, check);
+    if (task.until === undefined) break;
+    const probe = scoped(vars, task.register ? { [task.register]: result } : {});
+    if (!result.failed && templater.condition(task.until, probe, opts)) break;
+    if (attempt > retries) {
+      result = { ...result, failed: true, msg: result.msg ?? `retries exhausted (${attempt} attempts): until condition not met` };
+      break;
+    }
+    ctx.log(1, `FAILED - RETRYING: ${task.name ?? task.module} (${retries - attempt + 1} retries left)`);
+    await sleep(delay * 1000, env.signal);
+  }
+  if (task.until !== undefined) result.attempts = attempt;
+
+  const probe = scoped(vars, task.register ? { [task.register]: result } : {});
+  if (task.changed_when !== undefined && !result.skipped) result.changed = evalCond(templater, task.changed_when, probe, opts);
+  if (task.failed_when !== undefined && !result.skipped) {
+    const failed = evalCond(templater, task.failed_when, probe, opts);
+    result.failed = failed;
+    if (failed && !result.msg) result.msg = 'failed_when condition met';
+  }
+
+  let facts: Dict | undefined;
+  if (result.ansible_facts && typeof result.ansible_facts === 'object' && !result.failed) {
+    facts = { ...(result.ansible_facts as Dict), ansible_facts: result.ansible_facts };
+  }
+  const status: HostStatus = result.failed
+    ? ignoreErrors(task, env) ? 'ignored' : 'failed'
+    : result.skipped ? 'skipped' : result.changed ? 'changed' : 'ok';
+  return { status, result, display: noLog ? censor(result) : undefined, facts, delegatedTo: delegate };
+}
+
+/** Under `when` lists Ansible ANDs the items; changed_when/failed_when accept lists too. */
+function evalCond(t: Templater, cond: unknown, vars: Dict, opts: { searchPaths: string[] }): boolean {
+  return Array.isArray(cond) ? cond.every((c) => t.condition(c, vars, opts)) : t.condition(cond, vars, opts);
+}
+
+async function invoke(mod: Module, ctx: ModuleContext, args: Dict, check: boolean): Promise<ModuleResult> {
+  const plan = await mod.plan(ctx, args);
+  if (check && plan.unpredictable) {
+    return { changed: false, skipped: true, msg: `skipped in check mode: ${mod.name} cannot predict its changes` };
+  }
+  const diff = ctx.diff ? plan.diff : undefined;
+  if (check || !plan.changed) {
+    return { changed: plan.changed, ...(plan.result ?? {}), ...(plan.msg ? { msg: plan.msg } : {}), ...(diff ? { diff } : {}) };
+  }
+  const applied = await mod.apply(ctx, args, plan);
+  if (!ctx.diff) delete applied.diff;
+  else if (!applied.diff && diff) applied.diff = diff;
+  return applied;
+}
+
+function validateArgs(mod: Module, args: Dict): void {
+  let v = validators.get(mod);
+  if (!v) validators.set(mod, (v = ajv.compile(mod.schema)));
+  if (v(args)) return;
+  const msgs = (v.errors ?? []).map((e) => {
+    const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'arguments';
+    if (e.keyword === 'additionalProperties') return `unknown argument '${e.params.additionalProperty}'`;
+    if (e.keyword === 'required') return `missing required argument '${e.params.missingProperty}'`;
+    return `${at} ${e.message}`;
+  });
+  throw new Error(`invalid arguments for module ${mod.name}: ${msgs.join('; ')}`);
+}
+
+function censor(result: Dict): Dict {
+  const out: Dict = { censored: NO_LOG_MSG, changed: result.changed };
+  if (result.failed) out.failed = true;
+  if (result.skipped) out.skipped = true;
+  return out;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,81 @@
+// Runs a program without a shell. Cannot predict its effect: changed unless changed_when says otherwise,
+// skipped under --check unless creates/removes already decide it.
+import type { Module, ModuleContext, ModuleResult, Plan } from './types.js';
+import { commandConnection, pathExists, splitCommand } from './util.js';
+
+export interface CommandArgs {
+  cmd?: string;
+  argv?: string[];
+  creates?: string;
+  removes?: string;
+  chdir?: string;
+  stdin?: string;
+  stdin_add_newline?: boolean;
+  strip_empty_ends?: boolean;
+  executable?: string;
+}
+
+export const commandSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    cmd: { type: 'string' },
+    argv: { type: 'array', items: { type: ['string', 'number'] } },
+    creates: { type: 'string' },
+    removes: { type: 'string' },
+    chdir: { type: 'string' },
+    stdin: { type: 'string' },
+    stdin_add_newline: { type: 'boolean' },
+    strip_empty_ends: { type: 'boolean' },
+    executable: { type: 'string' },
+  },
+};
+
+export async function planCommand(ctx: ModuleContext, args: CommandArgs): Promise<Plan> {
+  if (!args.cmd && !args.argv) throw new Error('no command given: set cmd (or the free-form text) or argv');
+  if (args.creates || args.removes) {
+    const conn = await commandConnection(ctx);
+    if (args.creates && (await pathExists(conn, args.creates))) return { changed: false, msg: `skipped, since ${args.creates} exists`, result: { rc: 0 } };
+    if (args.removes && !(await pathExists(conn, args.removes))) return { changed: false, msg: `skipped, since ${args.removes} does not exist`, result: { rc: 0 } };
+  }
+  return { changed: true, unpredictable: true };
+}
+
+export async function runCommand(ctx: ModuleContext, args: CommandArgs, shell: boolean): Promise<ModuleResult> {
+  const conn = await commandConnection(ctx);
+  const command: string | string[] = shell
+    ? args.executable ? [args.executable, '-c', args.cmd!] : args.cmd!
+    : args.argv ? args.argv.map(String) : splitCommand(args.cmd!);
+  const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline === false ? '' : '\n') : undefined;
+  const start = new Date();
+  const r = await conn.exec(command, { stdin, cwd: args.chdir, become: ctx.become, becomePassword: ctx.becomePassword, env: ctx.environment });
+  const strip = args.strip_empty_ends !== false;
+  const stdout = strip ? r.stdout.replace(/\n+$/, '') : r.stdout;
+  const stderr = strip ? r.stderr.replace(/\n+$/, '') : r.stderr;
+  const result: ModuleResult = {
+    changed: true,
+    cmd: command,
+    rc: r.code,
+    stdout,
+    stderr,
+    stdout_lines: stdout ? stdout.split('\n') : [],
+    stderr_lines: stderr ? stderr.split('\n') : [],
+    start: start.toISOString(),
+    delta: `${(r.durationMs / 1000).toFixed(3)}s`,
+  };
+  if (r.code !== 0) {
+    result.failed = true;
+    result.msg = 'non-zero return code';
+  }
+  return result;
+}
+
+const command: Module<CommandArgs> = {
+  name: 'command',
+  freeForm: 'cmd',
+  schema: commandSchema,
+  plan: planCommand,
+  apply: (ctx, args) => runCommand(ctx, args, false),
+};
+
+export default command;

@@ -1,0 +1,91 @@
+// Finds variables that templates use but nothing can define, before anything runs.
+// A name counts as definable when the inventory, play, role, task, -e, a register, a set_fact,
+// a fact-returning module or a loop can provide it; guarded uses (`x is defined`, `x | default`) are fine.
+import type { Problem } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { hostVars, selectHosts } from '../inventory/index.js';
+import type { Templater } from '../template/types.js';
+import type { ModuleTask, Playbook, Task } from './types.js';
+
+const MAGIC = [
+  'inventory_hostname', 'inventory_hostname_short', 'groups', 'group_names', 'hostvars', 'play_hosts',
+  'ansible_play_hosts', 'ansible_play_hosts_all', 'ansible_play_batch', 'ansible_check_mode', 'ansible_diff_mode',
+  'ansible_verbosity', 'playbook_dir', 'role_name', 'role_path', 'omit', 'ansible_facts', 'ansible_loop_var',
+  'lookup', 'query', 'q', 'range', 'true', 'false', 'none', 'True', 'False', 'None', 'loop', 'kubernetes',
+];
+
+function strings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => strings(x, out));
+  else if (v && typeof v === 'object') Object.entries(v).forEach(([k, x]) => (strings(k, out), strings(x, out)));
+  return out;
+}
+
+function guarded(name: string, texts: string[]): boolean {
+  const n = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`\\b${n}\\b(\\.[\\w.]+|\\[[^\\]]*\\])*\\s*(is\\s+(not\\s+)?(defined|undefined|none)|\\|\\s*(default|d)\\b)`);
+  return texts.some((t) => re.test(t));
+}
+
+function flatten(tasks: Task[], out: ModuleTask[] = []): ModuleTask[] {
+  for (const t of tasks) {
+    if (t.kind === 'block') flatten([...t.block, ...t.rescue, ...t.always], out);
+    else if (t.kind === 'module') out.push(t);
+  }
+  return out;
+}
+
+export function checkVariables(playbooks: Playbook[], inventory: Inventory, extraVars: Record<string, unknown>, templater: Templater, provides: Record<string, string[]> = {}): Problem[] {
+  const problems: Problem[] = [];
+  const definable = new Set<string>([...MAGIC, ...Object.keys(extraVars), ...Object.keys(inventory.vars)]);
+  // Registers and set_facts anywhere in the run are definable anywhere: ordering is checked at run time.
+  for (const pb of playbooks) {
+    for (const play of pb.plays) {
+      for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
+        if (t.register) definable.add(t.register);
+        if (t.module === 'set_fact') Object.keys(t.args).forEach((k) => definable.add(k));
+        for (const p of provides[t.module] ?? []) definable.add(p);
+      }
+    }
+  }
+  for (const pb of playbooks) {
+    for (const play of pb.plays) {
+      const hosts = selectHosts(inventory, play.hosts).hosts;
+      const fromHosts = new Set<string>();
+      for (const h of hosts.length ? hosts : [...inventory.hosts.keys()]) Object.keys(hostVars(inventory, h)).forEach((k) => fromHosts.add(k));
+      const playNames = new Set([...definable, ...fromHosts, ...Object.keys(play.vars)]);
+      for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
+        const names = new Set(playNames);
+        if (t.role) for (const o of [t.role.defaults, t.role.vars, t.role.params]) Object.keys(o).forEach((k) => names.add(k));
+        for (const v of t.vars) Object.keys(v).forEach((k) => names.add(k));
+        if (t.loop !== undefined) {
+          names.add(t.loop_control?.loop_var ?? 'item');
+          if (t.loop_control?.index_var) names.add(t.loop_control.index_var);
+        }
+        const templates = strings([t.args, t.loop, t.delegate_to, t.loop_control?.label, t.vars]);
+        const bare = strings([t.when, t.changed_when, t.failed_when, t.until]).map((e) => (e.includes('{{') ? e : `{{ ${e} }}`));
+        const all = [...templates.filter((s) => templater.isTemplate(s)), ...bare];
+        const reported = new Set<string>();
+        for (const text of all) {
+          let used: string[];
+          try {
+            used = templater.variablesOf(text);
+          } catch (e) {
+            problems.push({ ...t.position, message: `template error in task '${t.name ?? t.module}': ${(e as Error).message}` });
+            continue;
+          }
+          for (const name of used) {
+            if (names.has(name) || name.startsWith('ansible_') || reported.has(name) || guarded(name, all)) continue;
+            reported.add(name);
+            problems.push({
+              ...t.position,
+              message: `undefined variable '${name}' in task '${t.name ?? t.module}'`,
+              expected: 'a variable defined in the inventory, play or role vars, -e, or registered by a task',
+            });
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}

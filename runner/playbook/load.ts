@@ -1,0 +1,508 @@
+// Loads a playbook and everything it pulls in (roles, imported task files), checks every keyword,
+// module name and module argument, and returns plays whose task lists are fully expanded.
+// All problems are collected and thrown together, each with file:line:column.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ValidationError, type Problem } from '../errors.js';
+import { loadModule, moduleName, moduleNames } from '../modules/index.js';
+import type { Module } from '../modules/types.js';
+import { loadYamlFile, pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
+import { BLOCK_KEYS, HANDLER_KEYS, INCLUDE_ACTIONS, META_ACTIONS, PLAY_KEYS, ROLE_ENTRY_KEYS, TASK_KEYS } from './keywords.js';
+import type { BlockTask, Handler, ModuleTask, Play, Playbook, RoleScope, Task, TaskCommon } from './types.js';
+
+type Dict = Record<string, unknown>;
+
+interface Inherited {
+  when: unknown[];
+  vars: Dict[];
+  tags: string[];
+  role?: RoleScope;
+  become?: boolean;
+  /** Directory relative task files are resolved against. */
+  dir: string;
+}
+
+const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+
+function tagList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return asList(v).map(String);
+}
+
+/** Parses Ansible's `key=value key2="quoted value"` argument shorthand. */
+export function parseKeyValueArgs(text: string): Dict | undefined {
+  const out: Dict = {};
+  const re = /\s*([A-Za-z_][A-Za-z0-9_]*)=("([^"\\]|\\.)*"|'[^']*'|\S+)/gy;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(text))) {
+    let v = m[2];
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    out[m[1]] = v;
+    consumed = re.lastIndex;
+  }
+  return text.slice(consumed).trim() === '' && Object.keys(out).length ? out : undefined;
+}
+
+export interface LoadOptions {
+  /** Extra role search paths, tried after the playbook's own roles/ and its parent's roles/. */
+  rolesPath?: string[];
+}
+
+export class PlaybookLoader {
+  readonly problems: Problem[] = [];
+  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly modules = new Map<string, Module>();
+  private readonly roleCache = new Map<string, { dir: string; defaults: Dict; vars: Dict; meta: Dict; src: SourceFile[] }>();
+  private readonly roleSearch: string[];
+  private readonly playbookDir: string;
+
+  constructor(private readonly file: string, options: LoadOptions = {}) {
+    this.playbookDir = dirname(resolve(file));
+    this.roleSearch = [join(this.playbookDir, 'roles'), join(this.playbookDir, '..', 'roles'), ...(options.rolesPath ?? []), resolve('roles')];
+  }
+
+  async load(): Promise<Playbook> {
+    // Module schemas are needed to validate arguments; modules load lazily and are cheap to import.
+    await Promise.all(moduleNames().map(async (n) => this.modules.set(n, await loadModule(n).catch(() => undefined as never))));
+    const src = this.yaml(this.file);
+    const plays: Play[] = [];
+    if (src && src.value !== undefined) {
+      if (!Array.isArray(src.value)) this.problems.push(src.problem([], 'a playbook is a list of plays', 'a YAML sequence'));
+      else src.value.forEach((p, i) => {
+        const play = this.play(src, [i], p);
+        if (play) plays.push(play);
+      });
+    }
+    if (this.problems.length) throw new ValidationError(this.problems);
+    return { file: resolve(this.file), dir: this.playbookDir, plays };
+  }
+
+  private yaml(file: string, at?: { src: SourceFile; path: PathSegment[] }): SourceFile | undefined {
+    if (!existsSync(file)) {
+      this.problems.push(at ? at.src.problem(at.path, `file not found: ${file}`) : { file, message: 'file not found' });
+      return undefined;
+    }
+    const src = loadYamlFile(file);
+    this.problems.push(...src.problems);
+    return src;
+  }
+
+  private unknownKeys(src: SourceFile, path: PathSegment[], obj: Dict, allowed: Set<string>, what: string, skip?: string) {
+    for (const k of Object.keys(obj)) {
+      if (allowed.has(k) || k === skip) continue;
+      this.problems.push(src.problem([...path, k], `unknown key '${k}' in ${what}${suggest(k, allowed)}`, undefined, true));
+    }
+  }
+
+  private play(src: SourceFile, path: PathSegment[], raw: unknown): Play | undefined {
+    if (!isDict(raw)) {
+      this.problems.push(src.problem(path, 'a play must be a mapping', 'keys such as name, hosts, tasks'));
+      return undefined;
+    }
+    if ('import_playbook' in raw) {
+      this.problems.push(src.problem([...path, 'import_playbook'], 'import_playbook is not supported; pass several playbooks to `meshplay run`', undefined, true));
+      return undefined;
+    }
+    this.unknownKeys(src, path, raw, PLAY_KEYS, 'play');
+    if (typeof raw.hosts !== 'string' || !raw.hosts.trim()) {
+      this.problems.push(src.problem([...path, 'hosts'], "a play needs 'hosts'", 'a host pattern such as nodes, remotes or all'));
+    }
+    this.checkType(src, [...path, 'vars'], raw.vars, 'mapping');
+    this.checkType(src, [...path, 'gather_facts'], raw.gather_facts, 'boolean');
+    this.checkType(src, [...path, 'any_errors_fatal'], raw.any_errors_fatal, 'boolean');
+    this.checkType(src, [...path, 'become'], raw.become, 'boolean');
+    if (raw.strategy !== undefined && raw.strategy !== 'linear') {
+      this.problems.push(src.problem([...path, 'strategy'], `strategy '${raw.strategy}' is not supported`, 'linear'));
+    }
+    if (raw.max_fail_percentage !== undefined && (typeof raw.max_fail_percentage !== 'number' || raw.max_fail_percentage < 0 || raw.max_fail_percentage > 100)) {
+      this.problems.push(src.problem([...path, 'max_fail_percentage'], 'max_fail_percentage must be a number', 'a number from 0 to 100'));
+    }
+    const vars: Dict = {};
+    for (const [i, vf] of asList(raw.vars_files).entries()) {
+      if (typeof vf !== 'string') {
+        this.problems.push(src.problem([...path, 'vars_files', i], 'vars_files entries are file paths', 'a string'));
+        continue;
+      }
+      const f = this.yaml(isAbsolute(vf) ? vf : join(this.playbookDir, vf), { src, path: [...path, 'vars_files', i] });
+      if (f && f.value !== undefined) {
+        if (isDict(f.value)) Object.assign(vars, f.value);
+        else this.problems.push(f.problem([], 'a vars file must be a mapping'));
+      }
+    }
+    if (isDict(raw.vars)) Object.assign(vars, raw.vars);
+    const playTags = tagList(raw.tags);
+    const base: Inherited = { when: [], vars: [], tags: playTags, dir: this.playbookDir, become: typeof raw.become === 'boolean' ? raw.become : undefined };
+    const handlers: Handler[] = [];
+    const roles: RoleScope[] = [];
+    const tasks: Task[] = [];
+    for (const [i, entry] of asList(raw.roles).entries()) {
+      tasks.push(...this.roleEntry(src, [...path, 'roles', i], entry, base, handlers, roles));
+    }
+    tasks.push(...this.taskList(src, [...path, 'tasks'], raw.tasks, base, handlers, roles));
+    for (const [i, h] of asList(raw.handlers).entries()) {
+      const t = this.task(src, [...path, 'handlers', i], h, base, handlers, roles, true);
+      if (t) handlers.push(...(t as Handler[]));
+    }
+    return {
+      name: typeof raw.name === 'string' ? raw.name : String(raw.hosts ?? ''),
+      hosts: String(raw.hosts ?? ''),
+      position: src.positionOf(path),
+      vars,
+      gather_facts: raw.gather_facts === undefined ? true : Boolean(raw.gather_facts),
+      serial: raw.serial as Play['serial'],
+      any_errors_fatal: Boolean(raw.any_errors_fatal),
+      max_fail_percentage: raw.max_fail_percentage as number | undefined,
+      become: Boolean(raw.become),
+      check_mode: raw.check_mode as boolean | undefined,
+      tags: playTags,
+      pre_tasks: this.taskList(src, [...path, 'pre_tasks'], raw.pre_tasks, base, handlers, roles),
+      tasks,
+      post_tasks: this.taskList(src, [...path, 'post_tasks'], raw.post_tasks, base, handlers, roles),
+      handlers,
+      roles,
+    };
+  }
+
+  private checkType(src: SourceFile, path: PathSegment[], v: unknown, type: 'mapping' | 'boolean' | 'list' | 'string') {
+    if (v === undefined) return;
+    const ok =
+      type === 'mapping' ? isDict(v) : type === 'boolean' ? typeof v === 'boolean' || (typeof v === 'string' && v.includes('{{')) : type === 'list' ? Array.isArray(v) : typeof v === 'string';
+    if (!ok) this.problems.push(src.problem(path, `'${path[path.length - 1]}' must be a ${type}`, `a ${type}, got ${describe(v)}`));
+  }
+
+  private taskList(src: SourceFile, path: PathSegment[], raw: unknown, inh: Inherited, handlers: Handler[], roles: RoleScope[]): Task[] {
+    if (raw === undefined || raw === null) return [];
+    if (!Array.isArray(raw)) {
+      this.problems.push(src.problem(path, `'${path[path.length - 1]}' must be a list of tasks`, `a list, got ${describe(raw)}`));
+      return [];
+    }
+    const out: Task[] = [];
+    raw.forEach((t, i) => out.push(...(this.task(src, [...path, i], t, inh, handlers, roles, false) ?? [])));
+    return out;
+  }
+
+  private common(src: SourceFile, path: PathSegment[], raw: Dict, inh: Inherited): TaskCommon {
+    for (const k of ['become', 'run_once', 'check_mode', 'diff', 'any_errors_fatal'] as const) this.checkType(src, [...path, k], raw[k], 'boolean');
+    this.checkType(src, [...path, 'vars'], raw.vars, 'mapping');
+    this.checkType(src, [...path, 'environment'], raw.environment, 'mapping');
+    if (raw.delegate_to !== undefined) this.checkType(src, [...path, 'delegate_to'], raw.delegate_to, 'string');
+    return {
+      name: typeof raw.name === 'string' ? raw.name : undefined,
+      position: src.positionOf(path),
+      when: [...inh.when, ...asList(raw.when)],
+      vars: isDict(raw.vars) ? [...inh.vars, raw.vars] : inh.vars,
+      tags: [...new Set([...inh.tags, ...tagList(raw.tags)])],
+      role: inh.role,
+      become: typeof raw.become === 'boolean' ? raw.become : inh.become,
+      become_password: raw.become_password as string | undefined,
+      check_mode: raw.check_mode as boolean | undefined,
+      diff: raw.diff as boolean | undefined,
+      ignore_errors: raw.ignore_errors,
+      no_log: raw.no_log,
+      run_once: raw.run_once as boolean | undefined,
+      delegate_to: raw.delegate_to as string | undefined,
+      environment: raw.environment as Dict | undefined,
+      any_errors_fatal: raw.any_errors_fatal as boolean | undefined,
+    };
+  }
+
+  /** One task entry; returns the tasks it expands to (imports expand to many). */
+  private task(src: SourceFile, path: PathSegment[], raw: unknown, inh: Inherited, handlers: Handler[], roles: RoleScope[], handler: boolean): Task[] | undefined {
+    if (!isDict(raw)) {
+      this.problems.push(src.problem(path, 'a task must be a mapping', `a mapping with a module name, got ${describe(raw)}`));
+      return undefined;
+    }
+    if ('block' in raw) {
+      if (handler) this.problems.push(src.problem([...path, 'block'], 'blocks are not supported in handlers', undefined, true));
+      this.unknownKeys(src, path, raw, BLOCK_KEYS, 'block');
+      const c = this.common(src, path, raw, inh);
+      // Block-level keywords are inherited by its tasks; the block keeps them too for rescue/always decisions.
+      const child: Inherited = { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become };
+      const inner = (key: string) => this.taskList(src, [...path, key], raw[key], child, handlers, roles).map((t) => this.inheritBlockKeys(t, c));
+      const block: BlockTask = { ...c, kind: 'block', when: [], block: inner('block'), rescue: inner('rescue'), always: inner('always') };
+      return [block];
+    }
+    const allowed = handler ? HANDLER_KEYS : TASK_KEYS;
+    const actionKeys = Object.keys(raw).filter((k) => !allowed.has(k));
+    const known = actionKeys.filter((k) => INCLUDE_ACTIONS.has(k) || moduleName(k));
+    if (known.length === 0) {
+      if (actionKeys.length) {
+        for (const k of actionKeys) {
+          this.problems.push(src.problem([...path, k], `unknown key '${k}': not a task keyword nor a module${suggest(k, new Set([...allowed, ...moduleNames()]))}`, undefined, true));
+        }
+      } else this.problems.push(src.problem(path, 'task has no module', `one of: ${moduleNames().join(', ')}`));
+      return undefined;
+    }
+    if (known.length > 1) {
+      this.problems.push(src.problem([...path, known[1]], `task names more than one action: ${known.join(', ')}`, 'exactly one module per task', true));
+      return undefined;
+    }
+    const action = known[0].replace(/^ansible\.builtin\./, '');
+    for (const k of actionKeys) {
+      if (k !== known[0]) this.problems.push(src.problem([...path, k], `unknown key '${k}' in task${suggest(k, allowed)}`, undefined, true));
+    }
+    const c = this.common(src, path, raw, inh);
+    const value = raw[known[0]];
+    if (action === 'meta') {
+      if (typeof value !== 'string' || !META_ACTIONS.has(value)) {
+        this.problems.push(src.problem([...path, 'meta'], `unknown meta action '${String(value)}'`, [...META_ACTIONS].join(', ')));
+        return undefined;
+      }
+      return [{ ...c, kind: 'meta', action: value as 'flush_handlers' }];
+    }
+    if (action === 'import_tasks' || action === 'include_tasks') {
+      if (raw.loop !== undefined || raw.with_items !== undefined) {
+        this.problems.push(src.problem([...path, 'loop'], `loop on ${action} is not supported`, 'a loop on the included tasks themselves', true));
+      }
+      const file = isDict(value) ? value.file : value;
+      if (typeof file !== 'string' || file.includes('{{')) {
+        this.problems.push(src.problem([...path, known[0]], `${action} needs a static file name`, 'a path relative to the including file'));
+        return undefined;
+      }
+      const target = isAbsolute(file) ? file : join(inh.dir, file);
+      const inc = this.yaml(target, { src, path: [...path, known[0]] });
+      if (!inc || inc.value === undefined) return undefined;
+      return this.taskList(inc, [], inc.value, { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become, dir: dirname(target) }, handlers, roles);
+    }
+    if (action === 'include_role' || action === 'import_role') {
+      if (!isDict(value) || typeof value.name !== 'string') {
+        this.problems.push(src.problem([...path, known[0]], `${action} needs a role name`, '{name: <role>}'));
+        return undefined;
+      }
+      this.unknownKeys(src, [...path, known[0]], value, new Set(['name', 'tasks_from', 'vars', 'defaults_from', 'vars_from', 'handlers_from']), action);
+      return this.applyRole(src, [...path, known[0]], value.name, isDict(value.vars) ? value.vars : {}, { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become }, handlers, roles, typeof value.tasks_from === 'string' ? value.tasks_from : 'main');
+    }
+    return [this.moduleTask(src, path, raw, c, action, value, handler)];
+  }
+
+  private inheritBlockKeys(t: Task, block: TaskCommon): Task {
+    const keys = ['ignore_errors', 'no_log', 'run_once', 'delegate_to', 'check_mode', 'diff', 'environment', 'any_errors_fatal', 'become_password'] as const;
+    const out = { ...t } as Record<string, unknown>;
+    for (const k of keys) if (out[k] === undefined && block[k] !== undefined) out[k] = block[k];
+    return out as unknown as Task;
+  }
+
+  private moduleTask(src: SourceFile, path: PathSegment[], raw: Dict, c: TaskCommon, action: string, value: unknown, handler: boolean): ModuleTask {
+    const name = moduleName(action)!;
+    const mod = this.modules.get(name);
+    let args: Dict = {};
+    if (typeof value === 'string') {
+      if (mod?.freeForm) args = { [mod.freeForm]: value };
+      else {
+        const kv = parseKeyValueArgs(value);
+        if (kv) args = kv;
+        else this.problems.push(src.problem([...path, action], `arguments of '${action}' must be a mapping`, 'key: value pairs'));
+      }
+    } else if (isDict(value)) args = { ...value };
+    else if (value !== null && value !== undefined) this.problems.push(src.problem([...path, action], `arguments of '${action}' must be a mapping`, `a mapping, got ${describe(value)}`));
+    if (isDict(raw.args)) args = { ...raw.args, ...args };
+    if (mod) this.validateArgs(src, [...path, action], mod, args, typeof value === 'string');
+    const loop = raw.loop ?? raw.with_items ?? raw.with_list;
+    if (raw.loop_control !== undefined) {
+      if (!isDict(raw.loop_control)) this.problems.push(src.problem([...path, 'loop_control'], 'loop_control must be a mapping', 'loop_var, label, index_var, pause'));
+      else this.unknownKeys(src, [...path, 'loop_control'], raw.loop_control, new Set(['loop_var', 'label', 'index_var', 'pause', 'extended']), 'loop_control');
+    }
+    if (raw.register !== undefined && (typeof raw.register !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(raw.register))) {
+      this.problems.push(src.problem([...path, 'register'], `invalid register name '${String(raw.register)}'`, 'a variable name'));
+    }
+    for (const k of ['retries', 'delay'] as const) {
+      if (raw[k] !== undefined && typeof raw[k] !== 'number' && !(typeof raw[k] === 'string' && (raw[k] as string).includes('{{'))) {
+        this.problems.push(src.problem([...path, k], `'${k}' must be a number`, `a number, got ${describe(raw[k])}`));
+      }
+    }
+    const task: ModuleTask = {
+      ...c,
+      kind: 'module',
+      module: name,
+      args,
+      loop,
+      loop_control: raw.loop_control as ModuleTask['loop_control'],
+      register: raw.register as string | undefined,
+      changed_when: raw.changed_when,
+      failed_when: raw.failed_when,
+      until: raw.until,
+      retries: raw.retries as number | undefined,
+      delay: raw.delay as number | undefined,
+      notify: asList(raw.notify).map(String),
+    };
+    if (handler) (task as Handler).listen = asList(raw.listen).map(String);
+    return task;
+  }
+
+  private validateArgs(src: SourceFile, path: PathSegment[], mod: Module, args: Dict, freeForm: boolean) {
+    let validate = this.validators.get(mod.name);
+    if (!validate) {
+      validate = this.ajv.compile(mod.schema);
+      this.validators.set(mod.name, validate);
+    }
+    if (validate(args)) return;
+    for (const e of validate.errors ?? []) {
+      // Templated values are checked again after rendering, when their type is known.
+      if (templatedAt(args, e)) continue;
+      const at = freeForm ? path : [...path, ...pointerToPath(e.instancePath)];
+      this.problems.push({ ...src.positionOf(e.keyword === 'additionalProperties' ? [...at, String(e.params.additionalProperty)] : at, e.keyword === 'additionalProperties'), ...argMessage(mod.name, e) });
+    }
+  }
+
+  private findRole(name: string): string | undefined {
+    for (const dir of this.roleSearch) {
+      const d = join(dir, name);
+      if (existsSync(d) && statSync(d).isDirectory()) return d;
+    }
+    return undefined;
+  }
+
+  private roleEntry(src: SourceFile, path: PathSegment[], entry: unknown, inh: Inherited, handlers: Handler[], roles: RoleScope[]): Task[] {
+    let name: unknown;
+    let params: Dict = {};
+    let extra: Dict = {};
+    if (typeof entry === 'string') name = entry;
+    else if (isDict(entry)) {
+      this.unknownKeys(src, path, entry, ROLE_ENTRY_KEYS, 'role entry');
+      name = entry.role ?? entry.name;
+      params = isDict(entry.vars) ? entry.vars : {};
+      extra = entry;
+    }
+    if (typeof name !== 'string') {
+      this.problems.push(src.problem(path, 'a role entry needs a role name', "a string or {role: name}"));
+      return [];
+    }
+    const next: Inherited = { ...inh, when: [...inh.when, ...asList(extra.when)], tags: [...inh.tags, ...tagList(extra.tags)], become: typeof extra.become === 'boolean' ? extra.become : inh.become };
+    return this.applyRole(src, path, name, params, next, handlers, roles, 'main');
+  }
+
+  private applyRole(src: SourceFile, path: PathSegment[], name: string, params: Dict, inh: Inherited, handlers: Handler[], roles: RoleScope[], tasksFrom: string, depth = 0): Task[] {
+    const dir = this.findRole(name);
+    if (!dir) {
+      this.problems.push(src.problem(path, `role '${name}' not found`, `a directory in ${this.roleSearch.join(', ')}`));
+      return [];
+    }
+    if (depth > 20) {
+      this.problems.push(src.problem(path, `role dependencies of '${name}' are circular`));
+      return [];
+    }
+    const role = this.loadRole(dir);
+    const scope: RoleScope = { name, dir, defaults: role.defaults, vars: role.vars, params };
+    roles.push(scope);
+    const out: Task[] = [];
+    const deps = asList(role.meta.dependencies);
+    const metaSrc = role.src.find((s) => s.file.endsWith(join('meta', 'main.yml')));
+    deps.forEach((d, i) => {
+      const dname = typeof d === 'string' ? d : isDict(d) ? (d.role ?? d.name) : undefined;
+      if (typeof dname !== 'string') {
+        if (metaSrc) this.problems.push(metaSrc.problem(['dependencies', i], 'a dependency needs a role name'));
+        return;
+      }
+      out.push(...this.applyRole(metaSrc ?? src, ['dependencies', i], dname, isDict(d) && isDict(d.vars) ? d.vars : {}, inh, handlers, roles, 'main', depth + 1));
+    });
+    const roleInh: Inherited = { ...inh, role: scope, tags: [...new Set([...inh.tags, name])], dir: join(dir, 'tasks') };
+    const tasksFile = join(dir, 'tasks', `${tasksFrom}.yml`);
+    if (existsSync(tasksFile)) {
+      const t = this.yaml(tasksFile);
+      if (t && t.value !== undefined) out.push(...this.taskList(t, [], t.value, roleInh, handlers, roles));
+    } else if (tasksFrom !== 'main') this.problems.push(src.problem(path, `role '${name}' has no tasks file ${tasksFrom}.yml`));
+    const handlersFile = join(dir, 'handlers', 'main.yml');
+    if (existsSync(handlersFile) && !handlers.some((h) => h.role?.dir === dir)) {
+      const h = this.yaml(handlersFile);
+      if (h && Array.isArray(h.value)) {
+        h.value.forEach((raw, i) => {
+          const t = this.task(h, [i], raw, roleInh, handlers, roles, true);
+          if (t) handlers.push(...(t as Handler[]));
+        });
+      }
+    }
+    return out;
+  }
+
+  private loadRole(dir: string) {
+    let r = this.roleCache.get(dir);
+    if (r) return r;
+    const read = (sub: string): { value: Dict; src?: SourceFile } => {
+      const f = join(dir, sub, 'main.yml');
+      if (!existsSync(f)) return { value: {} };
+      const s = this.yaml(f);
+      if (!s || s.value === undefined || s.value === null) return { value: {}, src: s };
+      if (!isDict(s.value)) {
+        this.problems.push(s.problem([], `${sub}/main.yml must be a mapping`));
+        return { value: {}, src: s };
+      }
+      return { value: s.value, src: s };
+    };
+    const defaults = read('defaults');
+    const vars = read('vars');
+    const meta = read('meta');
+    if (meta.src) this.unknownKeys(meta.src, [], meta.value, new Set(['dependencies', 'galaxy_info', 'argument_specs']), 'role meta');
+    r = { dir, defaults: defaults.value, vars: vars.value, meta: meta.value, src: [defaults.src, vars.src, meta.src].filter(Boolean) as SourceFile[] };
+    this.roleCache.set(dir, r);
+    return r;
+  }
+}
+
+function templatedAt(args: Dict, e: ErrorObject): boolean {
+  let v: unknown = args;
+  for (const seg of pointerToPath(e.instancePath)) {
+    if (typeof v === 'string') break;
+    v = (v as Dict | undefined)?.[seg as string];
+  }
+  if (typeof v === 'string' && v.includes('{{')) return true;
+  // A required property may be supplied by a templated parent value; a templated list item may be anything.
+  return false;
+}
+
+function argMessage(mod: string, e: ErrorObject): { message: string; expected?: string } {
+  const where = e.instancePath ? ` '${pointerToPath(e.instancePath).join('.')}'` : '';
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { message: `unknown argument '${e.params.additionalProperty}' for module ${mod}` };
+    case 'required':
+      return { message: `module ${mod} requires argument '${e.params.missingProperty}'` };
+    case 'type':
+      return { message: `argument${where} of module ${mod} has the wrong type`, expected: String(e.params.type) };
+    case 'enum':
+      return { message: `argument${where} of module ${mod} has an invalid value`, expected: `one of ${(e.params.allowedValues as unknown[]).join(', ')}` };
+    default:
+      return { message: `argument${where} of module ${mod} ${e.message ?? 'is invalid'}` };
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** "did you mean" for misspelled keywords, by edit distance. */
+function suggest(word: string, options: Set<string>): string {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const o of options) {
+    const d = editDistance(word, o);
+    if (d < bestD) {
+      bestD = d;
+      best = o;
+    }
+  }
+  return best ? ` (did you mean '${best}'?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) dp[i][j] = Math.min(dp[i][j], dp[i - 2][j - 2] + 1);
+    }
+  }
+  return dp[a.length][b.length];
+}
+
+export async function loadPlaybook(file: string, options?: LoadOptions): Promise<Playbook> {
+  return new PlaybookLoader(file, options).load();
+}

@@ -1,0 +1,98 @@
+import type { SourcePosition } from '../yaml/source.js';
+
+/** A role as it applies to the tasks that came from it. */
+export interface RoleScope {
+  name: string;
+  dir: string;
+  defaults: Record<string, unknown>;
+  vars: Record<string, unknown>;
+  /** Variables passed where the role was listed (`roles: [{role: x, vars...}]`, include_role vars). */
+  params: Record<string, unknown>;
+}
+
+/** Where a task inherits variables and conditions from (blocks, includes, roles), outermost first. */
+export interface Scope {
+  vars: Record<string, unknown>;
+  when: unknown[];
+}
+
+export interface TaskCommon {
+  name?: string;
+  position: SourcePosition;
+  /** Conditions: inherited ones first, then the task's own. */
+  when: unknown[];
+  /** Block/include/task vars, outermost first. */
+  vars: Record<string, unknown>[];
+  tags: string[];
+  role?: RoleScope;
+  become?: boolean;
+  become_password?: string;
+  check_mode?: boolean;
+  diff?: boolean;
+  ignore_errors?: unknown;
+  no_log?: unknown;
+  run_once?: boolean;
+  delegate_to?: string;
+  environment?: Record<string, unknown>;
+  any_errors_fatal?: boolean;
+}
+
+export interface ModuleTask extends TaskCommon {
+  kind: 'module';
+  module: string;
+  args: Record<string, unknown>;
+  loop?: unknown;
+  loop_control?: { loop_var?: string; label?: string; index_var?: string; pause?: number };
+  register?: string;
+  changed_when?: unknown;
+  failed_when?: unknown;
+  until?: unknown;
+  retries?: number;
+  delay?: number;
+  notify: string[];
+}
+
+export interface MetaTask extends TaskCommon {
+  kind: 'meta';
+  action: 'flush_handlers' | 'noop' | 'end_play' | 'end_host' | 'clear_facts';
+}
+
+export interface BlockTask extends TaskCommon {
+  kind: 'block';
+  block: Task[];
+  rescue: Task[];
+  always: Task[];
+}
+
+export type Task = ModuleTask | MetaTask | BlockTask;
+
+export interface Handler extends ModuleTask {
+  listen: string[];
+}
+
+export interface Play {
+  name: string;
+  hosts: string;
+  position: SourcePosition;
+  vars: Record<string, unknown>;
+  gather_facts: boolean;
+  serial?: number | string | (number | string)[];
+  any_errors_fatal: boolean;
+  max_fail_percentage?: number;
+  become: boolean;
+  check_mode?: boolean;
+  tags: string[];
+  pre_tasks: Task[];
+  /** Role tasks followed by the play's tasks. */
+  tasks: Task[];
+  post_tasks: Task[];
+  handlers: Handler[];
+  /** Roles applied, for vars precedence and listing. */
+  roles: RoleScope[];
+}
+
+export interface Playbook {
+  file: string;
+  dir: string;
+  plays: Play[];
+}
