@@ -1,0 +1,201 @@
+// loadInventory: read every source, report every problem at once (with file:line:column), then build
+// the hosts, groups and variables the executor works with.
+import { ValidationError, type Problem } from '../errors.js';
+import type { Templater } from '../template/types.js';
+import { loadYamlFile, type SourceFile } from '../yaml/source.js';
+import {
+  buildGroups,
+  clusterGroups,
+  clusterHost,
+  clusterMagic,
+  localHost,
+  LOCALHOST,
+  mergeSsh,
+  nodeGroups,
+  nodeHost,
+  nodeMagic,
+  userVars,
+  type VarsSources,
+} from './build.js';
+import { checkAddresses, checkCidrs, checkControlPlane, checkNames, type RawCluster } from './checks.js';
+import { checkEnvLookups, renderTree, type RenderContext } from './render.js';
+import { validateInventoryShape } from './schema.js';
+import { expandSources, loadVarsFiles, type VarsFile } from './sources.js';
+import type { ClusterSpec, Host, Inventory, NodeSpec, SshSettings } from './types.js';
+
+export interface LoadInventoryOptions {
+  /** Renders templates in the inventory; without it only env lookups and plain variable names work. */
+  templater?: Templater;
+  /** Environment for lookup('env', ...); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+type Topology = Inventory['topology'];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+interface InventoryDoc {
+  src: SourceFile;
+  value: Record<string, unknown>;
+}
+
+export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}): Inventory {
+  const problems: Problem[] = [];
+  const ctx: RenderContext = { templater: opts.templater, env: opts.env ?? process.env, problems };
+  if (!paths.length) throw new ValidationError([{ message: 'no inventory given', expected: '-i <inventory file or directory>' }]);
+
+  const sources = expandSources(paths);
+  problems.push(...sources.problems);
+  const docs: InventoryDoc[] = [];
+  for (const file of sources.files) {
+    const src = loadYamlFile(file);
+    if (src.problems.length) {
+      problems.push(...src.problems);
+      continue;
+    }
+    const value = src.value ?? {}; // an empty file contributes nothing
+    problems.push(...validateInventoryShape(src, value));
+    if (isRecord(value)) docs.push({ src, value });
+  }
+
+  // Merge in order: clusters appended, vars and ssh defaults merged key by key, the last topology wins.
+  const rawClusters: RawCluster[] = [];
+  const inventoryVars: Record<string, unknown> = {};
+  let topology: Topology = 'single-control-plane';
+  for (const d of docs) {
+    const list = d.value.clusters;
+    if (Array.isArray(list)) list.forEach((c, i) => isRecord(c) && rawClusters.push({ value: c, src: d.src, path: ['clusters', i] }));
+    if (isRecord(d.value.vars)) {
+      checkEnvLookups(d.value.vars, ['vars'], d.src, ctx);
+      Object.assign(inventoryVars, d.value.vars);
+    }
+    if (d.value.topology === 'single-control-plane' || d.value.topology === 'multi-control-plane') topology = d.value.topology;
+  }
+  if (docs.length && !docs.some((d) => 'clusters' in d.value)) {
+    problems.push(docs[0].src.problem([], 'the inventory lists no clusters', 'a `clusters:` list with at least one cluster'));
+  }
+
+  const groupFiles = loadVarsFiles(sources.varsDirs, 'group_vars', problems);
+  const hostFiles = loadVarsFiles(sources.varsDirs, 'host_vars', problems);
+  for (const f of [...groupFiles, ...hostFiles]) checkEnvLookups(f.vars, f.path, f.src, ctx);
+  const varsSources: VarsSources = { inventory: inventoryVars, groupVars: mergeByTarget(groupFiles), hostVars: mergeByTarget(hostFiles) };
+
+  const fallback = docs[0]?.src.positionOf([]) ?? { file: paths[0], line: 0, column: 0 };
+  checkControlPlane(rawClusters, problems, fallback);
+  checkNames(rawClusters, problems);
+
+  const sshDefaults = mergeSsh(
+    ...docs.map((d) => (isRecord(d.value.ssh) ? (renderTree(d.value.ssh, ['ssh'], d.src, { ...inventoryVars, ...varsSources.groupVars.get('all') }, ctx) as SshSettings) : undefined)),
+  );
+  const clusters = rawClusters.map((c) => renderCluster(c, topology, varsSources, ctx));
+  checkAddresses(clusters, problems);
+  checkCidrs(clusters, problems);
+
+  const specs = clusters.map((c) => toSpec(c.value));
+  const groups = buildGroups(specs);
+  for (const f of groupFiles) {
+    if (!groups.has(f.target)) problems.push(f.src.problem([], `group_vars for '${f.target}', which is not a group of this inventory`, `one of: ${[...groups.keys()].join(', ')}`));
+  }
+  const hostNames = new Set([...groups.get('all')!, LOCALHOST]);
+  for (const f of hostFiles) {
+    if (!hostNames.has(f.target)) problems.push(f.src.problem([], `host_vars for '${f.target}', which is not a host of this inventory`, `one of: ${[...hostNames].join(', ')}`));
+  }
+  if (problems.length) throw new ValidationError(inReadingOrder(problems, sources.files));
+
+  const hosts = new Map<string, Host>();
+  specs.forEach((c, i) => {
+    const origin = clusters[i];
+    hosts.set(c.name, clusterHost(c, { ...userVars(c.name, clusterGroups(c), [c.vars], varsSources), ...clusterMagic(c, topology) }, origin.src.positionOf(origin.path)));
+    c.nodes.forEach((n, j) => {
+      const vars = { ...userVars(n.name, nodeGroups(c), [c.vars, n.vars], varsSources), ...nodeMagic(c, n, topology) };
+      hosts.set(n.name, nodeHost(c, n, mergeSsh(sshDefaults, c.ssh, n.ssh), vars, origin.src.positionOf([...origin.path, 'nodes', j])));
+    });
+  });
+  hosts.set(LOCALHOST, localHost(userVars(LOCALHOST, ['all'], [], varsSources), topology));
+
+  return { hosts, groups, clusters: specs, vars: inventoryVars, topology, sources: sources.files };
+}
+
+/** Problems file by file (in the order the files were read), top to bottom within a file. */
+function inReadingOrder(problems: Problem[], files: string[]): Problem[] {
+  const fileRank = (p: Problem) => {
+    const i = p.file === undefined ? -1 : files.indexOf(p.file);
+    return i < 0 ? files.length : i;
+  };
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => fileRank(a.p) - fileRank(b.p) || (a.p.file ?? '').localeCompare(b.p.file ?? '') || (a.p.line ?? 0) - (b.p.line ?? 0) || (a.p.column ?? 0) - (b.p.column ?? 0) || a.i - b.i)
+    .map(({ p }) => p);
+}
+
+function mergeByTarget(files: VarsFile[]): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const f of files) out.set(f.target, { ...out.get(f.target), ...f.vars });
+  return out;
+}
+
+/** Render the templates of one cluster and its nodes, each with the variables its host will see. */
+function renderCluster(c: RawCluster, topology: Topology, vs: VarsSources, ctx: RenderContext): RawCluster {
+  const name = String(c.value.name);
+  const controlPlane = c.value.istio_control_plane === true;
+  const clusterVars = isRecord(c.value.vars) ? c.value.vars : {};
+  const groups = ['all', 'clusters', controlPlane ? 'control_plane' : 'remotes', name];
+  const scope = { ...userVars(name, groups, [clusterVars], vs), inventory_hostname: name, cluster_name: name, istio_control_plane: controlPlane, topology };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c.value)) {
+    if (k === 'nodes' && Array.isArray(v)) {
+      out.nodes = v.map((n, i) => (isRecord(n) ? renderNode(n, c, i, { name, controlPlane, clusterVars, topology }, vs, ctx) : n));
+    } else if (k === 'vars' || k === 'name' || k === 'istio_control_plane') {
+      if (k === 'vars') checkEnvLookups(v, [...c.path, k], c.src, ctx);
+      out[k] = v;
+    } else out[k] = renderTree(v, [...c.path, k], c.src, scope, ctx);
+  }
+  return { ...c, value: out };
+}
+
+function renderNode(
+  n: Record<string, unknown>,
+  c: RawCluster,
+  index: number,
+  cl: { name: string; controlPlane: boolean; clusterVars: Record<string, unknown>; topology: Topology },
+  vs: VarsSources,
+  ctx: RenderContext,
+): Record<string, unknown> {
+  const name = String(n.name);
+  const nodeVars = isRecord(n.vars) ? n.vars : {};
+  const scope = {
+    ...userVars(name, ['all', 'nodes', `${cl.name}_nodes`], [cl.clusterVars, nodeVars], vs),
+    inventory_hostname: name,
+    cluster_name: cl.name,
+    istio_control_plane: cl.controlPlane,
+    topology: cl.topology,
+  };
+  const path = [...c.path, 'nodes', index];
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(n)) {
+    if (k === 'vars' || k === 'name') {
+      if (k === 'vars') checkEnvLookups(v, [...path, k], c.src, ctx);
+      out[k] = v;
+    } else out[k] = renderTree(v, [...path, k], c.src, scope, ctx);
+  }
+  return out;
+}
+
+function toSpec(v: Record<string, unknown>): ClusterSpec {
+  const nodes = Array.isArray(v.nodes) ? v.nodes.filter(isRecord).map((n) => ({ ...n }) as unknown as NodeSpec) : [];
+  return { ...v, name: String(v.name), istio_control_plane: v.istio_control_plane === true, nodes } as ClusterSpec;
+}
+
+/** Merged variables of a host, with `groups` (group -> hosts) and `group_names` (its groups but `all`), as Ansible exposes them. */
+export function hostVars(inv: Inventory, name: string): Record<string, unknown> {
+  const host = inv.hosts.get(name);
+  if (!host) throw new Error(`unknown host '${name}' (hosts: ${[...inv.hosts.keys()].join(', ')})`);
+  const groups = Object.fromEntries([...inv.groups].map(([g, hs]) => [g, [...hs]]));
+  const group_names = [...inv.groups]
+    .filter(([g, hs]) => g !== 'all' && hs.includes(name))
+    .map(([g]) => g)
+    .sort();
+  return { ...host.vars, groups, group_names };
+}

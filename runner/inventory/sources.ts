@@ -1,0 +1,96 @@
+// Where an inventory comes from: `-i` files and directories, plus the group_vars/ and host_vars/
+// directories beside them (as Ansible reads them).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { Problem } from '../errors.js';
+import { loadYamlFile, type PathSegment, type SourceFile } from '../yaml/source.js';
+
+const YAML_EXT = /\.ya?ml$/;
+
+export interface InventorySources {
+  /** Inventory files, in the order they are merged. */
+  files: string[];
+  /** Directories that may hold group_vars/ and host_vars/. */
+  varsDirs: string[];
+  problems: Problem[];
+}
+
+export function expandSources(paths: string[]): InventorySources {
+  const files: string[] = [];
+  const varsDirs: string[] = [];
+  const problems: Problem[] = [];
+  const addVarsDir = (d: string) => {
+    if (!varsDirs.some((x) => resolve(x) === resolve(d))) varsDirs.push(d);
+  };
+  for (const p of paths) {
+    if (!existsSync(p)) {
+      problems.push({ file: p, line: 0, column: 0, message: `inventory source '${p}' does not exist`, expected: 'a YAML inventory file or a directory of them' });
+      continue;
+    }
+    if (statSync(p).isDirectory()) {
+      const inDir = yamlFilesIn(p);
+      if (!inDir.length) {
+        problems.push({ file: p, line: 0, column: 0, message: `inventory directory '${p}' holds no *.yml or *.yaml file`, expected: 'at least one inventory file' });
+      }
+      files.push(...inDir);
+      addVarsDir(p);
+    } else {
+      files.push(p);
+      addVarsDir(dirname(p));
+    }
+  }
+  return { files, varsDirs, problems };
+}
+
+function yamlFilesIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => YAML_EXT.test(f) && statSync(join(dir, f)).isFile())
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** A mapping of variables from one file, with the file for positions. */
+export interface VarsFile {
+  /** Group or host name the file is for. */
+  target: string;
+  src: SourceFile;
+  vars: Record<string, unknown>;
+  /** Path of `vars` inside the file (always the root for group_vars/host_vars files). */
+  path: PathSegment[];
+}
+
+/**
+ * group_vars/<group>.yml (or a group_vars/<group>/ directory of YAML files, merged in name order) and
+ * host_vars/<host>.yml from every vars directory, in directory order.
+ */
+export function loadVarsFiles(varsDirs: string[], kind: 'group_vars' | 'host_vars', problems: Problem[]): VarsFile[] {
+  const out: VarsFile[] = [];
+  for (const dir of varsDirs) {
+    const base = join(dir, kind);
+    if (!existsSync(base) || !statSync(base).isDirectory()) continue;
+    for (const entry of readdirSync(base).sort()) {
+      const full = join(base, entry);
+      if (statSync(full).isDirectory()) {
+        for (const f of yamlFilesIn(full)) pushVars(out, entry, f, problems);
+      } else if (YAML_EXT.test(entry)) {
+        pushVars(out, basename(entry, extname(entry)), full, problems);
+      }
+    }
+  }
+  return out;
+}
+
+function pushVars(out: VarsFile[], target: string, file: string, problems: Problem[]): void {
+  const src = loadYamlFile(file);
+  if (src.problems.length) {
+    problems.push(...src.problems);
+    return;
+  }
+  const value = src.value;
+  if (value === null || value === undefined) return;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(src.problem([], `${file} must be a mapping of variable names to values`, 'a YAML mapping'));
+    return;
+  }
+  out.push({ target, src, vars: value as Record<string, unknown>, path: [] });
+}
