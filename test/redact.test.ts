@@ -39,6 +39,7 @@ t.test('values of secret-looking keys are masked; names, paths and ca_data are n
     ca_data: 'Q0EgREFUQQ==',
     no_log: true,
     secretName: 'cacerts',
+    secret_namespace: 'istio-system',
     users: [{ name: 'admin', user: { 'client-key-data': 'S0VZREFUQQ==', clientKeyData: 'S0VZREFUQQ==' } }],
     nested: { secret: { key: 'v1', secretName: 'keep-me' } },
     empty_password: '',
@@ -52,6 +53,8 @@ t.test('values of secret-looking keys are masked; names, paths and ca_data are n
   t.equal(out.ca_data, 'Q0EgREFUQQ==');
   t.equal(out.no_log, true);
   t.equal(out.secretName, 'cacerts');
+  t.equal(out.secret_namespace, 'istio-system');
+  t.equal(r.redactText('namespace istio-system'), 'namespace istio-system', 'names are not registered as secrets');
   t.equal(out.users[0].name, 'admin');
   t.match(out.users[0].user['client-key-data'], /^<secret #\d+>$/);
   t.equal(out.users[0].user.clientKeyData, out.users[0].user['client-key-data'], 'same value, same number');

@@ -98,7 +98,8 @@ export function dumpResult(result: Record<string, unknown>, verbosity: number): 
     if (verbosity < 3 && (k === 'invocation' || k === 'exception')) continue;
     shown[k] = v;
   }
-  return safeStringify(shown, verbosity >= 3 ? 4 : undefined);
+  // The original counts as an ancestor, so a result that contains itself prints [Circular] at once.
+  return JSON.stringify(toJsonSafe(shown, new Set([result])), null, verbosity >= 3 ? 4 : undefined) ?? 'null';
 }
 
 export function isFileDiffList(value: unknown): value is FileDiff[] {
@@ -113,8 +114,11 @@ export function diffLines(diffs: FileDiff[], paint: Paint): string[] {
   const lines: string[] = [];
   for (const d of diffs) {
     if (d.before === d.after) continue;
-    const oldName = d.beforeHeader ? `before: ${d.beforeHeader}` : 'before';
-    const newName = d.afterHeader ? `after: ${d.afterHeader}` : 'after';
+    // One header given names the file on both sides (a file that is being created or read back).
+    const beforeHeader = d.beforeHeader ?? d.afterHeader;
+    const afterHeader = d.afterHeader ?? d.beforeHeader;
+    const oldName = beforeHeader ? `before: ${beforeHeader}` : 'before';
+    const newName = afterHeader ? `after: ${afterHeader}` : 'after';
     const patch = createTwoFilesPatch(oldName, newName, d.before, d.after);
     for (const line of patch.split('\n')) {
       if (line === '' || /^=+$/.test(line)) continue;

@@ -122,7 +122,7 @@ export class PrettyReporter implements Reporter {
   }
 
   private taskLines(task: LiveTask, finalDurationMs?: number): string[] {
-    const width = Math.max(20, ((this.opts.stream as { columns?: number }).columns ?? 100) - 1);
+    const width = Math.max(20, ((this.opts.stream as { columns?: number }).columns || 100) - 1);
     const running = finalDurationMs === undefined;
     let worst: HostStatus | undefined;
     let pending = false;
@@ -178,8 +178,14 @@ export class PrettyReporter implements Reporter {
     return this.liveLines > 0 ? `\x1b[${this.liveLines}A\r\x1b[J` : '';
   }
 
+  /** Shows the cursor again if the process exits while a task is still drawn (an uncaught error, exit()). */
+  private readonly restoreCursor = () => {
+    if (this.timer) this.opts.stream.write('\x1b[?25h');
+  };
+
   private startTimer(): void {
     if (this.timer) return;
+    process.once('exit', this.restoreCursor);
     this.opts.stream.write('\x1b[?25l');
     this.timer = setInterval(() => {
       this.frame++;
@@ -192,6 +198,7 @@ export class PrettyReporter implements Reporter {
     if (!this.timer) return;
     clearInterval(this.timer);
     this.timer = undefined;
+    process.removeListener('exit', this.restoreCursor);
     this.opts.stream.write('\x1b[?25h');
   }
 

@@ -8,10 +8,11 @@ export const DEFAULT_SECRET_KEY =
 
 /**
  * Keys that look secret but hold names, references or paths (token_file, secret_name, secretRef,
- * ca_data, no_log, password_set...). Their values are shown.
+ * secret_namespace, ca_data, no_log, password_set...). Their values are shown — and, more importantly,
+ * not registered as secrets, which would mask common words like `istio-system` everywhere.
  */
 export const DEFAULT_NOT_SECRET_KEY =
-  /(?:^|_)(?:file|path|dir|name|names|ref|ttl|type|mode|set|seconds|expiration_seconds)$|^ca_data$|^no_log$/i;
+  /(?:^|_)(?:file|path|dir|name|names|namespace|ref|ttl|type|mode|set|seconds|id|uid|count|enabled|length|format|version|url|uri|label|labels)$|^ca_data$|^no_log$/i;
 
 /** Substring masking starts at this length: shorter secrets are masked only as whole values. */
 export const MIN_SUBSTRING_SECRET = 8;
