@@ -1,0 +1,315 @@
+// Compiles Jinja source with nunjucks' parser and code generator, adjusted to Jinja semantics:
+// Python truthiness in if/and/or/not, deep `==`, list `+`, slices (`x[1:]`), named undefined
+// lookups, iteration over dicts, and a "native" mode that returns the value of a lone `{{ expr }}`.
+
+import nunjucks from 'nunjucks';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type AnyNode = any;
+
+interface NunjucksInternals {
+  parser: { Parser: any };
+  lexer: any;
+  nodes: any;
+  compiler: { Compiler: any };
+  runtime: any;
+}
+
+export const nj = nunjucks as unknown as NunjucksInternals;
+const { nodes, lexer } = nj;
+
+const Slice = nodes.Node.extend('Slice', {
+  fields: ['start', 'stop', 'step'],
+  init(this: any, lineno: number, colno: number, start?: AnyNode, stop?: AnyNode, step?: AnyNode) {
+    this.parent(lineno, colno,
+      start || new nodes.Literal(lineno, colno, null),
+      stop || new nodes.Literal(lineno, colno, null),
+      step || new nodes.Literal(lineno, colno, 1));
+  },
+});
+const Truthy = nodes.Node.extend('MeshTruthy', { fields: ['target'] });
+const Iterate = nodes.Node.extend('MeshIterate', { fields: ['target', 'pairs'] });
+const NativeResult = nodes.Node.extend('MeshNativeResult', { fields: ['target'] });
+
+class JinjaParser extends nj.parser.Parser {
+  constructor(...args: any[]) {
+    super(...args);
+  }
+
+  // Jinja slices: `[start:stop:step]` inside a subscript (ported from nunjucks' jinja-compat, minus its global patching).
+  parseAggregate(): AnyNode {
+    const state = { index: this.tokens.index, lineno: this.tokens.lineno, colno: this.tokens.colno };
+    state.colno--;
+    state.index--;
+    try {
+      return super.parseAggregate();
+    } catch (error) {
+      const errorState = { index: this.tokens.index, lineno: this.tokens.lineno, colno: this.tokens.colno };
+      const rethrow = () => {
+        Object.assign(this.tokens, errorState);
+        return error;
+      };
+      Object.assign(this.tokens, state);
+      this.peeked = false;
+      const tok = this.peekToken();
+      if (tok.type !== lexer.TOKEN_LEFT_BRACKET) throw rethrow();
+      this.nextToken();
+      const node = new Slice(tok.lineno, tok.colno);
+      let isSlice = false;
+      for (let i = 0; i <= node.fields.length; i++) {
+        if (this.skip(lexer.TOKEN_RIGHT_BRACKET)) break;
+        if (i === node.fields.length) {
+          if (isSlice) this.fail('too many slice components', tok.lineno, tok.colno);
+          break;
+        }
+        if (this.skip(lexer.TOKEN_COLON)) {
+          isSlice = true;
+        } else {
+          node[node.fields[i]] = this.parseExpression();
+          isSlice = this.skip(lexer.TOKEN_COLON) || isSlice;
+        }
+      }
+      if (!isSlice) throw rethrow();
+      return new nodes.Array(tok.lineno, tok.colno, [node]);
+    }
+  }
+}
+
+/** A readable name for an expression, used in "is undefined" messages: `cluster.name`, `hosts[0]`. */
+export function describe(node: AnyNode): string {
+  switch (node?.typename) {
+    case 'Symbol':
+      return node.value;
+    case 'LookupVal': {
+      const target = describe(node.target);
+      const key = node.val;
+      if (key.typename === 'Literal' && typeof key.value === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key.value)) return `${target}.${key.value}`;
+      if (key.typename === 'Literal') return `${target}[${JSON.stringify(key.value)}]`;
+      return `${target}[${describe(key)}]`;
+    }
+    case 'FunCall':
+      return `${describe(node.name)}(...)`;
+    case 'Literal':
+      return JSON.stringify(node.value);
+    default:
+      return '(expression)';
+  }
+}
+
+class JinjaCompiler extends nj.compiler.Compiler {
+  constructor(...args: any[]) {
+    super(...args);
+  }
+
+  assertType(node: AnyNode, ...types: any[]): void {
+    if (node instanceof Slice || node instanceof Truthy || node instanceof Iterate) return;
+    super.assertType(node, ...types);
+  }
+
+  private truthy(node: AnyNode): AnyNode {
+    return new Truthy(node.lineno, node.colno, node);
+  }
+
+  compileMeshTruthy(node: AnyNode, frame: AnyNode): void {
+    this._emit('runtime.truthy(');
+    this.compile(node.target, frame);
+    this._emit(')');
+  }
+
+  compileMeshIterate(node: AnyNode, frame: AnyNode): void {
+    this._emit(`runtime.iterate(`);
+    this.compile(node.target, frame);
+    this._emit(`, ${node.pairs ? 'true' : 'false'})`);
+  }
+
+  compileMeshNativeResult(node: AnyNode, frame: AnyNode): void {
+    this._emit('context.native = runtime.nativeValue(');
+    this._compileExpression(node.target, frame);
+    this._emitLine(');');
+  }
+
+  compileSlice(node: AnyNode, frame: AnyNode): void {
+    this._emit('(');
+    this._compileExpression(node.start, frame);
+    this._emit('),(');
+    this._compileExpression(node.stop, frame);
+    this._emit('),(');
+    this._compileExpression(node.step, frame);
+    this._emit(')');
+  }
+
+  compileLookupVal(node: AnyNode, frame: AnyNode): void {
+    if (node.val instanceof Slice) {
+      this._emit('runtime.sliceLookup((');
+      this._compileExpression(node.target, frame);
+      this._emit('),');
+      this.compileSlice(node.val, frame);
+      this._emit(')');
+      return;
+    }
+    this._emit('runtime.memberLookup((');
+    this._compileExpression(node.target, frame);
+    this._emit('),');
+    this._compileExpression(node.val, frame);
+    this._emit(`,${JSON.stringify(describe(node.target))})`);
+  }
+
+  compileIf(node: AnyNode, frame: AnyNode, async?: boolean): void {
+    node.cond = this.truthy(node.cond);
+    super.compileIf(node, frame, async);
+  }
+
+  compileInlineIf(node: AnyNode, frame: AnyNode): void {
+    node.cond = this.truthy(node.cond);
+    super.compileInlineIf(node, frame);
+  }
+
+  compileNot(node: AnyNode, frame: AnyNode): void {
+    this._emit('!runtime.truthy(');
+    this.compile(node.target, frame);
+    this._emit(')');
+  }
+
+  // `a or b` is a if a is truthy else b, evaluated lazily, as in Python.
+  private lazyBinary(helper: string, node: AnyNode, frame: AnyNode): void {
+    this._emit(`runtime.${helper}(`);
+    this.compile(node.left, frame);
+    this._emit(', function() { return ');
+    this.compile(node.right, frame);
+    this._emit('; })');
+  }
+
+  compileOr(node: AnyNode, frame: AnyNode): void {
+    this.lazyBinary('or', node, frame);
+  }
+
+  compileAnd(node: AnyNode, frame: AnyNode): void {
+    this.lazyBinary('and', node, frame);
+  }
+
+  private binary(helper: string, node: AnyNode, frame: AnyNode): void {
+    this._emit(`runtime.${helper}(`);
+    this.compile(node.left, frame);
+    this._emit(', ');
+    this.compile(node.right, frame);
+    this._emit(')');
+  }
+
+  compileAdd(node: AnyNode, frame: AnyNode): void {
+    this.binary('add', node, frame);
+  }
+
+  compileMul(node: AnyNode, frame: AnyNode): void {
+    this.binary('mul', node, frame);
+  }
+
+  compileConcat(node: AnyNode, frame: AnyNode): void {
+    this.binary('concat', node, frame);
+  }
+
+  compileCompare(node: AnyNode, frame: AnyNode): void {
+    // a < b < c is (a < b) and (b < c), as in Python
+    let left = node.expr;
+    const parts: Array<() => void> = [];
+    for (const op of node.ops) {
+      const l = left;
+      parts.push(() => {
+        this._emit(`runtime.compare(${JSON.stringify(op.type)}, `);
+        this.compile(l, frame);
+        this._emit(', ');
+        this.compile(op.expr, frame);
+        this._emit(')');
+      });
+      left = op.expr;
+    }
+    this._emit('(');
+    parts.forEach((emit, i) => {
+      if (i > 0) this._emit(' && ');
+      emit();
+    });
+    this._emit(')');
+  }
+
+  // nunjucks joins several test arguments without commas; emit them as a proper argument list
+  compileIs(node: AnyNode, frame: AnyNode): void {
+    const name = String(node.right.name ? node.right.name.value : node.right.value);
+    this._emit(`env.getTest(${JSON.stringify(name)}).call(context, `);
+    this.compile(node.left, frame);
+    if (node.right.args) this._compileAggregate(node.right.args, frame, ', ', '');
+    this._emit(') === true');
+  }
+
+  compileFor(node: AnyNode, frame: AnyNode): void {
+    node.arr = new Iterate(node.arr.lineno, node.arr.colno, node.arr, node.name instanceof nodes.Array);
+    super.compileFor(node, frame);
+  }
+}
+
+export interface Compiled {
+  root: (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: (err: unknown, out?: string) => void) => void;
+  /** True when the template is one `{{ expression }}` whose value is returned as is. */
+  native: boolean;
+}
+
+export function parse(source: string): AnyNode {
+  const parser = new JinjaParser(lexer.lex(source, {}));
+  return parser.parseAsRoot();
+}
+
+/** The lone expression of a template that is exactly one `{{ expr }}` (whitespace around allowed). */
+function loneExpression(root: AnyNode): AnyNode | undefined {
+  let expression: AnyNode | undefined;
+  for (const child of root.children) {
+    if (!(child instanceof nodes.Output)) return undefined;
+    for (const part of child.children) {
+      if (part instanceof nodes.TemplateData) {
+        if (String(part.value).trim() !== '') return undefined;
+      } else if (expression) {
+        return undefined;
+      } else {
+        expression = part;
+      }
+    }
+  }
+  return expression;
+}
+
+/** Parse a bare expression (`x == 1 and y is defined`), as `when:` and friends hold them. */
+export function parseExpression(source: string): AnyNode {
+  const tokens = lexer.lex(source, {});
+  tokens.in_code = true;
+  const parser = new JinjaParser(tokens);
+  const expression = parser.parseExpression();
+  const extra = parser.nextToken();
+  if (extra) parser.fail(`unexpected '${extra.value}' after the end of the expression`, extra.lineno, extra.colno);
+  return expression;
+}
+
+function build(root: AnyNode): Compiled['root'] {
+  const compiler = new JinjaCompiler('template', false);
+  compiler.compile(root);
+  const code: string = compiler.getCode();
+  // eslint-disable-next-line no-new-func
+  return (new Function(code)() as { root: Compiled['root'] }).root;
+}
+
+/** Compile a bare expression to a function that yields its native value. */
+export function compileExpression(source: string): Compiled {
+  const expression = parseExpression(source);
+  const root = new nodes.Root(0, 0, [new NativeResult(expression.lineno, expression.colno, expression)]);
+  return { root: build(root), native: true };
+}
+
+/** Compile a template. With `native`, a lone `{{ expr }}` compiles to a function that yields its value. */
+export function compile(source: string, native: boolean): Compiled {
+  const root = parse(source);
+  let isNative = false;
+  if (native) {
+    const expression = loneExpression(root);
+    if (expression) {
+      root.children = [new NativeResult(expression.lineno, expression.colno, expression)];
+      isNative = true;
+    }
+  }
+  return { root: build(root), native: isNative };
+}

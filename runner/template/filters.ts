@@ -1,0 +1,548 @@
+// Jinja and Ansible filters as playbooks use them. Keyword arguments arrive as a trailing object
+// (nunjucks' convention) and are read with splitArgs.
+
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import YAML from 'yaml';
+import { UndefinedVariableError } from '../errors.js';
+import { ipaddrFilter, ipmathFilter, ipsubnetFilter } from './ipaddr.js';
+import { pythonRegex, pythonReplacement } from './regex.js';
+import type { RenderContext } from './runtime.js';
+import { UNDEFINED_TOLERANT_TESTS } from './tests.js';
+import { Undefined } from './undefined.js';
+import { deepEqual, isMapping, splitArgs, toBool, toText, truthy, typeName, type Dict } from './values.js';
+
+export type FilterFn = (this: RenderContext, value: unknown, ...args: unknown[]) => unknown;
+
+/** Filters that accept an undefined value instead of failing on it. */
+export const UNDEFINED_TOLERANT_FILTERS = new Set(['default', 'd', 'mandatory']);
+
+function seq(value: unknown, filter: string): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'string') return [...value];
+  if (isMapping(value)) return Object.keys(value);
+  if (value !== null && typeof value === 'object' && Symbol.iterator in value) return [...(value as Iterable<unknown>)];
+  throw new Error(`${filter}: expected a list, got ${typeName(value)}`);
+}
+
+function mapping(value: unknown, filter: string): Dict {
+  if (!isMapping(value)) throw new Error(`${filter}: expected a dictionary, got ${typeName(value)}`);
+  return value;
+}
+
+/** `item.a.b` or `item['0']` for attribute paths like 'a.b' or 'a.0'. */
+export function attribute(item: unknown, attr: unknown): unknown {
+  if (typeof attr === 'number') return Array.isArray(item) && attr < item.length ? item[attr] : new Undefined(String(attr));
+  let current = item;
+  for (const part of String(attr).split('.')) {
+    if (Array.isArray(current) && /^-?\d+$/.test(part)) {
+      const i = Number(part) < 0 ? current.length + Number(part) : Number(part);
+      current = i >= 0 && i < current.length ? current[i] : new Undefined(String(attr));
+    } else if (isMapping(current) && Object.prototype.hasOwnProperty.call(current, part)) {
+      current = current[part];
+    } else {
+      return new Undefined(String(attr), `item has no attribute '${String(attr)}'`);
+    }
+  }
+  return current;
+}
+
+function sortKey(value: unknown, caseSensitive: boolean): unknown {
+  return typeof value === 'string' && !caseSensitive ? value.toLowerCase() : value;
+}
+
+function compareValues(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  const x = typeof a === 'string' ? a : JSON.stringify(a);
+  const y = typeof b === 'string' ? b : JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function uniqueList(items: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const item of items) if (!out.some((o) => deepEqual(o, item))) out.push(item);
+  return out;
+}
+
+function flatten(items: unknown[], levels: number | null, skipNulls: boolean): unknown[] {
+  const out: unknown[] = [];
+  for (const item of items) {
+    if (Array.isArray(item) && (levels === null || levels > 0)) out.push(...flatten(item, levels === null ? null : levels - 1, skipNulls));
+    else if (!(skipNulls && (item === null || item === undefined))) out.push(item);
+  }
+  return out;
+}
+
+function combineTwo(a: Dict, b: Dict, recursive: boolean, listMerge: string): Dict {
+  const out: Dict = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const existing = out[key];
+    if (recursive && isMapping(existing) && isMapping(value)) {
+      out[key] = combineTwo(existing, value, recursive, listMerge);
+    } else if (Array.isArray(existing) && Array.isArray(value) && listMerge !== 'replace') {
+      switch (listMerge) {
+        case 'keep': break;
+        case 'append': out[key] = [...existing, ...value]; break;
+        case 'prepend': out[key] = [...value, ...existing]; break;
+        case 'append_rp': out[key] = [...existing.filter((x) => !value.some((y) => deepEqual(x, y))), ...value]; break;
+        case 'prepend_rp': out[key] = [...value, ...existing.filter((x) => !value.some((y) => deepEqual(x, y)))]; break;
+        default: throw new Error(`combine: list_merge must be one of replace, keep, append, prepend, append_rp, prepend_rp (got '${listMerge}')`);
+      }
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+/** Python's json.dumps default separators (', ' and ': '), which Ansible's to_json keeps. */
+function pythonJson(value: unknown, sortKeys: boolean): string {
+  if (value instanceof Undefined) value.fail();
+  if (Array.isArray(value)) return `[${value.map((v) => pythonJson(v, sortKeys)).join(', ')}]`;
+  if (isMapping(value)) {
+    const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+    if (sortKeys) keys.sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}: ${pythonJson(value[k], sortKeys)}`).join(', ')}}`;
+  }
+  if (value === undefined) return 'null';
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+  return JSON.stringify(value);
+}
+
+function sortedDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedDeep);
+  if (isMapping(value)) return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedDeep(value[k])]));
+  return value;
+}
+
+/** Python %-formatting: %s %r %d %i %f %.Nf %x %o %%. */
+function percentFormat(format: string, args: unknown[]): string {
+  let i = 0;
+  const values = args.length === 1 && Array.isArray(args[0]) ? args[0] : args;
+  return format.replace(/%(-?\d*)(?:\.(\d+))?([srdifxo%])/g, (_m, width: string, precision: string | undefined, conv: string) => {
+    if (conv === '%') return '%';
+    const v = values[i++];
+    let s: string;
+    switch (conv) {
+      case 'd': case 'i': s = String(Math.trunc(Number(v))); break;
+      case 'f': s = Number(v).toFixed(precision === undefined ? 6 : Number(precision)); break;
+      case 'x': s = Math.trunc(Number(v)).toString(16); break;
+      case 'o': s = Math.trunc(Number(v)).toString(8); break;
+      case 'r': s = typeof v === 'string' ? `'${v}'` : toText(v); break;
+      default: s = toText(v);
+    }
+    const w = Number(width || 0);
+    return w < 0 ? s.padEnd(-w) : s.padStart(w);
+  });
+}
+
+function shellQuote(value: unknown): string {
+  const s = toText(value);
+  if (s === '') return "''";
+  if (/^[\w@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'"'"'`)}'`;
+}
+
+function regexFlags(keywords: Dict): string {
+  return (truthy(keywords.ignorecase ?? false) ? 'i' : '') + (truthy(keywords.multiline ?? false) ? 'm' : '');
+}
+
+function runTest(this: RenderContext, name: unknown, value: unknown, args: unknown[]): boolean {
+  const test = this.env.getTest(String(name));
+  return test.call(this, value, ...args) === true;
+}
+
+/** select/reject/selectattr/rejectattr share this: keep items for which the test (default: truthy) is `keep`. */
+function selectBy(ctx: RenderContext, items: unknown, args: unknown[], byAttribute: boolean, keep: boolean, name: string): unknown[] {
+  const [attr, test, ...testArgs] = byAttribute ? args : [undefined, ...args];
+  return seq(items, name).filter((item) => {
+    const value = byAttribute ? attribute(item, attr) : item;
+    let result: boolean;
+    if (test === undefined) {
+      result = !(value instanceof Undefined) && truthy(value);
+    } else if (value instanceof Undefined && !UNDEFINED_TOLERANT_TESTS.has(String(test))) {
+      result = false; // an item lacking the attribute does not match
+    } else {
+      result = runTest.call(ctx, test, value, testArgs);
+    }
+    return result === keep;
+  });
+}
+
+function hashOf(algorithm: string, value: unknown): string {
+  try {
+    return createHash(algorithm).update(toText(value)).digest('hex');
+  } catch {
+    throw new Error(`hash: unsupported algorithm '${algorithm}'`);
+  }
+}
+
+function lengthOf(value: unknown): number {
+  if (typeof value === 'string' || Array.isArray(value)) return value.length;
+  if (isMapping(value)) return Object.keys(value).length;
+  throw new Error(`length: object of type '${typeName(value)}' has no len()`);
+}
+
+function toInt(value: unknown, fallback: unknown = 0, base: unknown = 10): unknown {
+  if (typeof value === 'boolean') return Number(value);
+  if (typeof value === 'number') return Math.trunc(value);
+  if (typeof value === 'string') {
+    const s = value.trim().replace(/_/g, '');
+    const b = Number(base);
+    if (b === 10 && /^[-+]?\d+$/.test(s)) return Number(s);
+    if (b !== 10) {
+      const n = parseInt(s.replace(/^0[xob]/i, ''), b);
+      return Number.isNaN(n) ? fallback : n;
+    }
+    const f = Number(s);
+    return s !== '' && Number.isFinite(f) ? Math.trunc(f) : fallback;
+  }
+  return fallback;
+}
+
+function toFloat(value: unknown, fallback: unknown = 0): unknown {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'boolean') return Number(value);
+  if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+  return fallback;
+}
+
+function minMax(items: unknown, args: unknown[], pick: 'min' | 'max'): unknown {
+  const { keywords } = splitArgs(args);
+  const list = seq(items, pick);
+  if (list.length === 0) return new Undefined(`${pick}()`, `${pick}: the list is empty`);
+  const key = (x: unknown) => sortKey(keywords.attribute === undefined ? x : attribute(x, keywords.attribute), truthy(keywords.case_sensitive ?? false));
+  return list.reduce((best, x) => {
+    const c = compareValues(key(x), key(best));
+    return (pick === 'min' ? c < 0 : c > 0) ? x : best;
+  });
+}
+
+function setOp(a: unknown, b: unknown, name: string, op: (x: unknown[], y: unknown[]) => unknown[]): unknown[] {
+  return uniqueList(op(seq(a, name), seq(b, name)));
+}
+const has = (list: unknown[], item: unknown) => list.some((x) => deepEqual(x, item));
+
+export const FILTERS: Record<string, FilterFn> = {
+  default(value, fallback = '', boolean = false) {
+    if (value instanceof Undefined || value === undefined) return fallback;
+    if (truthy(boolean) && !truthy(value)) return fallback;
+    return value;
+  },
+  mandatory(value, message) {
+    if (value instanceof Undefined) throw new UndefinedVariableError(value.variable, message ? String(message) : `mandatory variable '${value.variable}' is not defined`);
+    return value;
+  },
+  bool: (value) => (value === null || value === undefined ? false : toBool(value)),
+  int: (value, fallback = 0, base = 10) => toInt(value, fallback, base),
+  float: (value, fallback = 0) => toFloat(value, fallback),
+  string: (value) => toText(value),
+  lower: (value) => toText(value).toLowerCase(),
+  upper: (value) => toText(value).toUpperCase(),
+  capitalize: (value) => { const s = toText(value); return s ? s[0].toUpperCase() + s.slice(1).toLowerCase() : s; },
+  title: (value) => toText(value).replace(/\w\S*/g, (w) => w[0].toUpperCase() + w.slice(1).toLowerCase()),
+  trim: (value, chars) => {
+    const s = toText(value);
+    if (typeof chars !== 'string') return s.trim();
+    let a = 0;
+    let b = s.length;
+    while (a < b && chars.includes(s[a])) a++;
+    while (b > a && chars.includes(s[b - 1])) b--;
+    return s.slice(a, b);
+  },
+  replace: (value, old, replacement, count) => {
+    const s = toText(value);
+    const parts = s.split(toText(old));
+    if (count === undefined || count === null) return parts.join(toText(replacement));
+    const n = Number(count);
+    return parts.slice(0, n + 1).join(toText(replacement)) + (parts.length > n + 1 ? toText(old) + parts.slice(n + 1).join(toText(old)) : '');
+  },
+  split: (value, sep, max) => {
+    const s = toText(value);
+    if (sep === undefined || sep === null) return s.trim().split(/\s+/).filter((p) => p !== '');
+    const parts = s.split(toText(sep));
+    if (max === undefined || Number(max) < 0 || parts.length <= Number(max) + 1) return parts;
+    return [...parts.slice(0, Number(max)), parts.slice(Number(max)).join(toText(sep))];
+  },
+  indent(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const width = positional[0] ?? keywords.width ?? 4;
+    const first = truthy(positional[1] ?? keywords.first ?? false);
+    const blank = truthy(positional[2] ?? keywords.blank ?? false);
+    const pad = typeof width === 'string' ? width : ' '.repeat(Number(width));
+    return toText(value).split('\n').map((line, i) => ((i > 0 || first) && (blank || line.trim() !== '') ? pad + line : line)).join('\n');
+  },
+  format: (value, ...args) => percentFormat(toText(value), args),
+  safe: (value) => value,
+  escape: (value) => toText(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;'),
+  b64encode: (value) => Buffer.from(toText(value), 'utf8').toString('base64'),
+  b64decode: (value) => Buffer.from(toText(value), 'base64').toString('utf8'),
+  to_json(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const indent = positional[0] ?? keywords.indent;
+    const sortKeys = truthy(keywords.sort_keys ?? false);
+    if (indent !== undefined && indent !== null) return JSON.stringify(sortKeys ? sortedDeep(value) : value, null, Number(indent));
+    return pythonJson(value, sortKeys);
+  },
+  tojson: (value) => pythonJson(value, true),
+  to_nice_json(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const indent = Number(positional[0] ?? keywords.indent ?? 4);
+    const sortKeys = truthy(keywords.sort_keys ?? true);
+    return JSON.stringify(sortKeys ? sortedDeep(value) : value, null, indent);
+  },
+  from_json(value) {
+    try {
+      return JSON.parse(toText(value));
+    } catch (error) {
+      throw new Error(`from_json: ${(error as Error).message}`);
+    }
+  },
+  to_yaml(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    return YAML.stringify(value, { indent: Number(positional[0] ?? keywords.indent ?? 2), lineWidth: 0 });
+  },
+  to_nice_yaml(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    return YAML.stringify(value, { indent: Number(positional[0] ?? keywords.indent ?? 4), lineWidth: 0, sortMapEntries: truthy(keywords.sort_keys ?? true) });
+  },
+  from_yaml(value) {
+    if (typeof value !== 'string') return value;
+    try {
+      return YAML.parse(value);
+    } catch (error) {
+      throw new Error(`from_yaml: ${(error as Error).message}`);
+    }
+  },
+  from_yaml_all(value) {
+    try {
+      return YAML.parseAllDocuments(toText(value)).map((doc) => doc.toJS());
+    } catch (error) {
+      throw new Error(`from_yaml_all: ${(error as Error).message}`);
+    }
+  },
+  select(value, ...args) { return selectBy(this, value, args, false, true, 'select'); },
+  reject(value, ...args) { return selectBy(this, value, args, false, false, 'reject'); },
+  selectattr(value, ...args) { return selectBy(this, value, args, true, true, 'selectattr'); },
+  rejectattr(value, ...args) { return selectBy(this, value, args, true, false, 'rejectattr'); },
+  map(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const items = seq(value, 'map');
+    if (keywords.attribute !== undefined) {
+      return items.map((item) => {
+        const v = attribute(item, keywords.attribute);
+        if (v instanceof Undefined) {
+          if ('default' in keywords) return keywords.default;
+          throw new UndefinedVariableError(String(keywords.attribute), `map: an item has no attribute '${String(keywords.attribute)}'`);
+        }
+        return v;
+      });
+    }
+    const [name, ...filterArgs] = positional;
+    if (name === undefined) return items;
+    const filter = this.env.getFilter(String(name));
+    const rest = Object.keys(keywords).length > 0 ? [...filterArgs, { ...keywords, __keywords: true }] : filterArgs;
+    return items.map((item) => filter.call(this, item, ...rest));
+  },
+  list: (value) => [...seq(value, 'list')],
+  unique: (value) => uniqueList(seq(value, 'unique')),
+  flatten(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const levels = positional[0] ?? keywords.levels ?? null;
+    return flatten(seq(value, 'flatten'), levels === null ? null : Number(levels), truthy(keywords.skip_nulls ?? true));
+  },
+  dict2items(value, ...args) {
+    const { keywords } = splitArgs(args);
+    const k = String(keywords.key_name ?? 'key');
+    const v = String(keywords.value_name ?? 'value');
+    return Object.entries(mapping(value, 'dict2items')).map(([key, val]) => ({ [k]: key, [v]: val }));
+  },
+  items2dict(value, ...args) {
+    const { keywords } = splitArgs(args);
+    const k = String(keywords.key_name ?? 'key');
+    const v = String(keywords.value_name ?? 'value');
+    return Object.fromEntries(seq(value, 'items2dict').map((item) => {
+      const m = mapping(item, 'items2dict');
+      if (!(k in m) || !(v in m)) throw new Error(`items2dict: each item needs '${k}' and '${v}' keys, got ${JSON.stringify(m)}`);
+      return [toText(m[k]), m[v]];
+    }));
+  },
+  combine(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const dicts = [value, ...positional].flatMap((d) => (Array.isArray(d) ? d : [d])).map((d) => mapping(d, 'combine'));
+    const recursive = truthy(keywords.recursive ?? false);
+    const listMerge = String(keywords.list_merge ?? 'replace');
+    return dicts.reduce((acc, d) => combineTwo(acc, d, recursive, listMerge), {});
+  },
+  regex_replace(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const pattern = String(positional[0] ?? keywords.pattern ?? '');
+    const replacement = toText(positional[1] ?? keywords.replacement ?? '');
+    const flags = (truthy(positional[2] ?? keywords.ignorecase ?? false) ? 'i' : '') + (truthy(positional[3] ?? keywords.multiline ?? false) ? 'm' : '');
+    const count = Number(keywords.count ?? 0);
+    const re = pythonRegex(pattern, `${flags}g`);
+    const js = pythonReplacement(replacement);
+    if (!count) return toText(value).replace(re, js);
+    let n = 0;
+    return toText(value).replace(re, (...m) => (n++ < count ? m[0].replace(pythonRegex(pattern, flags), js) : m[0]));
+  },
+  regex_search(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const [pattern, ...groups] = positional;
+    const m = pythonRegex(String(pattern), regexFlags(keywords)).exec(toText(value));
+    if (!m) return groups.length > 0 ? null : null;
+    if (groups.length === 0) return m[0];
+    return groups.map((g) => {
+      const ref = /^\\(\d+)$/.exec(String(g)) ?? /^\\g<(\d+)>$/.exec(String(g));
+      if (ref) return m[Number(ref[1])] ?? null;
+      const named = /^\\g<(\w+)>$/.exec(String(g));
+      if (named) return m.groups?.[named[1]] ?? null;
+      throw new Error(`regex_search: unknown group reference ${JSON.stringify(g)} (use '\\\\1' or '\\\\g<name>')`);
+    });
+  },
+  regex_findall(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const re = pythonRegex(String(positional[0] ?? keywords.pattern), `${regexFlags(keywords)}g`);
+    return [...toText(value).matchAll(re)].map((m) => (m.length === 1 ? m[0] : m.length === 2 ? m[1] ?? '' : m.slice(1).map((g) => g ?? '')));
+  },
+  regex_escape: (value) => toText(value).replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'),
+  join(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const sep = toText(positional[0] ?? keywords.d ?? '');
+    let items = seq(value, 'join');
+    const attr = positional[1] ?? keywords.attribute;
+    if (attr !== undefined) items = items.map((item) => attribute(item, attr));
+    return items.map(toText).join(sep);
+  },
+  length: (value) => lengthOf(value),
+  count: (value) => lengthOf(value),
+  first: (value) => {
+    const items = seq(value, 'first');
+    return items.length ? items[0] : new Undefined('first()', 'first: the list is empty');
+  },
+  last: (value) => {
+    const items = seq(value, 'last');
+    return items.length ? items[items.length - 1] : new Undefined('last()', 'last: the list is empty');
+  },
+  min: (value, ...args) => minMax(value, args, 'min'),
+  max: (value, ...args) => minMax(value, args, 'max'),
+  sum(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const attr = positional[0] ?? keywords.attribute;
+    const start = positional[1] ?? keywords.start ?? 0;
+    return seq(value, 'sum').reduce((acc: any, item) => {
+      const v = attr === undefined ? item : attribute(item, attr);
+      return Array.isArray(acc) ? [...acc, ...(v as unknown[])] : acc + (v as number);
+    }, start);
+  },
+  abs: (value) => Math.abs(Number(value)),
+  round(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const precision = Number(positional[0] ?? keywords.precision ?? 0);
+    const method = String(positional[1] ?? keywords.method ?? 'common');
+    const f = 10 ** precision;
+    const n = Number(value) * f;
+    const r = method === 'ceil' ? Math.ceil(n) : method === 'floor' ? Math.floor(n) : Math.sign(n) * Math.round(Math.abs(n));
+    return r / f;
+  },
+  sort(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const reverse = truthy(positional[0] ?? keywords.reverse ?? false);
+    const caseSensitive = truthy(positional[1] ?? keywords.case_sensitive ?? false);
+    const attr = positional[2] ?? keywords.attribute;
+    const key = (x: unknown) => sortKey(attr === undefined ? x : attribute(x, attr), caseSensitive);
+    const sorted = [...seq(value, 'sort')].sort((a, b) => compareValues(key(a), key(b)));
+    return reverse ? sorted.reverse() : sorted;
+  },
+  dictsort(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const byValue = String(positional[1] ?? keywords.by ?? 'key') === 'value';
+    const reverse = truthy(positional[2] ?? keywords.reverse ?? false);
+    const entries = Object.entries(mapping(value, 'dictsort')).sort((a, b) => compareValues(sortKey(byValue ? a[1] : a[0], false), sortKey(byValue ? b[1] : b[0], false)));
+    return reverse ? entries.reverse() : entries;
+  },
+  reverse: (value) => (typeof value === 'string' ? [...value].reverse().join('') : [...seq(value, 'reverse')].reverse()),
+  zip(value, ...others) {
+    const lists = [value, ...others].map((l) => seq(l, 'zip'));
+    const n = Math.min(...lists.map((l) => l.length));
+    return Array.from({ length: n }, (_, i) => lists.map((l) => l[i]));
+  },
+  zip_longest(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const lists = [value, ...positional].map((l) => seq(l, 'zip_longest'));
+    const n = Math.max(...lists.map((l) => l.length));
+    return Array.from({ length: n }, (_, i) => lists.map((l) => (i < l.length ? l[i] : keywords.fillvalue ?? null)));
+  },
+  product(value, ...others) {
+    return [value, ...others].map((l) => seq(l, 'product')).reduce<unknown[][]>(
+      (acc, list) => acc.flatMap((prefix) => list.map((item) => [...prefix, item])), [[]]);
+  },
+  difference: (a, b) => setOp(a, b, 'difference', (x, y) => x.filter((i) => !has(y, i))),
+  intersect: (a, b) => setOp(a, b, 'intersect', (x, y) => x.filter((i) => has(y, i))),
+  union: (a, b) => setOp(a, b, 'union', (x, y) => [...x, ...y]),
+  symmetric_difference: (a, b) => setOp(a, b, 'symmetric_difference', (x, y) => [...x.filter((i) => !has(y, i)), ...y.filter((i) => !has(x, i))]),
+  dict: (value) => (isMapping(value) ? { ...value } : Object.fromEntries(seq(value, 'dict').map((pair) => {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new Error(`dict: expected a list of [key, value] pairs, got ${JSON.stringify(pair)}`);
+    return [toText(pair[0]), pair[1]];
+  }))),
+  items: (value) => (isMapping(value) ? Object.entries(value) : []),
+  keys: (value) => Object.keys(mapping(value, 'keys')),
+  values: (value) => Object.values(mapping(value, 'values')),
+  attr: (value, name) => attribute(value, name),
+  extract(key, container, morekeys) {
+    let v = attribute(container, key);
+    for (const k of morekeys === undefined ? [] : Array.isArray(morekeys) ? morekeys : [morekeys]) v = attribute(v, k);
+    return v;
+  },
+  subelements(value, subkey, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const skipMissing = truthy(positional[0] ?? keywords.skip_missing ?? false);
+    return seq(value, 'subelements').flatMap((item) => {
+      const sub = attribute(item, subkey);
+      if (sub instanceof Undefined) {
+        if (skipMissing) return [];
+        throw new Error(`subelements: an item has no key '${String(subkey)}'`);
+      }
+      return seq(sub, 'subelements').map((s) => [item, s]);
+    });
+  },
+  groupby(value, attr) {
+    const groups: Array<[unknown, unknown[]]> = [];
+    for (const item of seq(value, 'groupby')) {
+      const key = attribute(item, attr);
+      const group = groups.find(([k]) => deepEqual(k, key));
+      if (group) group[1].push(item);
+      else groups.push([key, [item]]);
+    }
+    return groups.sort((a, b) => compareValues(a[0], b[0]));
+  },
+  ternary(value, whenTrue, whenFalse, whenNone) {
+    if (value === null && whenNone !== undefined) return whenNone;
+    return truthy(value) ? whenTrue : whenFalse;
+  },
+  hash: (value, algorithm = 'sha1') => hashOf(String(algorithm), value),
+  checksum: (value) => hashOf('sha1', value),
+  sha1: (value) => hashOf('sha1', value),
+  md5: (value) => hashOf('md5', value),
+  basename: (value) => path.posix.basename(toText(value)),
+  dirname: (value) => path.posix.dirname(toText(value)),
+  splitext: (value) => { const s = toText(value); const ext = path.posix.extname(s); return [s.slice(0, s.length - ext.length), ext]; },
+  quote: (value) => shellQuote(value),
+  type_debug: (value) => typeName(value),
+  ipaddr: (value, query) => ipaddrFilter(value, query as string | number | undefined),
+  ipv4: (value, query) => ipaddrFilter(value, query as string | number | undefined, 4),
+  ipv6: (value, query) => ipaddrFilter(value, query as string | number | undefined, 6),
+  ipsubnet: (value, query, index) => ipsubnetFilter(value, query as string | number | undefined, index as number | undefined),
+  ipmath: (value, amount) => ipmathFilter(value, amount),
+};
+
+FILTERS.d = FILTERS.default;
+FILTERS.e = FILTERS.escape;
+
+/** Collection-qualified names (`ansible.builtin.to_json`, `ansible.utils.ipaddr`) resolve to the same filters. */
+export function filterNamed(name: string): FilterFn | undefined {
+  if (Object.prototype.hasOwnProperty.call(FILTERS, name)) return FILTERS[name];
+  const short = /^(?:ansible\.(?:builtin|utils|netcommon)|community\.general)\.(\w+)$/.exec(name)?.[1];
+  return short && Object.prototype.hasOwnProperty.call(FILTERS, short) ? FILTERS[short] : undefined;
+}

@@ -1,0 +1,209 @@
+// The templating engine: Jinja (through nunjucks' parser and code generator) with Ansible's
+// filters, tests, lookups and strict undefined variables. See types.ts for the contract.
+
+import { TemplateError, UndefinedVariableError } from '../errors.js';
+import { compile, compileExpression, parse, parseExpression, nj, type Compiled } from './compile.js';
+import { FILTERS, UNDEFINED_TOLERANT_FILTERS, filterNamed, type FilterFn } from './filters.js';
+import { OMIT, createGlobals } from './lookups.js';
+import { RenderContext, templateRuntime, type RenderEnvironment } from './runtime.js';
+import { TESTS, UNDEFINED_TOLERANT_TESTS, type TestFn } from './tests.js';
+import type { RenderOptions, Templater } from './types.js';
+import { Undefined } from './undefined.js';
+import { isKeywordArgs, isMapping, toText, truthy } from './values.js';
+import { freeVariables } from './variables.js';
+
+export { OMIT } from './lookups.js';
+export { FILTERS } from './filters.js';
+export { TESTS } from './tests.js';
+export type { RenderOptions, Templater } from './types.js';
+
+const CACHE_LIMIT = 5000;
+
+/** Whether a value is the `omit` marker (module arguments with it are left out). */
+export function isOmitted(value: unknown): boolean {
+  return value === OMIT;
+}
+
+/** Drop mapping entries whose value is `omit`, at every depth (what Ansible does to module arguments). */
+export function removeOmitted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.filter((v) => v !== OMIT).map(removeOmitted);
+  if (isMapping(value)) {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== OMIT).map(([k, v]) => [k, removeOmitted(v)]));
+  }
+  return value;
+}
+
+export function isTemplate(value: string): boolean {
+  return value.includes('{{') || value.includes('{%') || value.includes('{#');
+}
+
+function excerpt(source: string): string {
+  const oneLine = source.length > 160 ? `${source.slice(0, 157)}...` : source;
+  return JSON.stringify(oneLine);
+}
+
+/** Errors from nunjucks' parser and compiler carry lineno/colno and a raw message. */
+function syntaxError(source: string, error: unknown, what: string): TemplateError {
+  const e = error as { message?: string; lineno?: number; colno?: number };
+  const message = String(e.message ?? error).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').trim();
+  const multiline = source.includes('\n');
+  const where = multiline && e.lineno !== undefined ? ` at line ${e.lineno + 1}, column ${(e.colno ?? 0) + 1}` : '';
+  return new TemplateError(source, `${what} syntax error: ${message}${where} in ${excerpt(source)}`, { cause: error });
+}
+
+function wrapFilter(name: string, fn: FilterFn): FilterFn {
+  if (UNDEFINED_TOLERANT_FILTERS.has(name)) return fn;
+  return function (this: RenderContext, ...args: unknown[]) {
+    for (const a of args) {
+      if (a instanceof Undefined) a.fail();
+      if (isKeywordArgs(a)) for (const v of Object.values(a)) if (v instanceof Undefined) v.fail();
+    }
+    try {
+      return fn.apply(this, args as [unknown, ...unknown[]]);
+    } catch (error) {
+      if (error instanceof UndefinedVariableError || error instanceof TemplateError) throw error;
+      throw new Error(`filter '${name}': ${(error as Error).message}`, { cause: error });
+    }
+  };
+}
+
+function wrapTest(name: string, fn: TestFn): TestFn {
+  return (value: unknown, ...args: unknown[]) => {
+    if (!UNDEFINED_TOLERANT_TESTS.has(name) && value instanceof Undefined) value.fail();
+    for (const a of args) if (a instanceof Undefined) a.fail();
+    return fn(value, ...args) === true;
+  };
+}
+
+/** Ansible's truthiness for a condition's result: strings like "false", "no", "0" are false. */
+export function conditionValue(value: unknown): boolean {
+  if (typeof value === 'string') {
+    const s = value.trim().toLowerCase();
+    if (['false', 'no', 'off', '0', 'none', 'n', 'f', ''].includes(s)) return false;
+    return true;
+  }
+  return truthy(value);
+}
+
+export function createTemplater(): Templater {
+  const compiled = new Map<string, Compiled>();
+  const filters = new Map<string, FilterFn>();
+  const tests = new Map<string, TestFn>();
+
+  const env: RenderEnvironment = {
+    opts: { autoescape: false },
+    globals: {},
+    getFilter(name: string) {
+      let filter = filters.get(name);
+      if (!filter) {
+        const fn = filterNamed(name);
+        if (!fn) throw new Error(`no filter named '${name}'`);
+        filter = wrapFilter(name.replace(/^.*\./, ''), fn);
+        filters.set(name, filter);
+      }
+      return filter as (...args: unknown[]) => unknown;
+    },
+    getTest(name: string) {
+      let test = tests.get(name);
+      if (!test) {
+        const short = name.replace(/^ansible\.(builtin|utils)\./, '');
+        const fn = Object.prototype.hasOwnProperty.call(TESTS, short) ? TESTS[short] : undefined;
+        if (!fn) throw new Error(`no test named '${name}'`);
+        test = wrapTest(short, fn);
+        tests.set(name, test);
+      }
+      return test as (...args: unknown[]) => unknown;
+    },
+  };
+
+  function compiledFor(key: string, source: string, build: () => Compiled, what: string): Compiled {
+    let entry = compiled.get(key);
+    if (!entry) {
+      try {
+        entry = build();
+      } catch (error) {
+        throw syntaxError(source, error, what);
+      }
+      if (compiled.size >= CACHE_LIMIT) compiled.clear();
+      compiled.set(key, entry);
+    }
+    return entry;
+  }
+
+  function run(entry: Compiled, source: string, vars: Record<string, unknown>, options: RenderOptions): unknown {
+    const context = new RenderContext(vars, options, env);
+    const frame = new nj.runtime.Frame();
+    frame.topLevel = true;
+    let failure: unknown;
+    let output: string | undefined;
+    entry.root(env, context, frame, templateRuntime, (error, result) => {
+      failure = error;
+      output = result;
+    });
+    if (failure) {
+      if (failure instanceof UndefinedVariableError || failure instanceof TemplateError) throw failure;
+      const message = (failure as Error)?.message ?? String(failure);
+      throw new TemplateError(source, `${message} in ${excerpt(source)}`, { cause: failure });
+    }
+    return entry.native ? context.native : output;
+  }
+
+  function renderString(source: string, vars: Record<string, unknown>, options: RenderOptions, native: boolean): unknown {
+    if (!isTemplate(source)) return source;
+    const entry = compiledFor(`${native ? 'n' : 't'}:${source}`, source, () => compile(source, native), 'template');
+    return run(entry, source, vars, options);
+  }
+
+  const renderText = (source: string, vars: Record<string, unknown>, options: RenderOptions) =>
+    renderString(source, vars, options, false) as string;
+  env.globals = createGlobals(renderText);
+
+  function render(value: unknown, vars: Record<string, unknown>, options: RenderOptions = {}): unknown {
+    if (typeof value === 'string') return renderString(value, vars, options, true);
+    if (Array.isArray(value)) return value.map((item) => render(item, vars, options));
+    if (isMapping(value)) {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value)) {
+        const renderedKey = isTemplate(key) ? toText(renderString(key, vars, options, false)) : key;
+        out[renderedKey] = render(item, vars, options);
+      }
+      return out;
+    }
+    return value;
+  }
+
+  function evaluate(expression: string, vars: Record<string, unknown>, options: RenderOptions = {}): unknown {
+    if (typeof expression !== 'string') return expression;
+    const source = expression.trim();
+    if (isTemplate(source)) {
+      // `when: "{{ x }}"` or `when: "{{ a }} == {{ b }}"`: render first, then evaluate text results
+      const rendered = renderString(source, vars, options, true);
+      if (typeof rendered !== 'string' || isTemplate(rendered) || rendered.trim() === '') return rendered;
+      return evaluate(rendered, vars, options);
+    }
+    const entry = compiledFor(`e:${source}`, source, () => compileExpression(source), 'expression');
+    return run(entry, source, vars, options);
+  }
+
+  function condition(expression: unknown, vars: Record<string, unknown>, options: RenderOptions = {}): boolean {
+    if (Array.isArray(expression)) return expression.every((item) => condition(item, vars, options));
+    if (typeof expression === 'string') {
+      if (expression.trim() === '') return true; // an empty `when:` puts no condition
+      return conditionValue(evaluate(expression, vars, options));
+    }
+    return conditionValue(expression);
+  }
+
+  function variablesOf(value: string): string[] {
+    if (typeof value !== 'string') return [];
+    try {
+      return freeVariables(isTemplate(value) ? parse(value) : parseExpression(value.trim()));
+    } catch {
+      return []; // syntax errors are reported when the template is rendered
+    }
+  }
+
+  return { render, evaluate, condition, isTemplate, variablesOf };
+}
+
+

@@ -1,0 +1,109 @@
+// Python/Jinja value semantics on JavaScript values: truthiness, str(), repr(), equality, kwargs.
+
+import { Undefined } from './undefined.js';
+
+export type Dict = Record<string, unknown>;
+
+export function isMapping(value: unknown): value is Dict {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Undefined)
+    && !(value instanceof RegExp);
+}
+
+/** Jinja truthiness: empty strings, lists and dicts are false; undefined values throw. */
+export function truthy(value: unknown): boolean {
+  if (value instanceof Undefined) value.fail();
+  if (value === null || value === undefined) return false;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value !== 0 && !Number.isNaN(value);
+  if (typeof value === 'string') return value.length > 0;
+  if (Array.isArray(value)) return value.length > 0;
+  if (isMapping(value)) return Object.keys(value).length > 0;
+  return Boolean(value);
+}
+
+/** Ansible's `bool` filter: yes/on/true/1/y/t are true, everything else false. */
+export function toBool(value: unknown): boolean {
+  if (value instanceof Undefined) value.fail();
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value === 1;
+  if (typeof value === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(value.trim().toLowerCase());
+  return false;
+}
+
+function pyString(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  const escaped = s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
+}
+
+/** Python's repr(), which is what Ansible prints for a list or dict embedded in a string. */
+export function pyRepr(value: unknown): string {
+  if (value instanceof Undefined) value.fail();
+  if (typeof value === 'string') return pyString(value);
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
+  if (isMapping(value)) {
+    return `{${Object.entries(value).map(([k, v]) => `${pyString(k)}: ${pyRepr(v)}`).join(', ')}}`;
+  }
+  return toText(value);
+}
+
+/** Python's str(): what a value becomes when written into a template's text. */
+export function toText(value: unknown): string {
+  if (value instanceof Undefined) value.fail();
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return 'None';
+  if (value === true) return 'True';
+  if (value === false) return 'False';
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : value > 0 ? 'inf' : value < 0 ? '-inf' : 'nan';
+  if (Array.isArray(value) || isMapping(value)) return pyRepr(value);
+  return String(value);
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a instanceof Undefined) a.fail();
+  if (b instanceof Undefined) b.fail();
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    return Array.isArray(b) && a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  }
+  if (isMapping(a) && isMapping(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length
+      && keys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
+  }
+  // Python: True == 1 and False == 0
+  if (typeof a === 'boolean' && typeof b === 'number') return Number(a) === b;
+  if (typeof a === 'number' && typeof b === 'boolean') return a === Number(b);
+  return false;
+}
+
+export function isKeywordArgs(value: unknown): value is Dict {
+  return value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, '__keywords');
+}
+
+/** Split nunjucks call arguments into positional ones and keyword ones (`f(a, key=b)`). */
+export function splitArgs(args: unknown[]): { positional: unknown[]; keywords: Dict } {
+  const last = args[args.length - 1];
+  if (args.length > 0 && isKeywordArgs(last)) {
+    const { __keywords: _ignored, ...keywords } = last;
+    return { positional: args.slice(0, -1), keywords };
+  }
+  return { positional: args, keywords: {} };
+}
+
+/** Positional argument `index`, or keyword `name`, or the fallback. */
+export function arg<T>(positional: unknown[], keywords: Dict, index: number, name: string, fallback: T): T | unknown {
+  if (positional.length > index) return positional[index];
+  if (Object.prototype.hasOwnProperty.call(keywords, name)) return keywords[name];
+  return fallback;
+}
+
+export function typeName(value: unknown): string {
+  if (value === null || value === undefined) return 'NoneType';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (Array.isArray(value)) return 'list';
+  if (isMapping(value)) return 'dict';
+  return typeof value;
+}
