@@ -1,0 +1,380 @@
+// The Kubernetes transport: one authenticated HTTPS client per cluster host for the whole run.
+// @kubernetes/client-node is imported only inside connect(): loading it costs about a third of a second,
+// and runs that never talk to a cluster must not pay for it.
+import https from 'node:https';
+import type { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { Connection, ConnectionTimings } from './types.js';
+import { UnreachableError } from './types.js';
+import type { ConnectOptions } from './options.js';
+import type { ApiSettings } from '../inventory/types.js';
+
+export type Verb = 'GET' | 'LIST' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** Adds dryRun=All: the server runs admission and defaulting but persists nothing. */
+  dryRun?: boolean;
+  /** Counted as LIST rather than GET (collection reads). */
+  list?: boolean;
+}
+
+export interface RequestCounts {
+  /** Requests sent, by verb (retries count separately). */
+  byVerb: Partial<Record<Verb, number>>;
+  /** Mutations that could have persisted something (not dry-run). */
+  persisting: number;
+  dryRun: number;
+  total: number;
+}
+
+/** A status the API server answered with (>= 400), carrying its Status object. */
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason?: string;
+  readonly causes: { reason?: string; message?: string; field?: string }[];
+  readonly verb: string;
+  readonly path: string;
+  constructor(verb: string, path: string, status: number, body: any, host: string) {
+    const message: string = body?.message ?? (typeof body === 'string' ? body.slice(0, 300) : `HTTP ${status}`);
+    super(`${host}: ${verb} ${path}: ${status} ${body?.reason ?? ''}: ${message}`.replace(/ {2,}/g, ' '));
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = body?.reason;
+    this.causes = body?.details?.causes ?? [];
+    this.verb = verb;
+    this.path = path;
+  }
+}
+
+export interface ApiResourceInfo {
+  group: string;
+  version: string;
+  apiVersion: string;
+  kind: string;
+  /** Plural resource name used in URLs. */
+  name: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+const retryableCodes = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT_RESET']);
+const unreachableCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+const maxTries = 4;
+
+function isTlsError(e: any): boolean {
+  const code = String(e?.code ?? '');
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/.test(code);
+}
+
+export class KubernetesConnection implements Connection {
+  readonly kind = 'kubernetes' as const;
+  readonly host: string;
+  readonly kubeConfig: KubeConfig;
+  readonly server: string;
+  private readonly httpsOptions: https.RequestOptions;
+  private readonly counts: RequestCounts = { byVerb: {}, persisting: 0, dryRun: 0, total: 0 };
+  private readonly timing: ConnectionTimings = { connectMs: 0, commands: 0, commandMs: 0 };
+  private readonly groupVersions = new Map<string, Promise<ApiResourceInfo[] | undefined>>();
+  private groupsCache?: Promise<string[]>;
+  private objectApiCache?: KubernetesObjectApi;
+  private readonly client: typeof import('@kubernetes/client-node');
+  private readonly timeoutMs: number;
+
+  constructor(host: string, kc: KubeConfig, client: typeof import('@kubernetes/client-node'), httpsOptions: https.RequestOptions, timeoutMs: number) {
+    this.host = host;
+    this.kubeConfig = kc;
+    this.client = client;
+    this.server = kc.getCurrentCluster()?.server ?? '';
+    this.httpsOptions = httpsOptions;
+    this.timeoutMs = timeoutMs;
+  }
+
+  timings(): ConnectionTimings {
+    return { ...this.timing };
+  }
+
+  async close(): Promise<void> {
+    const agent = this.httpsOptions.agent;
+    if (agent && typeof agent === 'object' && 'destroy' in agent) (agent as https.Agent).destroy();
+  }
+
+  requestCounts(): RequestCounts {
+    return { byVerb: { ...this.counts.byVerb }, persisting: this.counts.persisting, dryRun: this.counts.dryRun, total: this.counts.total };
+  }
+
+  /** The client library's generic object API, for callers that prefer it (shares this connection's KubeConfig). */
+  objectApi(): KubernetesObjectApi {
+    this.objectApiCache ??= this.client.KubernetesObjectApi.makeApiClient(this.kubeConfig);
+    return this.objectApiCache;
+  }
+
+  /** A typed API client of @kubernetes/client-node (e.g. `conn.api(k8s => k8s.CoreV1Api)`). */
+  api<T>(pick: (client: typeof import('@kubernetes/client-node')) => new (...args: any[]) => T): T {
+    return this.kubeConfig.makeApiClient(pick(this.client) as any) as T;
+  }
+
+  private count(req: KubeRequest): void {
+    const verb: Verb = req.method === 'GET' && req.list ? 'LIST' : req.method;
+    this.counts.byVerb[verb] = (this.counts.byVerb[verb] ?? 0) + 1;
+    this.counts.total++;
+    if (req.method !== 'GET') {
+      if (req.dryRun) this.counts.dryRun++;
+      else this.counts.persisting++;
+    }
+  }
+
+  /** Sends one request; retries 429/5xx/connection resets with backoff, never 4xx. Returns the parsed body. */
+  async request<T = any>(req: KubeRequest): Promise<T> {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, String(v));
+    if (req.dryRun) query.set('dryRun', 'All');
+    const qs = query.toString();
+    const url = new URL(this.server.replace(/\/$/, '') + req.path + (qs ? `?${qs}` : ''));
+    const payload =
+      req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    const verb = req.method === 'GET' && req.list ? 'LIST' : req.method;
+    for (let attempt = 1; ; attempt++) {
+      this.count(req);
+      const t0 = Date.now();
+      let res: { status: number; body: string; retryAfter?: string };
+      try {
+        res = await this.send(req.method, url, payload, req.contentType);
+      } catch (e: any) {
+        const code = String(e?.code ?? '');
+        if (retryableCodes.has(code) && attempt < maxTries) {
+          await sleep(backoff(attempt));
+          continue;
+        }
+        if (unreachableCodes.has(code) || isTlsError(e) || e?.timeout || retryableCodes.has(code)) {
+          throw new UnreachableError(this.host, `${this.host}: Kubernetes API ${this.server} unreachable (${verb} ${req.path}): ${e?.message ?? code}`, { cause: e });
+        }
+        throw e;
+      } finally {
+        this.timing.commands++;
+        this.timing.commandMs += Date.now() - t0;
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < maxTries) {
+        const after = Number(res.retryAfter);
+        await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : backoff(attempt));
+        continue;
+      }
+      let body: any = undefined;
+      if (res.body) {
+        try {
+          body = JSON.parse(res.body);
+        } catch {
+          body = res.body;
+        }
+      }
+      if (res.status >= 400) throw new KubeApiError(verb, req.path, res.status, body, this.host);
+      return body as T;
+    }
+  }
+
+  private send(method: string, url: URL, payload: string | undefined, contentType?: string): Promise<{ status: number; body: string; retryAfter?: string }> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { ...(this.httpsOptions.headers as Record<string, string>), Accept: 'application/json' };
+      if (payload !== undefined) {
+        headers['Content-Type'] = contentType ?? 'application/json';
+        headers['Content-Length'] = Buffer.byteLength(payload);
+      }
+      const req = https.request(url, { ...this.httpsOptions, method, headers, timeout: this.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] as string | undefined }),
+        );
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT', timeout: true })));
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** GET that returns undefined on 404. */
+  async getOrUndefined<T = any>(path: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>({ method: 'GET', path });
+    } catch (e) {
+      if (e instanceof KubeApiError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** All group/versions the server serves ("v1", "apps/v1", ...), cached for the run. */
+  apiGroupVersions(): Promise<string[]> {
+    this.groupsCache ??= (async () => {
+      const core = await this.request<{ versions: string[] }>({ method: 'GET', path: '/api' });
+      const groups = await this.request<{ groups: { versions: { groupVersion: string }[] }[] }>({ method: 'GET', path: '/apis' });
+      return [...core.versions, ...groups.groups.flatMap((g) => g.versions.map((v) => v.groupVersion))];
+    })();
+    this.groupsCache.catch(() => (this.groupsCache = undefined));
+    return this.groupsCache;
+  }
+
+  /** Resources of one group/version, or undefined when the server does not serve it. Cached for the run. */
+  private resourcesOf(apiVersion: string, refresh = false): Promise<ApiResourceInfo[] | undefined> {
+    let p = refresh ? undefined : this.groupVersions.get(apiVersion);
+    if (!p) {
+      p = (async () => {
+        const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+        const list = await this.getOrUndefined<{ resources: { name: string; kind: string; namespaced: boolean; verbs: string[] }[] }>(path);
+        if (!list) return undefined;
+        const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+        return list.resources
+          .filter((r) => !r.name.includes('/'))
+          .map((r) => ({ group, version, apiVersion, kind: r.kind, name: r.name, namespaced: r.namespaced, verbs: r.verbs }));
+      })();
+      this.groupVersions.set(apiVersion, p);
+      p.catch(() => this.groupVersions.delete(apiVersion));
+    }
+    return p;
+  }
+
+  /**
+   * Finds the REST resource for apiVersion + kind through discovery. A miss re-reads once (CRDs may have been
+   * installed earlier in the run), then fails with what the server offers.
+   */
+  async resourceFor(apiVersion: string, kind: string): Promise<ApiResourceInfo> {
+    let resources = await this.resourcesOf(apiVersion);
+    let found = resources?.find((r) => r.kind === kind);
+    if (!found) {
+      this.groupsCache = undefined;
+      resources = await this.resourcesOf(apiVersion, true);
+      found = resources?.find((r) => r.kind === kind);
+    }
+    if (found) return found;
+    if (resources) {
+      throw new Error(
+        `${this.host}: the server has no kind '${kind}' in ${apiVersion}; it offers: ${resources.map((r) => r.kind).sort().join(', ')}`,
+      );
+    }
+    const served = await this.apiGroupVersions();
+    const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+    const sameGroup = served.filter((gv) => (gv.includes('/') ? gv.split('/')[0] : '') === group);
+    throw new Error(
+      `${this.host}: the server does not serve ${apiVersion} (kind ${kind}); ` +
+        (sameGroup.length ? `versions of that group it serves: ${sameGroup.join(', ')}` : `API versions it serves: ${served.join(', ')}`) +
+        (group.endsWith('istio.io') ? ' (are the Istio CRDs installed?)' : ''),
+    );
+  }
+
+  /** URL path of an object or (without name) a collection. */
+  pathFor(r: ApiResourceInfo, namespace?: string, name?: string): string {
+    const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+    const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    return `${base}${ns}/${r.name}${name ? `/${encodeURIComponent(name)}` : ''}`;
+  }
+
+  /** Facts for gather_facts on a cluster host. */
+  async gatherFacts(): Promise<{ kubernetes: { server_version: string; api_groups: string[]; nodes: { name: string; addresses: { type: string; address: string }[]; pod_cidr?: string }[]; istio_crds: boolean } }> {
+    const version = await this.request<{ gitVersion: string }>({ method: 'GET', path: '/version' });
+    const gvs = await this.apiGroupVersions();
+    const groups = [...new Set(gvs.map((gv) => (gv.includes('/') ? gv.split('/')[0] : 'core')))];
+    const nodes = await this.request<{ items: any[] }>({ method: 'GET', path: '/api/v1/nodes', list: true });
+    return {
+      kubernetes: {
+        server_version: version.gitVersion,
+        api_groups: groups,
+        nodes: nodes.items.map((n) => ({ name: n.metadata.name, addresses: n.status?.addresses ?? [], pod_cidr: n.spec?.podCIDR })),
+        istio_crds: groups.includes('networking.istio.io'),
+      },
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function backoff(attempt: number): number {
+  return Math.min(200 * 2 ** (attempt - 1), 2000) + Math.floor(Math.random() * 100);
+}
+
+const basicAuthRefusal =
+  'Kubernetes removed basic authentication (username/password) in 1.19. Create a ServiceAccount token ' +
+  '(`kubectl create token <serviceaccount>` or a kubernetes.io/service-account-token Secret) and put it in ' +
+  "`api.token`, e.g. `token: \"{{ lookup('env', 'CLUSTER_TOKEN') }}\"`.";
+
+function loadKubeConfig(client: typeof import('@kubernetes/client-node'), hostName: string, api: ApiSettings, options: ConnectOptions): KubeConfig {
+  const kc = new client.KubeConfig();
+  if (api.username !== undefined || api.password !== undefined) {
+    if (api.password) options.secret(api.password);
+    throw new Error(`${hostName}: api.username/api.password are not supported. ${basicAuthRefusal}`);
+  }
+  if (api.token) options.secret(api.token);
+  if (api.insecure) {
+    options.warn(`${hostName}: api.insecure is set: the API server's certificate is NOT verified (anyone on the path can impersonate it)`);
+  }
+  if (api.kubeconfig) {
+    kc.loadFromFile(api.kubeconfig);
+    if (api.context) {
+      if (!kc.getContexts().some((c) => c.name === api.context)) {
+        throw new Error(`${hostName}: context '${api.context}' not found in ${api.kubeconfig}; it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
+      }
+      kc.setCurrentContext(api.context);
+    }
+    if (!kc.getCurrentCluster()) throw new Error(`${hostName}: ${api.kubeconfig} has no current context; set api.context`);
+    // URL / token / TLS overrides on top of a kubeconfig are applied by rebuilding the config below.
+    if (!api.url && !api.token && !api.insecure && !api.ca_file && !api.ca_data && !api.client_cert_file) return kc;
+    const cluster = kc.getCurrentCluster()!;
+    const user = kc.getCurrentUser();
+    kc.loadFromOptions({
+      clusters: [{ ...cluster, name: 'c', server: api.url ?? cluster.server, skipTLSVerify: api.insecure ?? cluster.skipTLSVerify, caFile: api.ca_file ?? cluster.caFile, caData: api.ca_data ?? cluster.caData }],
+      users: [api.token || api.client_cert_file ? { name: 'u', token: api.token, certFile: api.client_cert_file, keyFile: api.client_key_file } : { ...user, name: 'u' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+      currentContext: 'ctx',
+    });
+    return kc;
+  }
+  if (!api.url) {
+    throw new Error(`${hostName}: no Kubernetes API settings: give api.kubeconfig (+ api.context) or api.url with api.token or a client certificate`);
+  }
+  if (!api.token && !api.client_cert_file) {
+    throw new Error(`${hostName}: api.url is set but no credentials: give api.token or api.client_cert_file + api.client_key_file`);
+  }
+  if (api.client_cert_file && !api.client_key_file) throw new Error(`${hostName}: api.client_cert_file needs api.client_key_file`);
+  const caData = api.ca_data && !api.ca_data.includes('-----BEGIN') ? api.ca_data : api.ca_data ? Buffer.from(api.ca_data).toString('base64') : undefined;
+  kc.loadFromOptions({
+    clusters: [{ name: hostName, server: api.url, caFile: api.ca_file, caData, skipTLSVerify: !!api.insecure }],
+    users: [{ name: hostName, token: api.token, certFile: api.client_cert_file, keyFile: api.client_key_file }],
+    contexts: [{ name: hostName, cluster: hostName, user: hostName }],
+    currentContext: hostName,
+  });
+  return kc;
+}
+
+/** Opens the cluster host's API connection and checks it answers (GET /version). */
+export async function connect(options: ConnectOptions): Promise<KubernetesConnection> {
+  const t0 = Date.now();
+  const client = await import('@kubernetes/client-node');
+  const host = options.host;
+  const api: ApiSettings = { ...(host.api ?? {}), ...((options.vars.api as ApiSettings | undefined) ?? {}) };
+  const kc = loadKubeConfig(client, host.name, api, options);
+  const httpsOptions: https.RequestOptions = { headers: {} };
+  try {
+    await kc.applyToHTTPSOptions(httpsOptions);
+  } catch (e: any) {
+    throw new Error(`${host.name}: cannot use the Kubernetes credentials: ${e?.message ?? e}`, { cause: e });
+  }
+  if (api.insecure) httpsOptions.rejectUnauthorized = false;
+  const timeoutMs = Number(options.vars.kubernetes_request_timeout ?? 30) * 1000;
+  const conn = new KubernetesConnection(host.name, kc, client, httpsOptions, timeoutMs);
+  try {
+    await conn.request({ method: 'GET', path: '/version' });
+  } catch (e) {
+    if (e instanceof KubeApiError && (e.status === 401 || e.status === 403)) {
+      // Anonymous access to /version is normal; a 401 means the credentials were rejected.
+      if (e.status === 401) throw new UnreachableError(host.name, `${host.name}: the Kubernetes API ${conn.server} rejected the credentials (401 Unauthorized)`, { cause: e });
+    } else throw e;
+  }
+  options.log(3, `${host.name}: connected to ${conn.server} in ${Date.now() - t0} ms`);
+  (conn as unknown as { timing: ConnectionTimings }).timing.connectMs = Date.now() - t0;
+  return conn;
+}

@@ -1,0 +1,350 @@
+// k8s / k8s_info modules and the kubernetes connection against a REAL kube-apiserver + controller-manager.
+import t from 'tap';
+import fs from 'node:fs';
+import { startTestCluster, connectTo, moduleContext, type TestCluster } from './helpers/kube.js';
+import { KubeApiError, type KubernetesConnection, type RequestCounts } from '../runner/connection/kubernetes.js';
+import { UnreachableError } from '../runner/connection/types.js';
+import k8s, { type K8sArgs } from '../runner/modules/k8s.js';
+import k8sInfo from '../runner/modules/k8s_info.js';
+import type { ModuleContext, ModuleResult } from '../runner/modules/types.js';
+
+let cluster: TestCluster;
+let conn: KubernetesConnection;
+
+t.before(async () => {
+  // Fails (not skips) with instructions when the binaries are missing.
+  cluster = await startTestCluster('k8stest', '10.96.0.0/16');
+  t.comment(`cluster started in ${cluster.startMs} ms`);
+  conn = await connectTo('k8stest', { kubeconfig: cluster.api.kubeconfig, context: cluster.api.context });
+});
+
+t.teardown(async () => {
+  await conn?.close();
+  await cluster?.stop();
+});
+
+/** What the executor does: plan, then apply only when changed and not checking. */
+async function run(ctx: ModuleContext, args: K8sArgs): Promise<ModuleResult> {
+  const plan = await k8s.plan(ctx, args);
+  if (!plan.changed || ctx.check) return { changed: plan.changed, diff: plan.diff, ...(plan.result ?? {}) };
+  return k8s.apply(ctx, args, plan);
+}
+
+function delta(before: RequestCounts, after: RequestCounts) {
+  const byVerb: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.byVerb)) {
+    const n = v - ((before.byVerb as any)[k] ?? 0);
+    if (n) byVerb[k] = n;
+  }
+  return { byVerb, persisting: after.persisting - before.persisting, dryRun: after.dryRun - before.dryRun };
+}
+
+async function counted<T>(fn: () => Promise<T>) {
+  const before = conn.requestCounts();
+  const value = await fn();
+  return { value, d: delta(before, conn.requestCounts()) };
+}
+
+const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mp-test' } };
+
+t.test('bare Namespace: created, then second run changed=0 with zero persisting requests', async (t) => {
+  const ctx = moduleContext(conn);
+  const first = await run(ctx, { definition: ns });
+  t.equal(first.changed, true);
+  t.equal(first.method, 'created');
+  t.equal((first.result as any).metadata.labels['app.kubernetes.io/managed-by'], 'meshplay');
+  const { value: second, d } = await counted(() => run(ctx, { definition: ns }));
+  t.equal(second.changed, false, 'second run unchanged');
+  t.equal(second.method, 'unchanged');
+  t.equal(d.persisting, 0, 'no persisting request');
+  t.same(d.byVerb.POST ?? 0, 0);
+  const third = await counted(() => run(ctx, { definition: ns }));
+  t.equal(third.value.changed, false, 'third run unchanged');
+  t.equal(third.d.persisting, 0);
+});
+
+t.test('ConfigMap: SSA create, converge, update one field', async (t) => {
+  const ctx = moduleContext(conn);
+  const cm = (v: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm1', namespace: 'mp-test' }, data: { a: '1', b: v } });
+  const created = await counted(() => run(ctx, { definition: cm('x') }));
+  t.equal(created.value.changed, true);
+  t.equal(created.value.method, 'created');
+  t.equal(created.d.persisting, 1, 'one persisting request (the apply)');
+  t.equal(created.d.byVerb.PATCH, 2, 'dry-run + real apply');
+
+  const again = await counted(() => run(ctx, { definition: cm('x') }));
+  t.equal(again.value.changed, false);
+  t.equal(again.d.persisting, 0, 'converged: zero persisting requests');
+  t.same(again.d.byVerb, { GET: 1, PATCH: 1 }, 'one GET, one dry-run PATCH');
+
+  const updated = await run(ctx, { definition: cm('y') });
+  t.equal(updated.changed, true);
+  t.equal(updated.method, 'patched');
+  const live = await conn.request({ method: 'GET', path: '/api/v1/namespaces/mp-test/configmaps/cm1' });
+  t.same(live.data, { a: '1', b: 'y' });
+
+  // namespace default from the arg, definition as YAML text
+  const yamlDef = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-yaml\ndata:\n  k: v\n---\n';
+  const fromYaml = await run(ctx, { definition: yamlDef, namespace: 'mp-test' });
+  t.equal(fromYaml.changed, true);
+  t.equal((fromYaml.result as any).metadata.namespace, 'mp-test');
+});
+
+t.test('conflict with another field manager names it and the field', async (t) => {
+  await conn.request({
+    method: 'PATCH',
+    path: '/api/v1/namespaces/mp-test/configmaps/contested',
+    query: { fieldManager: 'kubectl' },
+    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'contested', namespace: 'mp-test' }, data: { owner: 'kubectl' } },
+    contentType: 'application/apply-patch+yaml',
+  });
+  const ctx = moduleContext(conn);
+  const def = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'contested', namespace: 'mp-test' }, data: { owner: 'meshplay' } };
+  const before = conn.requestCounts();
+  await t.rejects(run(ctx, { definition: def }), /another field manager \(kubectl\)[\s\S]*\.data\.owner/);
+  t.equal(delta(before, conn.requestCounts()).persisting, 0, 'nothing written');
+  const forced = await run(ctx, { definition: def, server_side_apply: { force_conflicts: true } });
+  t.equal(forced.changed, true);
+  t.equal((forced.result as any).data.owner, 'meshplay');
+});
+
+t.test('check mode: only GET and dry-run, nothing changes', async (t) => {
+  const ctx = moduleContext(conn, { check: true, diff: true });
+  const def = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'checked', namespace: 'mp-test' }, data: { a: '1' } };
+  const { value, d } = await counted(() => run(ctx, { definition: def }));
+  t.equal(value.changed, true, 'would change');
+  t.equal(d.persisting, 0);
+  t.ok(d.dryRun >= 1);
+  t.equal(d.byVerb.POST ?? 0, 0);
+  t.equal(d.byVerb.DELETE ?? 0, 0);
+  t.equal(await conn.getOrUndefined('/api/v1/namespaces/mp-test/configmaps/checked'), undefined, 'not created');
+  const diff = (value.diff as any[])[0];
+  t.match(diff.after, /a: "1"/);
+  t.equal(diff.before, '');
+
+  // absent in check mode deletes nothing
+  const absent = await counted(() => run(ctx, { state: 'absent', kind: 'ConfigMap', name: 'cm1', namespace: 'mp-test' }));
+  t.equal(absent.value.changed, true);
+  t.same(absent.d.byVerb, { GET: 1 });
+  t.ok(await conn.getOrUndefined('/api/v1/namespaces/mp-test/configmaps/cm1'), 'still there');
+});
+
+t.test('Secret: diff masks data and excludes managedFields; data vs stringData is no change', async (t) => {
+  const ctx = moduleContext(conn, { diff: true });
+  const secretValue = 'hunter2-very-secret';
+  const created = await run(ctx, {
+    definition: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1', namespace: 'mp-test' }, stringData: { password: secretValue } },
+  });
+  t.equal(created.changed, true);
+  const text = JSON.stringify(created.diff);
+  t.notMatch(text, secretValue);
+  t.notMatch(text, Buffer.from(secretValue).toString('base64'));
+  t.notMatch(text, /managedFields|resourceVersion|creationTimestamp|uid:/);
+  t.match(text, /<redacted: new value>/);
+  t.ok(ctx.captured.secrets.has(secretValue), 'decoded value registered as secret');
+
+  const sameAsData = await counted(() =>
+    run(ctx, {
+      definition: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1', namespace: 'mp-test' }, data: { password: Buffer.from(secretValue).toString('base64') } },
+    }),
+  );
+  t.equal(sameAsData.value.changed, false, 'data with the same decoded value: unchanged');
+  t.equal(sameAsData.d.persisting, 0);
+  const sameStringData = await run(ctx, {
+    definition: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1', namespace: 'mp-test' }, stringData: { password: secretValue } },
+  });
+  t.equal(sameStringData.changed, false, 'stringData again: unchanged');
+
+  const changedValue = await run(ctx, {
+    definition: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1', namespace: 'mp-test' }, stringData: { password: 'another-value-123' } },
+  });
+  t.equal(changedValue.changed, true);
+  const d = (changedValue.diff as any[])[0];
+  t.match(d.before, /<redacted: old value>/);
+  t.match(d.after, /<redacted: new value>/);
+  t.notMatch(JSON.stringify(changedValue.diff), /another-value-123/);
+});
+
+let robotToken = '';
+
+t.test('wait_for on a token Secret filled by the real tokens controller', async (t) => {
+  const ctx = moduleContext(conn);
+  await run(ctx, { definition: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'robot', namespace: 'mp-test' } } });
+  const t0 = Date.now();
+  const res = await run(ctx, {
+    definition: {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: { name: 'robot-token', namespace: 'mp-test', annotations: { 'kubernetes.io/service-account.name': 'robot' } },
+    },
+    wait: true,
+    wait_for: 'resource.data.token is defined',
+    wait_timeout: 60,
+    wait_sleep: 0.25,
+  });
+  t.comment(`token filled after ${Date.now() - t0} ms`);
+  const token64 = (res.result as any).data?.token;
+  t.ok(token64, 'token present in result');
+  robotToken = Buffer.from(token64, 'base64').toString('utf8');
+  t.ok(ctx.captured.secrets.has(robotToken), 'token registered as secret');
+
+  const again = await counted(() =>
+    run(ctx, {
+      definition: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/service-account-token',
+        metadata: { name: 'robot-token', namespace: 'mp-test', annotations: { 'kubernetes.io/service-account.name': 'robot' } },
+      },
+    }),
+  );
+  t.equal(again.value.changed, false, 'controller-filled data does not count as drift');
+  t.equal(again.d.persisting, 0);
+});
+
+t.test('auth variants: token, client certificate, refused basic auth, insecure warning', async (t) => {
+  const admin = moduleContext(conn);
+  await run(admin, {
+    definition: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'cm-reader', namespace: 'mp-test' },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }],
+    },
+  });
+  await run(admin, {
+    definition: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'robot-reads', namespace: 'mp-test' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'robot', namespace: 'mp-test' }],
+    },
+  });
+  t.ok(robotToken, 'token from the previous test');
+  const captured = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
+  const tokenConn = await connectTo('k8stest', { url: cluster.api.url, token: robotToken, ca_file: cluster.files.ca }, captured);
+  t.ok(captured.secrets.has(robotToken), 'token registered as secret by connect');
+  const info = await k8sInfo.plan(moduleContext(tokenConn), { kind: 'ConfigMap', namespace: 'mp-test' });
+  t.ok((info.result!.resources as any[]).some((r) => r.metadata.name === 'cm1'), 'token auth lists configmaps');
+
+  // RBAC-limited token: clear 403 naming verb and resource
+  await t.rejects(
+    run(moduleContext(tokenConn), { definition: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nope', namespace: 'mp-test' }, data: { a: 'b' } } }),
+    /ConfigMap mp-test\/nope: apply \(dry-run\) forbidden by RBAC[\s\S]*cannot patch resource "configmaps"/,
+  );
+  await t.rejects(k8sInfo.plan(moduleContext(tokenConn), { kind: 'Secret', namespace: 'mp-test' }), /forbidden[\s\S]*cannot list resource "secrets"/);
+  await tokenConn.close();
+
+  const certConn = await connectTo('k8stest', { url: cluster.api.url, ca_file: cluster.files.ca, client_cert_file: cluster.files.adminCert, client_key_file: cluster.files.adminKey });
+  const facts = await certConn.gatherFacts();
+  t.match(facts.kubernetes.server_version, /^v1\.\d+/);
+  t.ok(facts.kubernetes.api_groups.includes('apps'));
+  t.equal(facts.kubernetes.istio_crds, false);
+  await certConn.close();
+
+  // a user certificate without rights is authenticated but forbidden
+  const nobody = await cluster.clientCert('nobody');
+  const nobodyConn = await connectTo('k8stest', { url: cluster.api.url, ca_file: cluster.files.ca, client_cert_file: nobody.cert, client_key_file: nobody.key });
+  await t.rejects(k8sInfo.plan(moduleContext(nobodyConn), { kind: 'ConfigMap', namespace: 'mp-test' }), /User "nobody" cannot list resource "configmaps"/);
+  await nobodyConn.close();
+
+  await t.rejects(connectTo('k8stest', { url: cluster.api.url, username: 'admin', password: 'pw' }), /removed basic authentication[\s\S]*api\.token/);
+
+  const warned = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
+  const insecure = await connectTo('k8stest', { url: cluster.api.url, client_cert_file: cluster.files.adminCert, client_key_file: cluster.files.adminKey, insecure: true }, warned);
+  t.match(warned.warnings.join('\n'), /NOT verified/);
+  await insecure.close();
+
+  // wrong CA: TLS failure is unreachable
+  await t.rejects(
+    connectTo('k8stest', { url: cluster.api.url, client_cert_file: cluster.files.adminCert, client_key_file: cluster.files.adminKey }),
+    UnreachableError,
+  );
+});
+
+t.test('unknown kind fails before any write, listing what the server offers', async (t) => {
+  const ctx = moduleContext(conn);
+  const before = conn.requestCounts();
+  await t.rejects(
+    run(ctx, {
+      definition: [
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'first', namespace: 'mp-test' } },
+        { apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService', metadata: { name: 'vs', namespace: 'mp-test' } },
+      ],
+    }),
+    /does not serve networking\.istio\.io\/v1alpha3 \(kind VirtualService\)[\s\S]*Istio CRDs/,
+  );
+  await t.rejects(run(ctx, { definition: { apiVersion: 'v1', kind: 'ConfigMapp', metadata: { name: 'x' } } }), /no kind 'ConfigMapp' in v1; it offers: .*ConfigMap/);
+  t.equal(delta(before, conn.requestCounts()).persisting, 0);
+  t.equal(await conn.getOrUndefined('/api/v1/namespaces/mp-test/configmaps/first'), undefined);
+});
+
+t.test('absent deletes and is idempotent', async (t) => {
+  const ctx = moduleContext(conn);
+  const del = await run(ctx, { state: 'absent', kind: 'ConfigMap', name: 'cm-yaml', namespace: 'mp-test', wait: true });
+  t.equal(del.changed, true);
+  t.equal(del.method, 'deleted');
+  t.equal(await conn.getOrUndefined('/api/v1/namespaces/mp-test/configmaps/cm-yaml'), undefined);
+  const { value, d } = await counted(() => run(ctx, { state: 'absent', kind: 'ConfigMap', name: 'cm-yaml', namespace: 'mp-test' }));
+  t.equal(value.changed, false);
+  t.equal(d.persisting, 0);
+});
+
+t.test('prune removes only meshplay-managed objects of the owner', async (t) => {
+  const ctx = moduleContext(conn);
+  const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'mp-test' }, data: { x: name } });
+  await run(ctx, { definition: [cm('keep-me'), cm('stale-1'), cm('stale-2')], owner: 'remote-secrets' });
+  await run(ctx, { definition: cm('other-owner'), owner: 'someone-else' });
+  // same owner label but not managed by meshplay: must survive
+  await conn.request({
+    method: 'POST',
+    path: '/api/v1/namespaces/mp-test/configmaps',
+    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hand-made', labels: { 'meshplay.io/owner': 'remote-secrets' } } },
+  });
+  const res = await run(ctx, { definition: cm('keep-me'), owner: 'remote-secrets', prune: { selector: 'meshplay.io/owner=remote-secrets' } });
+  t.equal(res.changed, true);
+  t.same((res.pruned as string[]).sort(), ['ConfigMap mp-test/stale-1', 'ConfigMap mp-test/stale-2']);
+  const names = ((await conn.request({ method: 'GET', path: '/api/v1/namespaces/mp-test/configmaps', list: true })).items as any[]).map((i) => i.metadata.name);
+  t.ok(names.includes('keep-me'));
+  t.ok(names.includes('other-owner'));
+  t.ok(names.includes('hand-made'));
+  t.notOk(names.includes('stale-1'));
+  t.notOk(names.includes('stale-2'));
+
+  // prune-only (e.g. a cluster left the inventory): kinds + keep, no definition
+  const again = await counted(() => run(ctx, { prune: { selector: 'meshplay.io/owner=remote-secrets', kinds: [{ kind: 'ConfigMap' }], namespace: 'mp-test', keep: ['keep-me'] } }));
+  t.equal(again.value.changed, false, 'nothing left to prune');
+  t.equal(again.d.persisting, 0);
+});
+
+t.test('k8s_info: get, list with selectors, Secret values registered', async (t) => {
+  const ctx = moduleContext(conn);
+  const one = await k8sInfo.plan(ctx, { kind: 'Secret', name: 's1', namespace: 'mp-test' });
+  t.equal(one.changed, false);
+  const s = (one.result!.resources as any[])[0];
+  t.equal(Buffer.from(s.data.password, 'base64').toString(), 'another-value-123', 'value usable by later tasks');
+  t.ok(ctx.captured.secrets.has('another-value-123'), 'but registered for redaction');
+  t.notOk(s.metadata.managedFields);
+  const labelled = await k8sInfo.plan(ctx, { kind: 'ConfigMap', label_selectors: ['meshplay.io/owner=someone-else'] });
+  t.same((labelled.result!.resources as any[]).map((r) => r.metadata.name), ['other-owner'], 'across namespaces');
+  const byField = await k8sInfo.plan(ctx, { kind: 'ConfigMap', namespace: 'mp-test', field_selectors: ['metadata.name=keep-me'] });
+  t.equal((byField.result!.resources as any[]).length, 1);
+  const missing = await k8sInfo.plan(ctx, { kind: 'ConfigMap', name: 'absent-one', namespace: 'mp-test' });
+  t.same(missing.result!.resources, []);
+});
+
+t.test('API server stopped: UnreachableError', async (t) => {
+  const counts = conn.requestCounts();
+  t.ok(counts.byVerb.GET && counts.byVerb.PATCH, 'counts by verb');
+  t.comment(`requests over the suite: ${JSON.stringify(counts)}`);
+  const rss = fs.readFileSync(`/proc/${cluster.pids.apiserver}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1];
+  t.comment(`kube-apiserver RSS ${Math.round(Number(rss) / 1024)} MB`);
+  process.kill(cluster.pids.apiserver, 'SIGTERM');
+  await new Promise((r) => setTimeout(r, 1500));
+  const ctx = moduleContext(conn);
+  await t.rejects(k8sInfo.plan(ctx, { kind: 'ConfigMap', namespace: 'mp-test' }), UnreachableError);
+  await t.rejects(connectTo('k8stest', { kubeconfig: cluster.api.kubeconfig }), UnreachableError);
+  t.ok(KubeApiError);
+});
