@@ -224,3 +224,26 @@ export function recapLines(event: RecapEvent, opts: { verbosity: number; paint: 
   lines.push(`Total: ${formatDuration(event.durationMs)}`);
   return lines;
 }
+
+const broken = new WeakSet<NodeJS.WritableStream>();
+const guarded = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * Writes to an output stream that may go away (`meshplay run -o ndjson | head`): a closed pipe stops the
+ * output, not the run, which still finishes its changes and returns its exit code.
+ */
+export function writeOut(stream: NodeJS.WritableStream, text: string, done?: () => void): void {
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      broken.add(stream);
+      if (e.code !== 'EPIPE' && stream !== process.stderr) process.stderr.write(`meshplay: output stopped: ${e.message}\n`);
+    });
+  }
+  if (broken.has(stream)) {
+    done?.();
+    return;
+  }
+  if (done) stream.write(text, () => done());
+  else stream.write(text);
+}

@@ -1,6 +1,6 @@
 // Machine-readable outputs: one JSON document at the end (json), or one JSON line per event as it happens (ndjson).
 import type { HostStats, HostStatus, Reporter, RunEvent } from './events.js';
-import { safeStringify } from './format.js';
+import { safeStringify, writeOut } from './format.js';
 
 interface JsonTask {
   task: string;
@@ -135,7 +135,7 @@ export class NdjsonReporter implements Reporter {
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
   onEvent(event: RunEvent): void {
-    this.stream.write(safeStringify(event) + '\n');
+    writeOut(this.stream, safeStringify(event) + '\n');
   }
 
   async close(): Promise<void> {
@@ -151,6 +151,6 @@ function write(stream: NodeJS.WritableStream, chunk: string): Promise<void> {
       else resolve();
       return;
     }
-    stream.write(chunk, () => resolve());
+    writeOut(stream, chunk, resolve);
   });
 }

@@ -1,6 +1,6 @@
 // Ansible-like text output, line by line as events arrive: for logs, CI and anything that is not a terminal.
 import type { Reporter, RunEvent } from './events.js';
-import { banner, logLine, painter, recapLines, resultLines, taskBanner, warningLine, type Paint } from './format.js';
+import { banner, logLine, writeOut, painter, recapLines, resultLines, taskBanner, warningLine, type Paint } from './format.js';
 
 export interface TextReporterOptions {
   stream: NodeJS.WritableStream;
@@ -19,7 +19,7 @@ export class PlainReporter implements Reporter {
 
   onEvent(event: RunEvent): void {
     const lines = this.format(event);
-    if (lines.length) this.opts.stream.write(lines.join('\n') + '\n');
+    if (lines.length) writeOut(this.opts.stream, lines.join('\n') + '\n');
   }
 
   /** The lines one event prints (exposed for the pretty reporter, which prints the same text around its spinner). */

@@ -10,6 +10,7 @@ import {
   resultLines,
   taskTitle,
   warningLine,
+  writeOut,
   type Color,
   type Paint,
   type TaskResultEvent,
@@ -155,7 +156,7 @@ export class PrettyReporter implements Reporter {
     this.live = undefined;
     this.stopTimer();
     const lines = this.taskLines(task, durationMs ?? Date.now() - task.started);
-    this.opts.stream.write(this.clearSequence() + lines.join('\n') + '\n');
+    writeOut(this.opts.stream, this.clearSequence() + lines.join('\n') + '\n');
     this.liveLines = 0;
   }
 
@@ -163,14 +164,14 @@ export class PrettyReporter implements Reporter {
   private print(lines: string[]): void {
     if (!lines.length) return;
     const live = this.live ? this.taskLines(this.live) : [];
-    this.opts.stream.write(this.clearSequence() + lines.join('\n') + '\n' + (live.length ? live.join('\n') + '\n' : ''));
+    writeOut(this.opts.stream, this.clearSequence() + lines.join('\n') + '\n' + (live.length ? live.join('\n') + '\n' : ''));
     this.liveLines = live.length;
   }
 
   private redraw(): void {
     if (!this.live) return;
     const live = this.taskLines(this.live);
-    this.opts.stream.write(this.clearSequence() + live.join('\n') + '\n');
+    writeOut(this.opts.stream, this.clearSequence() + live.join('\n') + '\n');
     this.liveLines = live.length;
   }
 
@@ -180,13 +181,13 @@ export class PrettyReporter implements Reporter {
 
   /** Shows the cursor again if the process exits while a task is still drawn (an uncaught error, exit()). */
   private readonly restoreCursor = () => {
-    if (this.timer) this.opts.stream.write('\x1b[?25h');
+    if (this.timer) writeOut(this.opts.stream, '\x1b[?25h');
   };
 
   private startTimer(): void {
     if (this.timer) return;
     process.once('exit', this.restoreCursor);
-    this.opts.stream.write('\x1b[?25l');
+    writeOut(this.opts.stream, '\x1b[?25l');
     this.timer = setInterval(() => {
       this.frame++;
       this.redraw();
@@ -199,7 +200,7 @@ export class PrettyReporter implements Reporter {
     clearInterval(this.timer);
     this.timer = undefined;
     process.removeListener('exit', this.restoreCursor);
-    this.opts.stream.write('\x1b[?25h');
+    writeOut(this.opts.stream, '\x1b[?25h');
   }
 
   async close(): Promise<void> {
