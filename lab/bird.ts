@@ -30,7 +30,7 @@ export function birdConfig(self: BirdNode, peers: BirdNode[], logFile: string, a
     '# Own block and learned peer blocks go to the kernel routing table (as proto bird).',
     'protocol kernel {',
     '  ipv4 { import none; export all; };',
-    '  metric 0; # as Calico (BIRD 1.x) installs them: no metric
+    '  metric 0; # as Calico (BIRD 1.x) installs them: no metric',
     '}',
     '',
     '# Like Calico: the node owns its whole block; pods get more specific /32 routes.',

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, rmdir, writeFile, mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ApiSettings } from '../runner/inventory/types.js';
 import {
   BGP_AS, DEFAULT_SHAPE, LAB_NS, ROOT_LINK, addressIn, bridgePortName, buildSpec, caliName, chooseSubnet,
@@ -13,7 +13,10 @@ import { INVENTORY_FILE, STATE_DIR, labPaths, nodePaths, readState, writeState, 
 import { pool, run, sleep, type RunResult } from './proc.js';
 import { knownHostsText, sshdPid, sshdStartCommand, stopNodeSshd, waitForPid, writeSshdFiles } from './sshd.js';
 import { bgpSessions, birdPid, birdStartCommand, birdc, stopNodeBird, writeBirdConfig } from './bird.js';
-import { labNamespaces, labScript, movePodScript, networksInUse, nodeScript, raiseNeighbourLimits, removeLabNetwork, rootBatch, rootLabLinks } from './net.js';
+import {
+  labNamespaces, labScript, movePodScript, networksInUse, nodeScript, raiseNeighbourLimits, removeLabNetwork,
+  restoreNeighbourLimits, rootBatch, rootLabLinks,
+} from './net.js';
 import { inventoryText, labInventory, writeInventory } from './inventory.js';
 
 /** Process fan-out: the machine has 2 cores, most of the work is the kernel's. */
@@ -290,7 +293,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
   await writeKnownHosts(stateDir, state);
 
   await mkdir('/run/sshd', { recursive: true }); // sshd's privilege separation directory
-  await raiseNeighbourLimits(state.nodes.length);
+  await raiseNeighbourLimits(state.nodes.length, paths.neighLimits);
   await run('ip', ['-batch', '-'], { input: rootBatch(state) });
   await run('ip', ['netns', 'exec', LAB_NS, 'sh', '-c', labScript(state)]);
   await pool(state.nodes, PARALLEL, (n) => bringUpNode(stateDir, state, n));
@@ -314,8 +317,11 @@ export async function labDown(opts: LabOptions & { kube?: boolean } = {}): Promi
   }
   await teardownNetwork(stateDir);
   const p = labPaths(stateDir);
+  await restoreNeighbourLimits(p.neighLimits);
   for (const f of [p.stateFile, p.knownHosts, p.authorizedKeys, p.clientKey, `${p.clientKey}.pub`, inventoryFile]) await rm(f, { force: true });
-  await rmdir(stateDir).catch(() => undefined); // only if nothing else (e.g. lab/kube) left files there
+  // Only when empty: lab/kube keeps its own files in the state dir, other inventories may sit beside lab.yml.
+  await rmdir(stateDir).catch(() => undefined);
+  await rmdir(dirname(inventoryFile)).catch(() => undefined);
 }
 
 export interface NodeHealth {

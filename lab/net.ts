@@ -146,14 +146,39 @@ export function movePodScript(node: NodeState, oldAddress: string): string {
   ].join('\n');
 }
 
-/** Raise the root namespace's neighbour table limits when the lab is big (the knobs exist only there). Never lowers them. */
-export async function raiseNeighbourLimits(nodeCount: number): Promise<void> {
-  const wanted = { gc_thresh1: 1024, gc_thresh2: 4096, gc_thresh3: 8192 };
+const NEIGH_LIMITS = { gc_thresh1: 1024, gc_thresh2: 4096, gc_thresh3: 8192 };
+const neighPath = (key: string) => `/proc/sys/net/ipv4/neigh/default/${key}`;
+
+/**
+ * Raise the root namespace's neighbour table limits when the lab is big (the knobs exist only
+ * there). Never lowers them; the values found are kept in `savedFile` so `down` can put them back.
+ */
+export async function raiseNeighbourLimits(nodeCount: number, savedFile: string): Promise<void> {
   if (nodeCount * 2 + 16 < 128) return;
   const { readFile, writeFile } = await import('node:fs/promises');
-  for (const [key, value] of Object.entries(wanted)) {
-    const path = `/proc/sys/net/ipv4/neigh/default/${key}`;
-    const current = Number((await readFile(path, 'utf8')).trim());
-    if (current < value) await writeFile(path, `${value}\n`);
+  const { existsSync } = await import('node:fs');
+  const original: Record<string, number> = {};
+  for (const key of Object.keys(NEIGH_LIMITS)) original[key] = Number((await readFile(neighPath(key), 'utf8')).trim());
+  if (Object.entries(NEIGH_LIMITS).every(([k, v]) => original[k]! >= v)) return;
+  if (!existsSync(savedFile)) await writeFile(savedFile, JSON.stringify(original) + '\n');
+  // Raise thresh3 first: the kernel wants thresh1 <= thresh2 <= thresh3 to stay sensible.
+  for (const key of ['gc_thresh3', 'gc_thresh2', 'gc_thresh1'] as const) {
+    if (original[key]! < NEIGH_LIMITS[key]) await writeFile(neighPath(key), `${NEIGH_LIMITS[key]}\n`);
   }
+}
+
+/** Put back limits saved by raiseNeighbourLimits, unless someone changed them since. */
+export async function restoreNeighbourLimits(savedFile: string): Promise<void> {
+  const { readFile, writeFile, rm } = await import('node:fs/promises');
+  let saved: Record<string, number>;
+  try {
+    saved = JSON.parse(await readFile(savedFile, 'utf8')) as Record<string, number>;
+  } catch {
+    return;
+  }
+  for (const key of ['gc_thresh1', 'gc_thresh2', 'gc_thresh3'] as const) {
+    const current = Number((await readFile(neighPath(key), 'utf8')).trim());
+    if (saved[key] !== undefined && current === NEIGH_LIMITS[key]) await writeFile(neighPath(key), `${saved[key]}\n`);
+  }
+  await rm(savedFile, { force: true });
 }

@@ -55,6 +55,8 @@ export function labPaths(stateDir: string) {
     clientKey: join(stateDir, 'id_ed25519'),
     authorizedKeys: join(stateDir, 'authorized_keys'),
     knownHosts: join(stateDir, 'known_hosts'),
+    /** Root namespace neighbour-table limits as they were before the lab raised them. */
+    neighLimits: join(stateDir, 'neigh-limits.json'),
   };
 }
 
