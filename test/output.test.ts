@@ -289,3 +289,17 @@ t.test('tally counts like Ansible', async (t) => {
   t.same(s.h, stats({ ok: 3, changed: 2, ignored: 1, rescued: 1, skipped: 1 }));
   t.same(s.g, stats({ unreachable: 1, failed: 1 }));
 });
+
+t.test('a closed output pipe stops the output, not the run', async (t) => {
+  let writes = 0;
+  const stream = new Writable({
+    write(_chunk, _enc, cb) {
+      writes++;
+      cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    },
+  });
+  const r = createReporter('ndjson', { stream, verbosity: 0, diff: false, check: false });
+  for (const e of run()) r.onEvent(e);
+  await r.close();
+  t.ok(writes >= 1 && writes < run().length, `stopped writing after the pipe closed (${writes} writes)`);
+});
