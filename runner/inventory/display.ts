@@ -41,5 +41,5 @@ export function inventoryGraph(inv: Inventory, root = 'all'): string {
     else for (const h of inv.groups.get(group) ?? []) lines.push(`  ${'|  '.repeat(depth)}|--${h}`);
   };
   walk(root, 0);
-  return lines.join('\n') + '\n';
+  return lines.join('\n');
 }

@@ -96,11 +96,11 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
   const specs = clusters.map((c) => toSpec(c.value));
   const groups = buildGroups(specs);
   for (const f of groupFiles) {
-    if (!groups.has(f.target)) problems.push(f.src.problem([], `group_vars for '${f.target}', which is not a group of this inventory`, `one of: ${[...groups.keys()].join(', ')}`));
+    if (f.strict && !groups.has(f.target)) problems.push(f.src.problem([], `group_vars for '${f.target}', which is not a group of this inventory`, `one of: ${[...groups.keys()].join(', ')}`));
   }
   const hostNames = new Set([...groups.get('all')!, LOCALHOST]);
   for (const f of hostFiles) {
-    if (!hostNames.has(f.target)) problems.push(f.src.problem([], `host_vars for '${f.target}', which is not a host of this inventory`, `one of: ${[...hostNames].join(', ')}`));
+    if (f.strict && !hostNames.has(f.target)) problems.push(f.src.problem([], `host_vars for '${f.target}', which is not a host of this inventory`, `one of: ${[...hostNames].join(', ')}`));
   }
   if (problems.length) throw new ValidationError(inReadingOrder(problems, sources.files));
 

@@ -10,17 +10,28 @@ const YAML_EXT = /\.ya?ml$/;
 export interface InventorySources {
   /** Inventory files, in the order they are merged. */
   files: string[];
-  /** Directories that may hold group_vars/ and host_vars/. */
-  varsDirs: string[];
+  /**
+   * Directories that may hold group_vars/ and host_vars/. `strict` when the directory is itself an inventory
+   * source (a file there for an unknown group or host is then a mistake); group_vars beside an inventory file
+   * may be shared by several inventories, so names they do not know are ignored, as Ansible does.
+   */
+  varsDirs: VarsDir[];
   problems: Problem[];
+}
+
+export interface VarsDir {
+  dir: string;
+  strict: boolean;
 }
 
 export function expandSources(paths: string[]): InventorySources {
   const files: string[] = [];
-  const varsDirs: string[] = [];
+  const varsDirs: VarsDir[] = [];
   const problems: Problem[] = [];
-  const addVarsDir = (d: string) => {
-    if (!varsDirs.some((x) => resolve(x) === resolve(d))) varsDirs.push(d);
+  const addVarsDir = (dir: string, strict: boolean) => {
+    const known = varsDirs.find((x) => resolve(x.dir) === resolve(dir));
+    if (known) known.strict ||= strict;
+    else varsDirs.push({ dir, strict });
   };
   for (const p of paths) {
     if (!existsSync(p)) {
@@ -33,10 +44,10 @@ export function expandSources(paths: string[]): InventorySources {
         problems.push({ file: p, line: 0, column: 0, message: `inventory directory '${p}' holds no *.yml or *.yaml file`, expected: 'at least one inventory file' });
       }
       files.push(...inDir);
-      addVarsDir(p);
+      addVarsDir(p, true);
     } else {
       files.push(p);
-      addVarsDir(dirname(p));
+      addVarsDir(dirname(p), false);
     }
   }
   return { files, varsDirs, problems };
@@ -57,30 +68,32 @@ export interface VarsFile {
   vars: Record<string, unknown>;
   /** Path of `vars` inside the file (always the root for group_vars/host_vars files). */
   path: PathSegment[];
+  /** Whether naming an unknown group or host is a problem (see VarsDir). */
+  strict: boolean;
 }
 
 /**
  * group_vars/<group>.yml (or a group_vars/<group>/ directory of YAML files, merged in name order) and
  * host_vars/<host>.yml from every vars directory, in directory order.
  */
-export function loadVarsFiles(varsDirs: string[], kind: 'group_vars' | 'host_vars', problems: Problem[]): VarsFile[] {
+export function loadVarsFiles(varsDirs: VarsDir[], kind: 'group_vars' | 'host_vars', problems: Problem[]): VarsFile[] {
   const out: VarsFile[] = [];
-  for (const dir of varsDirs) {
+  for (const { dir, strict } of varsDirs) {
     const base = join(dir, kind);
     if (!existsSync(base) || !statSync(base).isDirectory()) continue;
     for (const entry of readdirSync(base).sort()) {
       const full = join(base, entry);
       if (statSync(full).isDirectory()) {
-        for (const f of yamlFilesIn(full)) pushVars(out, entry, f, problems);
+        for (const f of yamlFilesIn(full)) pushVars(out, entry, f, strict, problems);
       } else if (YAML_EXT.test(entry)) {
-        pushVars(out, basename(entry, extname(entry)), full, problems);
+        pushVars(out, basename(entry, extname(entry)), full, strict, problems);
       }
     }
   }
   return out;
 }
 
-function pushVars(out: VarsFile[], target: string, file: string, problems: Problem[]): void {
+function pushVars(out: VarsFile[], target: string, file: string, strict: boolean, problems: Problem[]): void {
   const src = loadYamlFile(file);
   if (src.problems.length) {
     problems.push(...src.problems);
@@ -92,5 +105,5 @@ function pushVars(out: VarsFile[], target: string, file: string, problems: Probl
     problems.push(src.problem([], `${file} must be a mapping of variable names to values`, 'a YAML mapping'));
     return;
   }
-  out.push({ target, src, vars: value as Record<string, unknown>, path: [] });
+  out.push({ target, src, vars: value as Record<string, unknown>, path: [], strict });
 }
