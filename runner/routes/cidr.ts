@@ -1,0 +1,70 @@
+// CIDR helpers over ipaddr.js: normalising destinations and testing overlap.
+import ipaddr from 'ipaddr.js';
+
+export interface Cidr {
+  /** Canonical text, network address / prefix length. */
+  text: string;
+  addr: ipaddr.IPv4 | ipaddr.IPv6;
+  bits: number;
+  /** The input had host bits set (10.1.0.5/26). */
+  hadHostBits: boolean;
+}
+
+/** Parses `a.b.c.d/n`, a bare address (a host route) or `default`; throws on anything else. */
+export function parseCidr(input: string): Cidr {
+  const s = input.trim();
+  if (s === 'default') return parseCidr('0.0.0.0/0');
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  let bits: number;
+  if (s.includes('/')) {
+    if (!ipaddr.isValidCIDR(s)) throw new Error(`'${input}' is not a valid CIDR`);
+    [addr, bits] = ipaddr.parseCIDR(s);
+  } else {
+    if (!ipaddr.isValid(s)) throw new Error(`'${input}' is not a valid address or CIDR`);
+    addr = ipaddr.parse(s);
+    bits = addr.kind() === 'ipv4' ? 32 : 128;
+  }
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
+    bits -= 96;
+  }
+  const network =
+    addr.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${bits}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${bits}`);
+  return {
+    text: `${network.toString()}/${bits}`,
+    addr: network,
+    bits,
+    hadHostBits: network.toString() !== addr.toString(),
+  };
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  if (a.addr.kind() !== b.addr.kind()) return false;
+  return (a.addr as ipaddr.IPv4).match([b.addr as ipaddr.IPv4, b.bits]) || (b.addr as ipaddr.IPv4).match([a.addr as ipaddr.IPv4, a.bits]);
+}
+
+/** Whether `inner` lies entirely inside `outer`. */
+export function contains(outer: Cidr, inner: Cidr): boolean {
+  return outer.addr.kind() === inner.addr.kind() && inner.bits >= outer.bits && (inner.addr as ipaddr.IPv4).match([outer.addr as ipaddr.IPv4, outer.bits]);
+}
+
+/** First host address of a block (network + 1), e.g. the lab's pod address; the network itself for /32. */
+export function firstAddress(c: Cidr): string {
+  const max = c.addr.kind() === 'ipv4' ? 32 : 128;
+  if (c.bits >= max - 1) return c.addr.toString();
+  const bytes = c.addr.toByteArray();
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if (bytes[i] < 255) {
+      bytes[i]++;
+      break;
+    }
+    bytes[i] = 0;
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+export function isAddress(s: string): boolean {
+  return ipaddr.isValid(s) && !s.includes('/');
+}

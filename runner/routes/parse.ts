@@ -1,0 +1,93 @@
+// Reading `ip -j -d route show` output and sorting routes by who owns them.
+import { parseCidr } from './cidr.js';
+
+export interface Route {
+  /** Canonical CIDR (host routes get /32 or /128, `default` becomes 0.0.0.0/0). */
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  /** Name when /etc/iproute2/rt_protos(.d) names it (`bird`, `kernel`, `meshplay`), else the number as a string. */
+  protocol: string;
+  /** unicast, blackhole, unreachable, prohibit, local, broadcast... */
+  type: string;
+  metric?: number;
+  table?: string;
+  scope?: string;
+}
+
+interface IpJsonRoute {
+  dst?: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string | number;
+  type?: string;
+  metric?: number;
+  table?: string;
+  scope?: string;
+}
+
+/**
+ * Parses one or more JSON arrays as printed by `ip -j [-d] route show` (several commands' outputs may be
+ * concatenated, e.g. IPv4 then IPv6). Without -d, ip omits `type` for unicast and `protocol` for boot:
+ * those defaults are filled in.
+ */
+export function parseRoutes(json: string): Route[] {
+  const routes: Route[] = [];
+  for (const chunk of json.split(/(?<=\])\s*(?=\[)/)) {
+    const text = chunk.trim();
+    if (!text) continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`cannot parse 'ip -j route' output: ${(err as Error).message}: ${text.slice(0, 200)}`);
+    }
+    if (!Array.isArray(parsed)) throw new Error(`'ip -j route' output is not a JSON array: ${text.slice(0, 200)}`);
+    for (const r of parsed as IpJsonRoute[]) {
+      if (!r || typeof r.dst !== 'string') continue;
+      let dst: string;
+      try {
+        dst = parseCidr(r.dst).text;
+      } catch {
+        continue; // multicast or other exotic entries we never manage
+      }
+      const route: Route = { dst, protocol: r.protocol === undefined ? 'boot' : String(r.protocol), type: r.type ?? 'unicast' };
+      if (r.gateway) route.gateway = r.gateway;
+      if (r.dev) route.dev = r.dev;
+      if (typeof r.metric === 'number') route.metric = r.metric;
+      if (r.table) route.table = r.table;
+      if (r.scope) route.scope = r.scope;
+      routes.push(route);
+    }
+  }
+  return routes;
+}
+
+/** BIRD's protocol number in rt_protos (12); `ip -j` prints `bird` when named, `12` otherwise. */
+export const BIRD_PROTOCOL = 12;
+
+export function isProtocol(route: Route, number: number, name?: string): boolean {
+  return route.protocol === String(number) || (name !== undefined && route.protocol === name);
+}
+
+export interface RouteClasses {
+  /** Blocks BIRD announces for this node (blackhole routes, as Calico installs for its own IPAM blocks). */
+  ownedBlocks: Route[];
+  /** Routes BIRD learned from peers (same cluster). */
+  birdLearned: Route[];
+  /** Routes meshplay installed (its protocol number or name). */
+  managed: Route[];
+  /** Everything else: kernel, the operator's own routes, other daemons. */
+  other: Route[];
+}
+
+export function classify(routes: Route[], managedProto: number, managedName = 'meshplay'): RouteClasses {
+  const out: RouteClasses = { ownedBlocks: [], birdLearned: [], managed: [], other: [] };
+  for (const r of routes) {
+    if (r.table && r.table !== 'main') continue;
+    if (isProtocol(r, managedProto, managedName)) out.managed.push(r);
+    else if (isProtocol(r, BIRD_PROTOCOL, 'bird')) (r.type === 'blackhole' ? out.ownedBlocks : out.birdLearned).push(r);
+    else out.other.push(r);
+  }
+  return out;
+}

@@ -1,0 +1,182 @@
+// Planning route changes: what to add, replace and delete so the routes meshplay manages on a node
+// become the desired ones, without touching routes it does not own (the operator's, BIRD's, the kernel's).
+import { contains, isAddress, parseCidr } from './cidr.js';
+import type { Route } from './parse.js';
+
+export interface DesiredRoute {
+  dest: string;
+  via: string;
+  dev?: string;
+  metric?: number;
+}
+
+/** A route line as meshplay writes it (dest always canonical). */
+export interface PlannedRoute {
+  dest: string;
+  via?: string;
+  dev?: string;
+  metric?: number;
+}
+
+export interface RoutePlan {
+  add: PlannedRoute[];
+  replace: PlannedRoute[];
+  del: PlannedRoute[];
+  /** Managed routes after the change, for the diff. */
+  after: PlannedRoute[];
+  warnings: string[];
+}
+
+export interface PlanInput {
+  /** Routes carrying meshplay's protocol. */
+  current: Route[];
+  desired: DesiredRoute[];
+  state?: 'present' | 'absent';
+  prune?: boolean;
+  /** Blocks this node's BIRD owns (blackhole) and routes it learned: never fought over. */
+  ownedBlocks?: string[];
+  birdLearned?: string[];
+  /** Other routes in the table (kernel, operator's): a desired dest already there is left alone. */
+  other?: Route[];
+}
+
+const key = (dest: string, metric?: number) => `${dest} metric ${metric ?? 0}`;
+
+export function routeLine(r: PlannedRoute): string {
+  return [r.dest, r.via ? `via ${r.via}` : '', r.dev ? `dev ${r.dev}` : '', r.metric ? `metric ${r.metric}` : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
+function fromRoute(r: Route): PlannedRoute {
+  const p: PlannedRoute = { dest: r.dst };
+  if (r.gateway) p.via = r.gateway;
+  if (r.dev) p.dev = r.dev;
+  if (r.metric) p.metric = r.metric;
+  return p;
+}
+
+function byDest(a: PlannedRoute, b: PlannedRoute): number {
+  return a.dest.localeCompare(b.dest, 'en', { numeric: true }) || (a.metric ?? 0) - (b.metric ?? 0);
+}
+
+/** Validates and canonicalises desired routes; identical duplicates collapse, conflicting ones are errors. */
+export function normaliseDesired(desired: DesiredRoute[], warnings: string[]): DesiredRoute[] {
+  const errors: string[] = [];
+  const seen = new Map<string, DesiredRoute>();
+  for (const d of desired) {
+    let dest: string;
+    try {
+      const c = parseCidr(String(d.dest));
+      dest = c.text;
+      if (c.hadHostBits) warnings.push(`route destination ${d.dest} has host bits set; using ${dest}`);
+    } catch (err) {
+      errors.push((err as Error).message);
+      continue;
+    }
+    if (typeof d.via !== 'string' || !isAddress(d.via)) {
+      errors.push(`route to ${dest}: via '${d.via}' is not an IP address`);
+      continue;
+    }
+    const n: DesiredRoute = { dest, via: d.via };
+    if (d.dev) n.dev = d.dev;
+    if (d.metric) n.metric = Number(d.metric);
+    const k = key(dest, n.metric);
+    const prior = seen.get(k);
+    if (prior) {
+      if (prior.via !== n.via || (prior.dev ?? '') !== (n.dev ?? ''))
+        errors.push(`conflicting routes to ${dest}: via ${routeLine(prior)} and via ${routeLine(n)}`);
+      continue;
+    }
+    seen.set(k, n);
+  }
+  if (errors.length) throw new Error(errors.join('\n'));
+  return [...seen.values()];
+}
+
+export function planRoutes(input: PlanInput): RoutePlan {
+  const warnings: string[] = [];
+  const state = input.state ?? 'present';
+  const desired = normaliseDesired(input.desired, warnings);
+  const plan: RoutePlan = { add: [], replace: [], del: [], after: [], warnings };
+  const current = input.current.map(fromRoute);
+  const ownedBlocks = (input.ownedBlocks ?? []).map((b) => parseCidr(b));
+  const birdLearned = new Set((input.birdLearned ?? []).map((b) => parseCidr(b).text));
+  const otherByKey = new Map((input.other ?? []).map((r) => [key(r.dst, r.metric), r]));
+
+  if (state === 'absent') {
+    const gone = new Set(desired.map((d) => d.dest));
+    for (const c of current) (gone.has(c.dest) ? plan.del : plan.after).push(c);
+    plan.after.sort(byDest);
+    return plan;
+  }
+
+  const wanted: DesiredRoute[] = [];
+  for (const d of desired) {
+    const dc = parseCidr(d.dest);
+    const owned = ownedBlocks.find((b) => contains(b, dc) || contains(dc, b));
+    if (owned) {
+      warnings.push(`not routing ${d.dest} via ${d.via}: it overlaps ${owned.text}, a block this node's BIRD owns`);
+      continue;
+    }
+    if (birdLearned.has(d.dest)) {
+      warnings.push(`not routing ${d.dest} via ${d.via}: BIRD already routes it on this node`);
+      continue;
+    }
+    const foreign = otherByKey.get(key(d.dest, d.metric));
+    if (foreign) {
+      warnings.push(
+        `not routing ${d.dest} via ${d.via}: a route to it (proto ${foreign.protocol}${foreign.gateway ? ` via ${foreign.gateway}` : ''}) ` +
+          'exists that meshplay does not manage; delete it to let meshplay manage this destination',
+      );
+      continue;
+    }
+    wanted.push(d);
+  }
+
+  const matched = new Set<PlannedRoute>();
+  for (const d of wanted) {
+    const sameDest = current.filter((c) => c.dest === d.dest);
+    const exact = sameDest.find(
+      (c) => c.via === d.via && (c.metric ?? 0) === (d.metric ?? 0) && (d.dev === undefined || c.dev === d.dev),
+    );
+    if (exact) {
+      matched.add(exact);
+      plan.after.push(exact);
+      continue;
+    }
+    const sameMetric = sameDest.find((c) => (c.metric ?? 0) === (d.metric ?? 0));
+    if (sameMetric) {
+      matched.add(sameMetric);
+      plan.replace.push(d);
+    } else plan.add.push(d);
+    plan.after.push(d);
+    // One managed route per destination: a different metric is the same route moved.
+    for (const c of sameDest) if (c !== sameMetric && !matched.has(c)) {
+      matched.add(c);
+      plan.del.push(c);
+    }
+  }
+  for (const c of current) {
+    if (matched.has(c)) continue;
+    if (input.prune) plan.del.push(c);
+    else plan.after.push(c);
+  }
+  for (const list of [plan.add, plan.replace, plan.del, plan.after]) list.sort(byDest);
+  return plan;
+}
+
+export function planChanged(plan: RoutePlan): boolean {
+  return plan.add.length + plan.replace.length + plan.del.length > 0;
+}
+
+/** The `ip -batch -` lines carrying out a plan: deletions first so a moved route never collides. */
+export function batchLines(plan: RoutePlan, proto: number): string[] {
+  const tail = (r: PlannedRoute) => `proto ${proto}${r.metric ? ` metric ${r.metric}` : ''}`;
+  const target = (r: PlannedRoute) => [r.dest, r.via ? `via ${r.via}` : '', r.dev ? `dev ${r.dev}` : ''].filter(Boolean).join(' ');
+  return [
+    ...plan.del.map((r) => `route del ${r.dest}${r.via ? ` via ${r.via}` : ''} ${tail(r)}`),
+    ...plan.replace.map((r) => `route replace ${target(r)} ${tail(r)}`),
+    ...plan.add.map((r) => `route add ${target(r)} ${tail(r)}`),
+  ];
+}

@@ -1,0 +1,180 @@
+// Pure route planning: parsing `ip -j` output, classifying, planning and the exact batch lines.
+import t from 'tap';
+import { parseRoutes, classify } from '../runner/routes/parse.js';
+import { planRoutes, batchLines, planChanged } from '../runner/routes/plan.js';
+import { desiredRoutesFor, overlapProblems, outsideCidrWarnings, probeTargets, type PeerFacts } from '../runner/routes/peers.js';
+import { parseCidr, firstAddress } from '../runner/routes/cidr.js';
+
+// Captured from `ip -j -d route show` in a network namespace (iproute2 6.1), then `ip -j -6 ...`.
+const IP_OUTPUT =
+  '[{"type":"unicast","dst":"10.9.0.0/24","dev":"v0","protocol":"kernel","scope":"link","prefsrc":"10.9.0.1","flags":[]},' +
+  '{"type":"blackhole","dst":"10.244.1.0/26","protocol":"bird","scope":"global","flags":[]},' +
+  '{"type":"unicast","dst":"10.244.2.0/26","gateway":"10.9.0.2","dev":"v0","protocol":"bird","scope":"global","flags":[]},' +
+  '{"type":"unicast","dst":"10.245.0.0/26","gateway":"10.9.0.3","dev":"v0","protocol":"201","scope":"global","flags":[]},' +
+  '{"type":"unicast","dst":"10.246.0.0/26","gateway":"10.9.0.3","dev":"v0","protocol":"boot","scope":"global","metric":50,"flags":[]},' +
+  '{"type":"unicast","dst":"10.247.0.0/26","gateway":"10.9.0.3","dev":"v0","protocol":"meshplay","scope":"global","metric":7,"flags":[]},' +
+  '{"type":"unicast","dst":"default","gateway":"10.9.0.254","dev":"v0","protocol":"boot","scope":"global","flags":[]},' +
+  '{"type":"unicast","dst":"10.9.0.7","dev":"cali1","protocol":"boot","scope":"link","flags":[]}]\n' +
+  '[{"type":"unicast","dst":"fe80::/64","dev":"v0","protocol":"kernel","metric":256,"flags":[]}]\n';
+
+t.test('parseRoutes and classify', async (t) => {
+  const routes = parseRoutes(IP_OUTPUT);
+  t.equal(routes.length, 9);
+  t.same(routes[1], { dst: '10.244.1.0/26', protocol: 'bird', type: 'blackhole', scope: 'global' });
+  t.equal(routes[6].dst, '0.0.0.0/0');
+  t.equal(routes[7].dst, '10.9.0.7/32');
+  t.equal(routes[8].dst, 'fe80::/64');
+  // Without -d, ip omits unicast type and boot protocol.
+  const short = parseRoutes('[{"dst":"10.1.0.0/24","gateway":"10.0.0.1","dev":"eth0","flags":[]}]');
+  t.same(short, [{ dst: '10.1.0.0/24', gateway: '10.0.0.1', dev: 'eth0', protocol: 'boot', type: 'unicast' }]);
+  t.same(parseRoutes(''), []);
+  t.throws(() => parseRoutes('Error: something'), /cannot parse/);
+
+  const c = classify(routes, 201);
+  t.same(c.ownedBlocks.map((r) => r.dst), ['10.244.1.0/26']);
+  t.same(c.birdLearned.map((r) => r.dst), ['10.244.2.0/26']);
+  t.same(c.managed.map((r) => r.dst), ['10.245.0.0/26', '10.247.0.0/26'], 'number and name both count');
+  t.equal(c.other.length, 5);
+  // BIRD as a number (no rt_protos entry) and other tables.
+  const numeric = classify(parseRoutes('[{"type":"blackhole","dst":"10.5.0.0/26","protocol":"12"},{"dst":"10.6.0.0/26","table":"local","protocol":"201"}]'), 201);
+  t.equal(numeric.ownedBlocks.length, 1);
+  t.equal(numeric.managed.length, 0, 'routes of other tables are ignored');
+});
+
+const managedNow = () => classify(parseRoutes(IP_OUTPUT), 201).managed;
+
+t.test('identical routes: nothing to do', async (t) => {
+  const plan = planRoutes({
+    current: managedNow(),
+    desired: [
+      { dest: '10.245.0.0/26', via: '10.9.0.3' },
+      { dest: '10.247.0.0/26', via: '10.9.0.3', metric: 7 },
+    ],
+    prune: true,
+  });
+  t.notOk(planChanged(plan));
+  t.same(batchLines(plan, 201), []);
+  t.same(plan.warnings, []);
+});
+
+t.test('via changed: one replace; new dest: add; prune deletes only managed', async (t) => {
+  const plan = planRoutes({
+    current: managedNow(),
+    desired: [
+      { dest: '10.245.0.0/26', via: '10.9.0.4' },
+      { dest: '10.250.0.0/26', via: '10.9.0.5', dev: 'v0' },
+    ],
+    prune: true,
+  });
+  t.same(batchLines(plan, 201), [
+    'route del 10.247.0.0/26 via 10.9.0.3 proto 201 metric 7',
+    'route replace 10.245.0.0/26 via 10.9.0.4 proto 201',
+    'route add 10.250.0.0/26 via 10.9.0.5 dev v0 proto 201',
+  ]);
+  t.same(plan.after.map((r) => r.dest), ['10.245.0.0/26', '10.250.0.0/26']);
+});
+
+t.test('without prune, unlisted managed routes stay', async (t) => {
+  const plan = planRoutes({ current: managedNow(), desired: [{ dest: '10.250.0.0/26', via: '10.9.0.5' }] });
+  t.same(batchLines(plan, 201), ['route add 10.250.0.0/26 via 10.9.0.5 proto 201']);
+  t.equal(plan.after.length, 3);
+});
+
+t.test('metric change moves the route (delete old, add new)', async (t) => {
+  const plan = planRoutes({ current: managedNow(), desired: [{ dest: '10.247.0.0/26', via: '10.9.0.3', metric: 9 }, { dest: '10.245.0.0/26', via: '10.9.0.3' }] });
+  t.same(batchLines(plan, 201), ['route del 10.247.0.0/26 via 10.9.0.3 proto 201 metric 7', 'route add 10.247.0.0/26 via 10.9.0.3 proto 201 metric 9']);
+});
+
+t.test('duplicates collapse; conflicting duplicates and bad input are errors', async (t) => {
+  const plan = planRoutes({
+    current: [],
+    desired: [
+      { dest: '10.250.0.0/26', via: '10.9.0.5' },
+      { dest: '10.250.0.0/26', via: '10.9.0.5' },
+    ],
+  });
+  t.equal(plan.add.length, 1);
+  t.throws(
+    () => planRoutes({ current: [], desired: [{ dest: '10.250.0.0/26', via: '10.9.0.5' }, { dest: '10.250.0.0/26', via: '10.9.0.6' }] }),
+    /conflicting routes to 10\.250\.0\.0\/26/,
+  );
+  t.throws(() => planRoutes({ current: [], desired: [{ dest: '10.250.0.0/33', via: '10.9.0.5' }, { dest: '10.1.0.0/24', via: 'gw' }] }), /not a valid CIDR[\s\S]*via 'gw' is not an IP address/);
+});
+
+t.test('host bits are normalised with a warning', async (t) => {
+  const plan = planRoutes({ current: [], desired: [{ dest: '10.1.0.5/26', via: '10.9.0.5' }] });
+  t.same(batchLines(plan, 201), ['route add 10.1.0.0/26 via 10.9.0.5 proto 201']);
+  t.match(plan.warnings[0], /10\.1\.0\.5\/26 has host bits set; using 10\.1\.0\.0\/26/);
+});
+
+t.test("never fights BIRD or the operator's routes", async (t) => {
+  const c = classify(parseRoutes(IP_OUTPUT), 201);
+  const plan = planRoutes({
+    current: c.managed,
+    desired: [
+      { dest: '10.244.1.0/26', via: '10.9.0.8' }, // own block
+      { dest: '10.244.1.0/24', via: '10.9.0.8' }, // contains own block
+      { dest: '10.244.2.0/26', via: '10.9.0.8' }, // BIRD-learned
+      { dest: '10.246.0.0/26', via: '10.9.0.8', metric: 50 }, // operator's own route
+      { dest: '10.245.0.0/26', via: '10.9.0.3' },
+    ],
+    prune: true,
+    ownedBlocks: c.ownedBlocks.map((r) => r.dst),
+    birdLearned: c.birdLearned.map((r) => r.dst),
+    other: c.other,
+  });
+  t.same(batchLines(plan, 201), ['route del 10.247.0.0/26 via 10.9.0.3 proto 201 metric 7']);
+  t.equal(plan.warnings.length, 4);
+  t.match(plan.warnings.join('\n'), /overlaps 10\.244\.1\.0\/26, a block this node's BIRD owns/);
+  t.match(plan.warnings.join('\n'), /BIRD already routes it/);
+  t.match(plan.warnings.join('\n'), /proto boot via 10\.9\.0\.3\) exists that meshplay does not manage/);
+});
+
+t.test('state absent deletes only managed routes to the listed destinations', async (t) => {
+  const plan = planRoutes({ current: managedNow(), desired: [{ dest: '10.245.0.0/26', via: '10.9.0.3' }, { dest: '10.246.0.0/26', via: '10.9.0.3' }], state: 'absent' });
+  t.same(batchLines(plan, 201), ['route del 10.245.0.0/26 via 10.9.0.3 proto 201']);
+  t.same(plan.after.map((r) => r.dest), ['10.247.0.0/26']);
+});
+
+const peers: PeerFacts[] = [
+  { node: 'east-n1', cluster: 'east', via: '10.0.1.1', owned_blocks: ['10.244.0.0/26'], pod_cidr: '10.244.0.0/16' },
+  { node: 'east-n2', cluster: 'east', via: '10.0.1.2', owned_blocks: ['10.244.0.64/26'], pod_cidr: '10.244.0.0/16' },
+  { node: 'west-n1', cluster: 'west', via: '10.0.2.1', owned_blocks: ['10.245.0.0/26', '10.245.1.0/26'], pod_cidr: '10.245.0.0/16' },
+];
+
+t.test('desired routes: other clusters only, via the owning node', async (t) => {
+  t.same(desiredRoutesFor({ node: 'east-n1', cluster: 'east' }, peers), [
+    { dest: '10.245.0.0/26', via: '10.0.2.1' },
+    { dest: '10.245.1.0/26', via: '10.0.2.1' },
+  ]);
+  t.same(desiredRoutesFor({ node: 'west-n1', cluster: 'west' }, peers), [
+    { dest: '10.244.0.0/26', via: '10.0.1.1' },
+    { dest: '10.244.0.64/26', via: '10.0.1.2' },
+  ]);
+  t.same(probeTargets({ cluster: 'east' }, peers), [{ cluster: 'west', node: 'west-n1', block: '10.245.0.0/26', address: '10.245.0.1' }]);
+  t.same(overlapProblems(peers), []);
+  t.same(outsideCidrWarnings(peers), []);
+});
+
+t.test('overlaps name both owners', async (t) => {
+  const bad: PeerFacts[] = [
+    ...peers,
+    { node: 'south-n1', cluster: 'south', via: '10.0.3.1', owned_blocks: ['10.244.0.0/25'], pod_cidr: '10.246.0.0/16' },
+  ];
+  const problems = overlapProblems(bad);
+  t.ok(problems.includes('pod block 10.244.0.0/26 of node east-n1 (cluster east) overlaps pod block 10.244.0.0/25 of node south-n1 (cluster south)'), problems.join('\n'));
+  t.ok(problems.includes('pod block 10.244.0.0/25 of node south-n1 (cluster south) overlaps pod_cidr 10.244.0.0/16 of cluster east'));
+  t.same(outsideCidrWarnings(bad), ["node south-n1 (cluster south) owns block 10.244.0.0/25, outside its cluster's pod_cidr 10.246.0.0/16"]);
+  const cidrs = overlapProblems([
+    { node: 'a', cluster: 'a', via: '1.1.1.1', owned_blocks: [], pod_cidr: '10.0.0.0/8' },
+    { node: 'b', cluster: 'b', via: '1.1.1.2', owned_blocks: [], pod_cidr: '10.1.0.0/16' },
+  ]);
+  t.same(cidrs, ['pod_cidr 10.0.0.0/8 of cluster a overlaps pod_cidr 10.1.0.0/16 of cluster b']);
+});
+
+t.test('cidr helpers', async (t) => {
+  t.equal(parseCidr('10.1.2.3').text, '10.1.2.3/32');
+  t.equal(parseCidr('2001:db8::1/64').text, '2001:db8::/64');
+  t.equal(firstAddress(parseCidr('10.1.0.0/26')), '10.1.0.1');
+  t.equal(firstAddress(parseCidr('10.1.0.255/32')), '10.1.0.255');
+});
