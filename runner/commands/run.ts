@@ -188,7 +188,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   ]);
   const redactor = new Redactor();
   const reporters: Reporter[] = [
-    await output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
+    output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
   ];
   if (opts.junit) reporters.push(output.createJunitReporter(opts.junit));
 

@@ -40,8 +40,11 @@ export class ConnectionPool {
   private async connect(hostName: string): Promise<Connection> {
     const host = this.options.inventory.hosts.get(hostName);
     if (!host) throw new Error(`unknown host '${hostName}'`);
-    const connect = await connectors[host.connection]();
     const o = this.options;
+    // As Ansible's ansible_connection: lets a test inventory or a workstation run a node's tasks locally.
+    const override = o.hostVars(hostName).ansible_connection;
+    const kind = override === 'local' || override === 'ssh' || override === 'kubernetes' ? override : host.connection;
+    const connect = await connectors[kind]();
     return connect({
       host,
       vars: o.hostVars(hostName),

@@ -84,6 +84,7 @@ export class Runner {
   async run(): Promise<number> {
     let reason = 'ok';
     let exitCode: number = ExitCode.ok;
+    let transport: Dict = {};
     try {
       for (const pb of this.o.playbooks) {
         this.playbook = pb;
@@ -94,6 +95,7 @@ export class Runner {
         }
       }
     } finally {
+      transport = await this.transportSummary();
       await this.pool.closeAll().catch(() => undefined);
     }
     const all = [...this.stats.values()];
@@ -107,7 +109,7 @@ export class Runner {
       durationMs: performance.now() - this.started,
       exitCode,
       reason,
-      transport: await this.transportSummary(),
+      transport,
     });
     return exitCode;
   }

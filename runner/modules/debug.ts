@@ -16,9 +16,9 @@ const debug: Module<DebugArgs> = {
   },
   async plan(ctx, args) {
     if (args.var !== undefined) {
-      return { changed: false, result: { [args.var]: ctx.render(`{{ ${args.var} }}`) } };
+      return { changed: false, result: { [args.var]: ctx.render(`{{ ${args.var} }}`), _ansible_verbose_always: true } };
     }
-    return { changed: false, result: { msg: args.msg ?? 'Hello world!' } };
+    return { changed: false, result: { msg: args.msg ?? 'Hello world!', _ansible_verbose_always: true } };
   },
   async apply() {
     return { changed: false };

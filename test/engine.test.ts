@@ -1,0 +1,149 @@
+// The engine end to end through the CLI, on localhost-connection fixtures.
+import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { meshplay, recapOf, results, totals } from './helpers/cli.js';
+
+const fx = (name: string) => join('test', 'fixtures', 'engine', name);
+const inv = ['-i', fx('inventory.yml')];
+const work = () => mkdtempSync(join(tmpdir(), 'meshplay-engine-'));
+
+t.test('file modules converge: second run changed=0, --check touches nothing', async (t) => {
+  const dir = work();
+  const check = await meshplay(['run', fx('files.yml'), ...inv, '-e', `workdir=${dir}`, '--check', '--output', 'ndjson']);
+  t.equal(check.code, 0, check.stderr);
+  t.same(readdirSync(dir), [], '--check wrote nothing');
+  t.ok(totals(check).changed >= 2, 'check predicts changes');
+  const first = await meshplay(['run', fx('files.yml'), ...inv, '-e', `workdir=${dir}`, '--output', 'ndjson']);
+  t.equal(first.code, 0, first.stdout + first.stderr);
+  t.equal(totals(first).changed, 3);
+  t.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'one\n');
+  t.equal((statSync(join(dir, 'a.txt')).mode & 0o777).toString(8), '640');
+  t.match(readFileSync(join(dir, 'b.txt'), 'utf8'), /greeting=hello\ncluster=east\ncluster=west\n/);
+  const second = await meshplay(['run', fx('files.yml'), ...inv, '-e', `workdir=${dir}`, '--output', 'ndjson']);
+  t.equal(second.code, 0);
+  t.equal(totals(second).changed, 0, 'converged');
+  const drift = await meshplay(['run', fx('files.yml'), ...inv, '-e', `workdir=${dir}`, '--check', '--detailed-exitcode', '--output', 'ndjson']);
+  t.equal(drift.code, 0, 'nothing would change');
+});
+
+t.test('--check --diff shows the change; --detailed-exitcode exits 10 on drift', async (t) => {
+  const dir = work();
+  const r = await meshplay(['run', fx('files.yml'), ...inv, '-e', `workdir=${dir}`, '--check', '--diff', '--detailed-exitcode', '--output', 'plain']);
+  t.equal(r.code, 10, r.stdout);
+  t.match(r.stdout, /\+one/);
+  t.match(r.stdout, /PLAY RECAP/);
+  t.same(readdirSync(dir), []);
+});
+
+t.test('loops, when, register, handlers, run_once, delegate_to, retries, environment', async (t) => {
+  const dir = work();
+  const r = await meshplay(['run', fx('flow.yml'), ...inv, '-e', `workdir=${dir}`, '--output', 'ndjson']);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  const order = r.events.filter((e) => e.type === 'task_start').map((e) => e.task);
+  const i = (name: string) => order.indexOf(name);
+  t.ok(i('first handler') > i('notify first handler'));
+  t.ok(i('first handler') < i('after flush'), 'flush_handlers ran the notified handler');
+  t.ok(i('second handler') > i('first handler') && i('second handler') < i('after flush'), 'handlers run in definition order, not notification order');
+  t.equal(results(r, 'once for all').length, 1, 'run_once ran on one host');
+  t.equal(totals(r).failed, 0);
+});
+
+t.test('block/rescue/always and ignore_errors are counted as Ansible does', async (t) => {
+  const r = await meshplay(['run', fx('blocks.yml'), ...inv, '--output', 'ndjson']);
+  t.equal(r.code, 0, r.stdout);
+  const stats = recapOf(r).stats;
+  t.equal(stats['east-1'].rescued, 1);
+  t.equal(stats['east-1'].failed, 0);
+  t.equal(stats['east-1'].ignored, 1);
+  t.equal(stats['east-2'].rescued, 0);
+  t.same(results(r, 'after failure').map((e) => e.host), ['east-2']);
+  t.same(results(r, 'rescue runs').map((e) => e.host), ['east-1']);
+  t.same(results(r, 'always runs').map((e) => e.host).sort(), ['east-1', 'east-2']);
+  t.same(results(r, 'continues').map((e) => e.host).sort(), ['east-1', 'east-2']);
+});
+
+t.test('a failed host leaves the play, others go on, exit 2', async (t) => {
+  const r = await meshplay(['run', fx('failing.yml'), ...inv, '--output', 'ndjson']);
+  t.equal(r.code, 2);
+  t.same(results(r, 'others continue').map((e) => e.host).sort(), ['east-1', 'east-2']);
+  t.equal(recapOf(r).stats['west-1'].failed, 1);
+  t.equal(recapOf(r).reason, 'failed');
+});
+
+t.test('any_errors_fatal stops every host', async (t) => {
+  const r = await meshplay(['run', fx('fatal.yml'), ...inv, '--output', 'ndjson']);
+  t.equal(r.code, 2);
+  t.same(results(r, 'never reached'), []);
+});
+
+t.test('tags and limit select tasks and hosts', async (t) => {
+  const names = async (...args: string[]) => {
+    const r = await meshplay(['run', fx('tags.yml'), ...inv, '--output', 'ndjson', ...args]);
+    t.equal(r.code, 0, r.stderr);
+    return results(r).map((e) => e.task);
+  };
+  t.same(await names(), ['tagged a', 'tagged b', 'untagged', 'always runs']);
+  t.same(await names('-t', 'a'), ['tagged a', 'always runs']);
+  t.same(await names('--skip-tags', 'a,always'), ['tagged b', 'untagged']);
+  t.same(await names('-t', 'debugonly'), ['always runs', 'never unless asked']);
+  const lim = await meshplay(['run', fx('failing.yml'), ...inv, '-l', 'east-*', '--output', 'ndjson']);
+  t.equal(lim.code, 0);
+  t.same(Object.keys(recapOf(lim).stats).sort(), ['east-1', 'east-2']);
+});
+
+t.test('variable precedence follows Ansible', async (t) => {
+  const r = await meshplay(['run', fx('precedence.yml'), ...inv, '-e', 'p_extra=extra', '--output', 'ndjson']);
+  t.equal(r.code, 0, JSON.stringify(results(r).filter((e) => e.status === 'failed'), null, 1));
+  t.equal(totals(r).failed, 0);
+  t.ok(results(r, 'base : dependency runs first').length === 1, 'meta dependency ran');
+});
+
+t.test('a planted secret never appears in any output mode', async (t) => {
+  const secret = 'planted-Secret-9f3a2c';
+  for (const output of ['plain', 'json', 'ndjson']) {
+    const dir = work();
+    const junit = join(dir, 'junit.xml');
+    const r = await meshplay(['run', fx('redaction.yml'), ...inv, '-e', `workdir=${dir}`, '--diff', '-vvv', '--output', output, '--junit', junit]);
+    t.equal(r.code, 0, `${output}: ${r.stderr}`);
+    t.notMatch(r.stdout + r.stderr, secret, `${output} output is clean`);
+    t.notMatch(readFileSync(junit, 'utf8'), secret, 'junit is clean');
+    t.match(r.stdout, /secret #1/, `${output} shows a stable mask`);
+    if (output === 'plain') t.match(r.stdout, /"msg": "changed"/, 'short words stay readable');
+  }
+});
+
+t.test('unreachable host: counted apart, others converge, exit 4', async (t) => {
+  const r = await meshplay(['run', fx('unreachable.yml'), '-i', fx('inventory-unreachable.yml'), '--output', 'ndjson']);
+  t.equal(r.code, 4, r.stdout);
+  const stats = recapOf(r).stats;
+  t.equal(stats['west-1'].unreachable, 1);
+  t.equal(stats['west-1'].failed, 0);
+  t.equal(stats['east-1'].ok, 1);
+  t.equal(recapOf(r).reason, 'unreachable');
+});
+
+t.test('options and listing', async (t) => {
+  t.equal((await meshplay(['run', fx('tags.yml'), ...inv, '--bogus'])).code, 5, 'unknown option exits 5');
+  t.equal((await meshplay(['run'])).code, 5, 'missing playbook exits 5');
+  const syntax = await meshplay(['run', fx('tags.yml'), ...inv, '--syntax-check']);
+  t.equal(syntax.code, 0);
+  const list = await meshplay(['run', fx('tags.yml'), ...inv, '--list-tasks', '--list-hosts']);
+  t.match(list.stdout, /tagged a/);
+  t.match(list.stdout, /hosts \(1\)/);
+  const v = await meshplay(['--version']);
+  t.match(v.stdout, /^meshplay \d+\.\d+\.\d+/);
+});
+
+t.test('a misspelled keyword is an error and nothing runs', async (t) => {
+  const dir = work();
+  const marker = join(dir, 'ran');
+  const { writeFileSync } = await import('node:fs');
+  const pb = join(dir, 'pb.yml');
+  writeFileSync(pb, `- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch ${marker}\n    - debug: {msg: hi}\n      whne: false\n`);
+  const r = await meshplay(['run', pb, ...inv]);
+  t.equal(r.code, 4);
+  t.match(r.stderr, new RegExp(`${pb}:6:7: unknown key 'whne'.*did you mean 'when'`));
+  t.notOk(existsSync(marker));
+});

@@ -1,0 +1,62 @@
+// Runs the compiled meshplay CLI as a user would, and parses ndjson events when asked for.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const cliPath = join(repoRoot, 'dist', 'runner', 'cli.js');
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  events: Record<string, any>[];
+}
+
+export function meshplay(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const events = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l)];
+          } catch {
+            return [];
+          }
+        });
+      resolve({ code: code ?? -1, stdout, stderr, events });
+    });
+  });
+}
+
+export function recapOf(run: CliRun): Record<string, any> {
+  const r = run.events.find((e) => e.type === 'recap');
+  if (!r) throw new Error(`no recap in output:\n${run.stdout}\n${run.stderr}`);
+  return r;
+}
+
+export function totals(run: CliRun): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of Object.values(recapOf(run).stats) as Record<string, number>[]) {
+    for (const [k, v] of Object.entries(s)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
+export function results(run: CliRun, task?: string): Record<string, any>[] {
+  return run.events.filter((e) => e.type === 'task_result' && (task === undefined || e.task === task));
+}
