@@ -349,18 +349,29 @@ export async function startCluster(opts: StartOptions): Promise<StartedCluster> 
 }
 
 async function stopPids(pids: ClusterState['pids']): Promise<void> {
-  // Controller manager first, etcd last, so nothing logs errors about a vanished dependency.
-  for (const pid of [pids.controllerManager, pids.apiserver, pids.etcd]) {
-    if (!isAlive(pid)) continue;
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      continue;
-    }
-    const deadline = Date.now() + 10_000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    // A zombie (child of this process, not yet reaped) counts as dead for our purposes.
+  // API server and controller manager together, etcd last, so the API server can shut down cleanly.
+  await Promise.all([pids.controllerManager, pids.apiserver].map(terminate));
+  await terminate(pids.etcd);
+}
+
+async function terminate(pid: number | undefined): Promise<void> {
+  if (!isAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (isAlive(pid) && !isZombie(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid) && !isZombie(pid)) process.kill(pid, 'SIGKILL');
+}
+
+/** A child of this process that exited but is not reaped yet still answers kill(0); it is gone for our purposes. */
+function isZombie(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 

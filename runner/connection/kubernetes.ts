@@ -102,6 +102,11 @@ export class KubernetesConnection implements Connection {
     if (agent && typeof agent === 'object' && 'destroy' in agent) (agent as https.Agent).destroy();
   }
 
+  /** Set once by connect(): time to load the client, read credentials and get the first answer. */
+  recordConnectTime(ms: number): void {
+    this.timing.connectMs = ms;
+  }
+
   requestCounts(): RequestCounts {
     return { byVerb: { ...this.counts.byVerb }, persisting: this.counts.persisting, dryRun: this.counts.dryRun, total: this.counts.total };
   }
@@ -375,6 +380,6 @@ export async function connect(options: ConnectOptions): Promise<KubernetesConnec
     } else throw e;
   }
   options.log(3, `${host.name}: connected to ${conn.server} in ${Date.now() - t0} ms`);
-  (conn as unknown as { timing: ConnectionTimings }).timing.connectMs = Date.now() - t0;
+  conn.recordConnectTime(Date.now() - t0);
   return conn;
 }
