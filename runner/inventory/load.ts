@@ -192,10 +192,29 @@ function toSpec(v: Record<string, unknown>): ClusterSpec {
 export function hostVars(inv: Inventory, name: string): Record<string, unknown> {
   const host = inv.hosts.get(name);
   if (!host) throw new Error(`unknown host '${name}' (hosts: ${[...inv.hosts.keys()].join(', ')})`);
-  const groups = Object.fromEntries([...inv.groups].map(([g, hs]) => [g, [...hs]]));
-  const group_names = [...inv.groups]
-    .filter(([g, hs]) => g !== 'all' && hs.includes(name))
-    .map(([g]) => g)
-    .sort();
-  return { ...host.vars, groups, group_names };
+  const index = groupIndex(inv);
+  return { ...host.vars, groups: index.groups, group_names: index.namesOf.get(name) ?? [] };
+}
+
+interface GroupIndex {
+  groups: Record<string, string[]>;
+  namesOf: Map<string, string[]>;
+}
+
+// Computed once per inventory: hostVars is called for every host, often many times.
+const groupIndexes = new WeakMap<Inventory, GroupIndex>();
+
+function groupIndex(inv: Inventory): GroupIndex {
+  let index = groupIndexes.get(inv);
+  if (!index) {
+    const namesOf = new Map<string, string[]>();
+    for (const [g, hs] of inv.groups) {
+      if (g === 'all') continue;
+      for (const h of hs) namesOf.set(h, [...(namesOf.get(h) ?? []), g]);
+    }
+    for (const names of namesOf.values()) names.sort();
+    index = { groups: Object.fromEntries([...inv.groups].map(([g, hs]) => [g, [...hs]])), namesOf };
+    groupIndexes.set(inv, index);
+  }
+  return index;
 }
