@@ -7,13 +7,18 @@ import { UnreachableError } from '../runner/connection/types.js';
 import k8s, { type K8sArgs } from '../runner/modules/k8s.js';
 import k8sInfo from '../runner/modules/k8s_info.js';
 import type { ModuleContext, ModuleResult } from '../runner/modules/types.js';
+import { kubeStatus, kubeUp } from '../lab/kube/index.js';
 
 let cluster: TestCluster;
+const labNodes = [
+  { name: 'k8stest-n1', address: '10.250.1.2', podBlock: '10.64.1.0/24' },
+  { name: 'k8stest-n2', address: '10.250.1.3', podBlock: '10.64.2.0/24' },
+];
 let conn: KubernetesConnection;
 
 t.before(async () => {
   // Fails (not skips) with instructions when the binaries are missing.
-  cluster = await startTestCluster('k8stest', '10.96.0.0/16');
+  cluster = await startTestCluster('k8stest', '10.96.0.0/16', { labNodes });
   t.comment(`cluster started in ${cluster.startMs} ms`);
   conn = await connectTo('k8stest', { kubeconfig: cluster.api.kubeconfig, context: cluster.api.context });
 });
@@ -241,7 +246,7 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   const facts = await certConn.gatherFacts();
   t.match(facts.kubernetes.server_version, /^v1\.\d+/);
   t.ok(facts.kubernetes.api_groups.includes('apps'));
-  t.equal(facts.kubernetes.istio_crds, false);
+  t.equal(facts.kubernetes.istio_crds, true, 'lab installed the Istio CRDs');
   await certConn.close();
 
   // a user certificate without rights is authenticated but forbidden
@@ -271,14 +276,48 @@ t.test('unknown kind fails before any write, listing what the server offers', as
     run(ctx, {
       definition: [
         { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'first', namespace: 'mp-test' } },
-        { apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService', metadata: { name: 'vs', namespace: 'mp-test' } },
+        { apiVersion: 'telemetry.istio.io/v1alpha1', kind: 'Telemetry', metadata: { name: 'tm', namespace: 'mp-test' } },
       ],
     }),
-    /does not serve networking\.istio\.io\/v1alpha3 \(kind VirtualService\)[\s\S]*Istio CRDs/,
+    /does not serve telemetry\.istio\.io\/v1alpha1 \(kind Telemetry\)[\s\S]*Istio CRDs/,
   );
   await t.rejects(run(ctx, { definition: { apiVersion: 'v1', kind: 'ConfigMapp', metadata: { name: 'x' } } }), /no kind 'ConfigMapp' in v1; it offers: .*ConfigMap/);
   t.equal(delta(before, conn.requestCounts()).persisting, 0);
   t.equal(await conn.getOrUndefined('/api/v1/namespaces/mp-test/configmaps/first'), undefined);
+});
+
+t.test('lab: nodes registered, Istio CRDs served, kubeUp idempotent', async (t) => {
+  const facts = await conn.gatherFacts();
+  t.equal(facts.kubernetes.istio_crds, true);
+  t.same(
+    facts.kubernetes.nodes.map((n) => ({ name: n.name, ip: n.addresses.find((a) => a.type === 'InternalIP')?.address, cidr: n.pod_cidr })),
+    labNodes.map((n) => ({ name: n.name, ip: n.address, cidr: n.podBlock })),
+  );
+  for (const g of ['networking.istio.io', 'security.istio.io', 'authentication.istio.io', 'config.istio.io', 'rbac.istio.io']) {
+    t.ok(facts.kubernetes.api_groups.includes(g), `${g} served`);
+  }
+  const ctx = moduleContext(conn);
+  const vs = {
+    apiVersion: 'networking.istio.io/v1alpha3',
+    kind: 'VirtualService',
+    metadata: { name: 'reviews', namespace: 'mp-test' },
+    spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' }, weight: 100 }] }] },
+  };
+  t.equal((await run(ctx, { definition: vs })).changed, true);
+  const again = await counted(() => run(ctx, { definition: vs }));
+  t.equal(again.value.changed, false, 'custom resource converges');
+  t.equal(again.d.persisting, 0);
+  const mp = { apiVersion: 'authentication.istio.io/v1alpha1', kind: 'MeshPolicy', metadata: { name: 'default' }, spec: { peers: [{ mtls: {} }] } };
+  t.equal((await run(ctx, { definition: mp, namespace: 'ignored-for-cluster-scope' })).changed, true);
+
+  const t0 = Date.now();
+  const spec = { clusters: [{ name: 'k8stest', podCidr: '', serviceCidr: '10.96.0.0/16', controlPlane: true, nodes: labNodes }] };
+  const settings = await kubeUp(spec, cluster.stateDir);
+  t.ok(Date.now() - t0 < 1000, `re-run of kubeUp on a healthy cluster is quick (${Date.now() - t0} ms)`);
+  t.same(settings.k8stest, cluster.api);
+  const status = await kubeStatus(cluster.stateDir);
+  t.match(status[0], /^k8stest: ready https:\/\/127\.0\.0\.1:\d+ \(etcd pid \d+ \d+ MB, apiserver pid/);
+  t.comment(status[0]);
 });
 
 t.test('absent deletes and is idempotent', async (t) => {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import nunjucks from 'nunjucks';
-import { findKubeBinaries, installIstioCrds, startCluster, stopCluster, type StartedCluster } from '../../lab/kube/index.js';
+import { findKubeBinaries, installIstioCrds, kubeUp, startCluster, stopCluster, type KubeLabSpec, type StartedCluster } from '../../lab/kube/index.js';
 import { issueClientCert } from '../../lab/kube/pki.js';
 import { connect, type KubernetesConnection } from '../../runner/connection/kubernetes.js';
 import type { Connection } from '../../runner/connection/types.js';
@@ -16,6 +16,8 @@ export interface TestCluster extends StartedCluster {
   files: { ca: string; adminCert: string; adminKey: string };
   /** Issues a client certificate (CN=user, O=group) signed by the cluster CA; returns file paths. */
   clientCert(user: string, group?: string): Promise<{ cert: string; key: string }>;
+  /** The temp dir (a lab stateDir when started with labNodes). */
+  stateDir: string;
   stop(): Promise<void>;
 }
 
@@ -23,25 +25,40 @@ export interface TestCluster extends StartedCluster {
  * Starts a single cluster in a temp dir. Throws (so the test fails, never skips) when the binaries are
  * missing, with the message saying how to provide them.
  */
-export async function startTestCluster(name = 'test', serviceCidr = '10.96.0.0/16', opts: { istioCrds?: boolean } = {}): Promise<TestCluster> {
+export async function startTestCluster(name = 'test', serviceCidr = '10.96.0.0/16', opts: { istioCrds?: boolean; labNodes?: KubeLabSpec['clusters'][number]['nodes'] } = {}): Promise<TestCluster> {
   findKubeBinaries();
+  const t0 = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `meshplay-kube-${name}-`));
-  const started = await startCluster({ name, serviceCidr, dir });
-  if (opts.istioCrds) await installIstioCrds(started.admin);
-  const pki = (f: string) => path.join(dir, 'pki', f);
+  let started: StartedCluster;
+  if (opts.labNodes) {
+    // Through the lab's own entry point: state under dir/kube/<name>, Nodes registered, Istio CRDs installed.
+    const spec: KubeLabSpec = { clusters: [{ name, podCidr: '', serviceCidr, controlPlane: true, nodes: opts.labNodes }] };
+    await kubeUp(spec, dir);
+    started = await startCluster({ name, serviceCidr, dir: path.join(dir, 'kube', name) });
+    started.startMs = Date.now() - t0;
+  } else {
+    started = await startCluster({ name, serviceCidr, dir });
+    if (opts.istioCrds) await installIstioCrds(started.admin);
+  }
+  const root = started.dir;
+  const pki = (f: string) => path.join(root, 'pki', f);
   return {
     ...started,
     files: { ca: pki('ca.crt'), adminCert: pki('admin.crt'), adminKey: pki('admin.key') },
     async clientCert(user, group) {
       const ca = { certPem: fs.readFileSync(pki('ca.crt'), 'utf8'), keyPem: fs.readFileSync(pki('ca.key'), 'utf8') };
       const kc = await issueClientCert(ca, user, group);
-      const cert = path.join(dir, `${user}.crt`);
-      const key = path.join(dir, `${user}.key`);
+      const cert = path.join(root, `${user}.crt`);
+      const key = path.join(root, `${user}.key`);
       fs.writeFileSync(cert, kc.certPem);
       fs.writeFileSync(key, kc.keyPem, { mode: 0o600 });
       return { cert, key };
     },
-    stop: () => stopCluster(dir, true),
+    stateDir: dir,
+    async stop() {
+      await stopCluster(root, true);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
