@@ -31,7 +31,62 @@ const Truthy = nodes.Node.extend('MeshTruthy', { fields: ['target'] });
 const Iterate = nodes.Node.extend('MeshIterate', { fields: ['target', 'pairs'] });
 const NativeResult = nodes.Node.extend('MeshNativeResult', { fields: ['target'] });
 
+// Jinja's lexer balances braces, so `{{ x | combine({'a': {'b': 1}}) }}` works; nunjucks' would end
+// the expression at the first `}}`. Inside an open `{`, read `}}` as a single closing brace.
+const Tokenizer = lexer.lex('').constructor;
+class JinjaTokenizer extends Tokenizer {
+  braceDepth = 0;
+
+  constructor(...args: any[]) {
+    super(...args);
+  }
+
+  nextToken(): AnyNode {
+    if (this.in_code && this.braceDepth > 0 && this.str.startsWith('}}', this.index)) {
+      const tok = { type: lexer.TOKEN_RIGHT_CURLY, value: '}', lineno: this.lineno, colno: this.colno };
+      this.forward();
+      this.braceDepth--;
+      return tok;
+    }
+    const tok = super.nextToken();
+    if (tok?.type === lexer.TOKEN_LEFT_CURLY) this.braceDepth++;
+    else if (tok?.type === lexer.TOKEN_RIGHT_CURLY) this.braceDepth = Math.max(0, this.braceDepth - 1);
+    else if (tok?.type === lexer.TOKEN_VARIABLE_END || tok?.type === lexer.TOKEN_BLOCK_END) this.braceDepth = 0;
+    return tok;
+  }
+}
+
+const END_OF_EXPRESSION = { type: 'end-of-expression', value: '' };
+const NOT_A_TEST_ARGUMENT = new Set(['and', 'or', 'not', 'if', 'else', 'in', 'is']);
+
 class JinjaParser extends nj.parser.Parser {
+  /** Parsing a bare expression: the end of input ends the expression rather than being an error. */
+  expressionMode = false;
+
+  peekToken(): AnyNode {
+    const tok = super.peekToken();
+    return tok ?? (this.expressionMode ? END_OF_EXPRESSION : tok);
+  }
+
+  // `x is eq 3`, `x is divisibleby 3`: Jinja allows one argument without parentheses
+  parseIs(): AnyNode {
+    let node = this.parseCompare();
+    if (this.skipSymbol('is')) {
+      const not = this.skipSymbol('not');
+      let test = this.parsePrimary();
+      const next = this.peekToken();
+      const startsArgument = next && [lexer.TOKEN_INT, lexer.TOKEN_FLOAT, lexer.TOKEN_STRING, lexer.TOKEN_BOOLEAN, lexer.TOKEN_NONE].includes(next.type)
+        || (next?.type === lexer.TOKEN_SYMBOL && !NOT_A_TEST_ARGUMENT.has(next.value));
+      if (test instanceof nodes.Symbol && startsArgument) {
+        const argument = this.parsePrimary();
+        test = new nodes.FunCall(test.lineno, test.colno, test, new nodes.NodeList(argument.lineno, argument.colno, [argument]));
+      }
+      node = new nodes.Is(node.lineno, node.colno, node, test);
+      if (not) node = new nodes.Not(node.lineno, node.colno, node);
+    }
+    return node;
+  }
+
   constructor(...args: any[]) {
     super(...args);
   }
@@ -252,7 +307,7 @@ export interface Compiled {
 }
 
 export function parse(source: string): AnyNode {
-  const parser = new JinjaParser(lexer.lex(source, {}));
+  const parser = new JinjaParser(new JinjaTokenizer(source, {}));
   return parser.parseAsRoot();
 }
 
@@ -276,9 +331,10 @@ function loneExpression(root: AnyNode): AnyNode | undefined {
 
 /** Parse a bare expression (`x == 1 and y is defined`), as `when:` and friends hold them. */
 export function parseExpression(source: string): AnyNode {
-  const tokens = lexer.lex(source, {});
+  const tokens = new JinjaTokenizer(source, {});
   tokens.in_code = true;
   const parser = new JinjaParser(tokens);
+  parser.expressionMode = true;
   const expression = parser.parseExpression();
   const extra = parser.nextToken();
   if (extra) parser.fail(`unexpected '${extra.value}' after the end of the expression`, extra.lineno, extra.colno);

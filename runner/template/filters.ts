@@ -133,7 +133,7 @@ function percentFormat(format: string, args: unknown[]): string {
       default: s = toText(v);
     }
     const w = Number(width || 0);
-    return w < 0 ? s.padEnd(-w) : s.padStart(w);
+    return w < 0 ? s.padEnd(-w) : s.padStart(w, width.startsWith('0') && conv !== 's' ? '0' : ' ');
   });
 }
 
@@ -539,6 +539,45 @@ export const FILTERS: Record<string, FilterFn> = {
 
 FILTERS.d = FILTERS.default;
 FILTERS.e = FILTERS.escape;
+
+/** Keyword names of filters that take plain positional parameters (`int(base=16)`, `ternary(true_val=...)`). */
+export const FILTER_PARAMETERS: Record<string, string[]> = {
+  default: ['default_value', 'boolean'],
+  d: ['default_value', 'boolean'],
+  mandatory: ['msg'],
+  int: ['default', 'base'],
+  float: ['default'],
+  replace: ['old', 'new', 'count'],
+  split: ['sep', 'maxsplit'],
+  trim: ['chars'],
+  ternary: ['true_val', 'false_val', 'none_val'],
+  hash: ['hashtype'],
+  ipaddr: ['query'],
+  ipv4: ['query'],
+  ipv6: ['query'],
+  ipsubnet: ['query', 'index'],
+  ipmath: ['amount'],
+  extract: ['container', 'morekeys'],
+  attr: ['name'],
+};
+
+/** Turn trailing keyword arguments into positional ones for filters listed in FILTER_PARAMETERS. */
+export function positionalArgs(name: string, args: unknown[]): unknown[] {
+  const names = FILTER_PARAMETERS[name];
+  if (!names || args.length < 2) return args;
+  const { positional, keywords } = splitArgs(args.slice(1));
+  if (Object.keys(keywords).length === 0) return args;
+  const out = [args[0], ...positional];
+  names.forEach((param, i) => {
+    if (Object.prototype.hasOwnProperty.call(keywords, param)) {
+      while (out.length < i + 1) out.push(undefined);
+      out[i + 1] = keywords[param];
+    }
+  });
+  const unknown = Object.keys(keywords).filter((k) => !names.includes(k));
+  if (unknown.length) throw new Error(`unexpected keyword argument '${unknown[0]}' (accepted: ${names.join(', ')})`);
+  return out;
+}
 
 /** Collection-qualified names (`ansible.builtin.to_json`, `ansible.utils.ipaddr`) resolve to the same filters. */
 export function filterNamed(name: string): FilterFn | undefined {

@@ -3,7 +3,7 @@
 
 import { TemplateError, UndefinedVariableError } from '../errors.js';
 import { compile, compileExpression, parse, parseExpression, nj, type Compiled } from './compile.js';
-import { FILTERS, UNDEFINED_TOLERANT_FILTERS, filterNamed, type FilterFn } from './filters.js';
+import { UNDEFINED_TOLERANT_FILTERS, filterNamed, positionalArgs, type FilterFn } from './filters.js';
 import { OMIT, createGlobals } from './lookups.js';
 import { RenderContext, templateRuntime, type RenderEnvironment } from './runtime.js';
 import { TESTS, UNDEFINED_TOLERANT_TESTS, type TestFn } from './tests.js';
@@ -52,8 +52,10 @@ function syntaxError(source: string, error: unknown, what: string): TemplateErro
 }
 
 function wrapFilter(name: string, fn: FilterFn): FilterFn {
-  if (UNDEFINED_TOLERANT_FILTERS.has(name)) return fn;
-  return function (this: RenderContext, ...args: unknown[]) {
+  const tolerant = UNDEFINED_TOLERANT_FILTERS.has(name);
+  return function (this: RenderContext, ...given: unknown[]) {
+    const args = positionalArgs(name, given);
+    if (tolerant) return fn.apply(this, args as [unknown, ...unknown[]]);
     for (const a of args) {
       if (a instanceof Undefined) a.fail();
       if (isKeywordArgs(a)) for (const v of Object.values(a)) if (v instanceof Undefined) v.fail();

@@ -34,8 +34,9 @@ export function compareVersions(a: unknown, b: unknown): number {
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const p = x[i];
     const q = y[i];
-    if (p === undefined) return -1;
-    if (q === undefined) return 1;
+    // "1.9.0-beta.1" is a pre-release of "1.9.0"; "1.9.0.1" comes after it
+    if (p === undefined) return typeof q === 'string' ? 1 : -1;
+    if (q === undefined) return typeof p === 'string' ? -1 : 1;
     if (p === q) continue;
     if (typeof p === 'number' && typeof q === 'number') return p < q ? -1 : 1;
     // a pre-release word sorts before a number ("1.0.beta" < "1.0.0")

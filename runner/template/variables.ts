@@ -11,6 +11,7 @@ const { nodes } = nj;
 export const GLOBAL_NAMES = new Set(['lookup', 'query', 'q', 'range', 'dict', 'omit', 'True', 'False', 'None']);
 
 function targets(node: AnyNode): string[] {
+  if (Array.isArray(node)) return node.flatMap(targets);
   if (node instanceof nodes.Symbol) return [node.value];
   if (node instanceof nodes.Array || node instanceof nodes.NodeList) return node.children.flatMap(targets);
   return [];

@@ -1,0 +1,424 @@
+// Unit tests of the templating engine (pure functions: no processes, no network).
+
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { TemplateError, UndefinedVariableError } from '../runner/errors.js';
+import { OMIT, createTemplater, removeOmitted } from '../runner/template/index.js';
+
+const templater = createTemplater();
+/** What t.throws should see for an undefined variable (tap's types do not know the extra field). */
+const undef = (variable: string) => ({ name: 'UndefinedVariableError', variable }) as unknown as Error;
+const render = (template: unknown, vars: Record<string, unknown> = {}) => templater.render(template, vars);
+
+const vars = {
+  cluster_name: 'east',
+  clusters: [
+    { name: 'east', url: 'https://east:6443', control_plane: true, pod_cidr: '10.1.0.0/16' },
+    { name: 'west', url: 'https://west:6443', control_plane: false, pod_cidr: '10.2.0.0/16' },
+    { name: 'north', url: 'https://north:6443', pod_cidr: '10.3.0.0/16' },
+  ],
+  count: 3,
+  enabled: 'yes',
+  nested: { a: { b: 'deep' } },
+  istio_version: '1.10.2',
+  empty: [],
+};
+
+t.test('native types', async (t) => {
+  t.same(render('{{ clusters | map(attribute="name") | list }}', vars), ['east', 'west', 'north']);
+  t.same(render('  {{ nested }}  ', vars), { a: { b: 'deep' } });
+  t.equal(render('{{ count }}', vars), 3);
+  t.equal(render('{{ count * 2 }}', vars), 6);
+  t.equal(render('{{ count > 2 }}', vars), true);
+  t.equal(render('{{ none }}', vars), null);
+  t.equal(render('{{ None }}', vars), null);
+  t.equal(render('{{ True }}', vars), true);
+  t.equal(render('{{ false }}', vars), false);
+  t.equal(render('{{ "42" }}', vars), '42', 'a string expression stays a string');
+  t.equal(render('n={{ count }}', vars), 'n=3', 'text around makes a string');
+  t.equal(render('{{ count }}{{ count }}', vars), '33');
+  t.equal(render('{{ true }} and {{ none }}', vars), 'True and None', 'Python spelling in text');
+  t.equal(render('{{ [1, "a"] }}!', vars), "[1, 'a']!", 'Python repr in text');
+  t.same(render('{{ {"k": count} }}', vars), { k: 3 }, 'dict literal');
+});
+
+t.test('plain values pass through unchanged', async (t) => {
+  const plain = 'no template here { not one }';
+  t.equal(render(plain), plain);
+  t.equal(render(7), 7);
+  t.equal(render(null), null);
+  t.equal(render(true), true);
+  t.equal(templater.isTemplate(plain), false);
+  t.equal(templater.isTemplate('{{ x }}'), true);
+  t.equal(templater.isTemplate('{% if x %}{% endif %}'), true);
+});
+
+t.test('recursion over nested structures renders keys and values', async (t) => {
+  const input = {
+    name: '{{ cluster_name }}',
+    '{{ cluster_name }}_url': '{{ clusters[0].url }}',
+    list: ['{{ count }}', { deep: ['{{ nested.a.b }}', 5, null] }],
+    untouched: 'plain',
+  };
+  t.same(render(input, vars), {
+    name: 'east',
+    east_url: 'https://east:6443',
+    list: [3, { deep: ['deep', 5, null] }],
+    untouched: 'plain',
+  });
+  t.equal(input.name, '{{ cluster_name }}', 'input not mutated');
+});
+
+t.test('undefined variables throw naming the variable', async (t) => {
+  t.throws(() => render('{{ cluster_nmae }}', vars), { name: 'UndefinedVariableError', variable: 'cluster_nmae', message: "'cluster_nmae' is undefined" });
+  t.throws(() => render('url: {{ cluster_nmae }}', vars), UndefinedVariableError);
+  t.throws(() => render('{{ nested.a.c }}', vars), { variable: 'nested.a.c', message: /'nested\.a' has no attribute "c"/ });
+  t.throws(() => render('{{ nested.x.y }}', vars), undef('nested.x'), 'chained lookup names the first missing part');
+  t.throws(() => render('{{ missing == 1 }}', vars), undef('missing'));
+  t.throws(() => render('{{ missing + 1 }}', vars), undef('missing'));
+  t.throws(() => render('{{ "a" ~ missing }}', vars), undef('missing'));
+  t.throws(() => render('{% if missing %}x{% endif %}', vars), undef('missing'));
+  t.throws(() => render('{% for x in missing %}{% endfor %}', vars), undef('missing'));
+  t.throws(() => render('{{ missing | upper }}', vars), undef('missing'));
+  t.throws(() => render('{{ missing | length }}', vars), undef('missing'));
+  t.throws(() => render('{{ missing is string }}', vars), undef('missing'));
+  t.throws(() => render('{{ [1, missing] }}', vars), undef('missing'));
+  t.throws(() => render('{{ clusters[7] }}', vars), undef('clusters[7]'));
+  t.throws(() => templater.evaluate('missing', vars), undef('missing'));
+  t.throws(() => render('{{ missing | mandatory }}', vars), { variable: 'missing', message: /mandatory/ });
+  t.throws(() => render('{{ missing | mandatory("set cluster name") }}', vars), { message: 'set cluster name' });
+});
+
+t.test('default, defined and undefined work on undefined values', async (t) => {
+  t.equal(render('{{ missing | default("x") }}', vars), 'x');
+  t.equal(render('{{ missing | d("x") }}', vars), 'x');
+  t.equal(render('{{ missing | default }}', vars), '');
+  t.equal(render('{{ nested.a.zz | default("no") }}', vars), 'no', 'missing attribute of a defined dict');
+  t.equal(render('{{ nested.q.r.s | default("no") }}', vars), 'no', 'nested missing attributes');
+  t.equal(render('{{ missing.attr | default(7) }}', vars), 7, 'attribute of an undefined variable');
+  t.equal(render('{{ clusters[2].control_plane | default(false) }}', vars), false);
+  t.equal(render('{{ cluster_name | default("x") }}', vars), 'east');
+  t.equal(render('{{ "" | default("x") }}', vars), '');
+  t.equal(render('{{ "" | default("x", true) }}', vars), 'x');
+  t.equal(render('{{ empty | default("none", true) }}', vars), 'none');
+  t.same(render('{{ missing | default(omit) }}', vars), OMIT);
+  t.equal(render('{{ missing is defined }}', vars), false);
+  t.equal(render('{{ missing is undefined }}', vars), true);
+  t.equal(render('{{ missing is not defined }}', vars), true);
+  t.equal(render('{{ nested.a.zz is defined }}', vars), false);
+  t.equal(render('{{ nested.a.b is defined }}', vars), true);
+  t.equal(templater.evaluate('missing is defined and missing', vars), false, 'and short-circuits');
+  t.equal(templater.evaluate('missing is undefined or missing', vars), true, 'or short-circuits');
+  t.equal(render('{{ missing if missing is defined else "fallback" }}', vars), 'fallback');
+  t.same(render('{{ clusters | selectattr("control_plane", "defined") | map(attribute="name") | list }}', vars), ['east', 'west']);
+});
+
+t.test('evaluate and condition', async (t) => {
+  t.equal(templater.evaluate('count == 3 and cluster_name is defined', vars), true);
+  t.equal(templater.evaluate('count == 1', vars), false);
+  t.same(templater.evaluate('clusters | map(attribute="name") | first', vars), 'east');
+  t.same(templater.evaluate("{'a': {'b': count}}", vars), { a: { b: 3 } }, 'closing braces inside an expression');
+  t.equal(templater.evaluate('{{ count }} == 3', vars), true, 'a templated condition is rendered, then evaluated');
+  t.equal(templater.condition(true, vars), true);
+  t.equal(templater.condition(false, vars), false);
+  t.equal(templater.condition('enabled | bool', vars), true);
+  t.equal(templater.condition('empty', vars), false, 'empty list is false');
+  t.equal(templater.condition('nested', vars), true);
+  t.equal(templater.condition(['count > 1', 'cluster_name == "east"'], vars), true, 'a list is all of them');
+  t.equal(templater.condition(['count > 1', 'cluster_name == "west"'], vars), false);
+  t.equal(templater.condition('flag', { flag: 'false' }), false, 'the string "false" is false');
+  t.equal(templater.condition('flag', { flag: 'no' }), false);
+  t.equal(templater.condition('flag', { flag: 'yes' }), true);
+  t.equal(templater.condition('1 == 1.0', vars), true);
+  t.equal(templater.condition('"1" == 1', vars), false, 'no JavaScript coercion');
+  t.equal(templater.condition('[1, 2] == [1, 2]', vars), true, 'deep equality');
+  t.equal(templater.condition('not empty', vars), true);
+  t.equal(templater.condition('1 < count < 5', vars), true, 'chained comparison');
+  t.throws(() => templater.evaluate('count ==', vars), TemplateError);
+  t.throws(() => templater.evaluate('count 3', vars), { message: /unexpected '3'/ });
+});
+
+t.test('Jinja syntax', async (t) => {
+  t.equal(render('{{ "a" ~ count ~ "b" }}', vars), 'a3b');
+  t.equal(render('{{ "yes" if count > 2 else "no" }}', vars), 'yes');
+  t.equal(render('{% for c in clusters %}{{ loop.index }}:{{ c.name }}{{ "," if not loop.last }}{% endfor %}', vars), '1:east,2:west,3:north');
+  t.equal(render('{% for k, v in nested.a.items() %}{{ k }}={{ v }}{% endfor %}', vars), 'b=deep');
+  t.equal(render('{% for k in nested %}{{ k }}{% endfor %}', vars), 'a', 'iterating a dict yields keys');
+  t.equal(render('{% set x = count + 1 %}{{ x }}', vars), '4');
+  t.same(render('{{ range(3) | list }}', vars), [0, 1, 2]);
+  t.same(render('{{ range(1, 10, 3) | list }}', vars), [1, 4, 7]);
+  t.same(render('{{ [1, 2] + [3] }}', vars), [1, 2, 3]);
+  t.same(render('{{ clusters[-1].name }}', vars), 'north');
+  t.same(render('{{ clusters[1:] | map(attribute="name") | list }}', vars), ['west', 'north']);
+  t.same(render('{{ "abcdef"[:3] }}', vars), 'abc');
+  t.same(render('{{ "a,b".split(",") }}', vars), ['a', 'b']);
+  t.equal(render('{{ " x ".strip() }}', vars), 'x');
+  t.equal(render('{{ cluster_name.startswith("ea") }}', vars), true);
+  t.equal(render('{{ nested.get("zz", "dflt") }}', vars), 'dflt');
+  t.equal(render('{{ "-" * 3 }}', vars), '---');
+  t.same(render('{{ dict(a=1) }}', vars), { a: 1 });
+  t.equal(render('{{ "east" in clusters | map(attribute="name") }}', vars), true);
+  t.equal(render('{{ "zz" not in cluster_name }}', vars), true);
+  t.equal(render('{# comment #}x', vars), 'x');
+  t.equal(render('{{ 7 // 2 }} {{ 7 % 2 }} {{ 2 ** 3 }}', vars), '3 1 8');
+});
+
+t.test('syntax errors name the template and nunjucks message', async (t) => {
+  const error = t.throws(() => render('{{ count + }}', vars)) as TemplateError;
+  t.type(error, TemplateError);
+  t.equal(error.template, '{{ count + }}');
+  t.match(error.message, /syntax error: unexpected token: \}\}/);
+  t.match(error.message, /"\{\{ count \+ \}\}"/);
+  t.notMatch(error.message, /\n\s+at /, 'no stack in the message');
+  const multi = t.throws(() => render('line one\n{% if x %}\nno end', vars)) as TemplateError;
+  t.match(multi.message, /expected elif, else, or endif/);
+  t.throws(() => render('{{ count | no_such_filter }}', vars), { message: /no filter named 'no_such_filter'/ });
+  t.throws(() => render('{{ count is no_such_test }}', vars), { message: /no test named 'no_such_test'/ });
+});
+
+t.test('filters', async (t) => {
+  const r = (tpl: string, extra: Record<string, unknown> = {}) => render(tpl, { ...vars, ...extra });
+  t.equal(r('{{ "Yes" | bool }}'), true);
+  t.equal(r('{{ "off" | bool }}'), false);
+  t.equal(r('{{ 1 | bool }}'), true);
+  t.equal(r('{{ "42" | int + 1 }}'), 43);
+  t.equal(r('{{ "x" | int(7) }}'), 7);
+  t.equal(r('{{ "3.7" | int }}'), 3);
+  t.equal(r('{{ "ff" | int(base=16) }}'), 255);
+  t.equal(r('{{ "2.5" | float * 2 }}'), 5);
+  t.equal(r('{{ 5 | string }}'), '5');
+  t.equal(r('{{ "AbC" | lower }}{{ "AbC" | upper }}'), 'abcABC');
+  t.equal(r('{{ "hello" | b64encode }}'), 'aGVsbG8=');
+  t.equal(r('{{ "aGVsbG8=" | b64decode }}'), 'hello');
+  t.equal(r('{{ {"b": 1, "a": [1, "x"]} | to_json }}'), '{"b": 1, "a": [1, "x"]}');
+  t.equal(r('{{ {"b": 1, "a": 2} | to_nice_json }}'), '{\n    "a": 2,\n    "b": 1\n}');
+  t.same(r('{{ \'{"a": [1, 2]}\' | from_json }}'), { a: [1, 2] });
+  t.throws(() => r('{{ "{bad" | from_json }}'), { message: /from_json/ });
+  t.equal(r('{{ {"a": 1, "b": ["x"]} | to_yaml }}'), 'a: 1\nb:\n  - x\n');
+  t.equal(r('{{ {"b": {"c": 1}, "a": 1} | to_nice_yaml }}'), 'a: 1\nb:\n    c: 1\n');
+  t.same(r('{{ "a: 1\\nb: [x, y]" | from_yaml }}'), { a: 1, b: ['x', 'y'] });
+  t.same(r('{{ clusters | selectattr("control_plane") | map(attribute="name") | list }}'), ['east']);
+  t.same(r('{{ clusters | selectattr("name", "equalto", "west") | map(attribute="url") | first }}'), 'https://west:6443');
+  t.same(r('{{ clusters | selectattr("name", "==", "west") | map(attribute="name") | list }}'), ['west']);
+  t.same(r('{{ clusters | selectattr("control_plane", "undefined") | map(attribute="name") | list }}'), ['north']);
+  t.same(r('{{ clusters | selectattr("name", "match", "^(e|w)") | map(attribute="name") | list }}'), ['east', 'west']);
+  t.same(r('{{ clusters | selectattr("name", "search", "or") | map(attribute="name") | list }}'), ['north']);
+  t.same(r('{{ clusters | selectattr("name", "in", ["west", "north"]) | map(attribute="name") | list }}'), ['west', 'north']);
+  t.same(r('{{ clusters | selectattr("control_plane", "truthy") | map(attribute="name") | list }}'), ['east']);
+  t.same(r('{{ clusters | rejectattr("control_plane") | map(attribute="name") | list }}'), ['west', 'north']);
+  t.same(r('{{ [1, 2, 3, 4] | select("even") | list }}'), [2, 4]);
+  t.same(r('{{ [1, 2, 3, 4] | reject("even") | list }}'), [1, 3]);
+  t.same(r('{{ ["a", "b"] | map("upper") | list }}'), ['A', 'B']);
+  t.same(r('{{ ["a-1", "b-1"] | map("regex_replace", "-1$", "") | list }}'), ['a', 'b']);
+  t.same(r('{{ clusters | map(attribute="control_plane", default=false) | list }}'), [true, false, false]);
+  t.same(r('{{ "ab" | list }}'), ['a', 'b']);
+  t.same(r('{{ [1, 2, 1, 3, 2] | unique }}'), [1, 2, 3]);
+  t.same(r('{{ [1, [2, [3, [4]]]] | flatten }}'), [1, 2, 3, 4]);
+  t.same(r('{{ [1, [2, [3, [4]]]] | flatten(1) }}'), [1, 2, [3, [4]]]);
+  t.same(r('{{ {"a": 1} | dict2items }}'), [{ key: 'a', value: 1 }]);
+  t.same(r('{{ [{"key": "a", "value": 1}] | items2dict }}'), { a: 1 });
+  t.same(r('{{ [{"name": "a", "ip": 1}] | items2dict(key_name="name", value_name="ip") }}'), { a: 1 });
+  t.same(r('{{ {"a": {"x": 1}, "b": 1} | combine({"a": {"y": 2}}) }}'), { a: { y: 2 }, b: 1 });
+  t.same(r('{{ {"a": {"x": 1}, "b": 1} | combine({"a": {"y": 2}}, recursive=True) }}'), { a: { x: 1, y: 2 }, b: 1 });
+  t.same(r('{{ {"l": [1]} | combine({"l": [2]}, list_merge="append") }}'), { l: [1, 2] });
+  t.equal(r('{{ "istio-1.8.5" | regex_replace("^istio-(\\\\d+)\\\\.(\\\\d+).*$", "\\\\1.\\\\2") }}'), '1.8');
+  t.equal(r('{{ "a.b.c" | regex_replace("\\\\.", "-") }}'), 'a-b-c', 'replaces every match');
+  t.equal(r('{{ "ABC" | regex_replace("b", "x", ignorecase=true) }}'), 'AxC');
+  t.equal(r('{{ "v1.8.5" | regex_replace("^v(?P<ver>.*)$", "\\\\g<ver>") }}'), '1.8.5', 'named groups');
+  t.equal(r('{{ "cost 5" | regex_replace("5", "$6") }}'), 'cost $6', 'dollar in replacement is literal');
+  t.equal(r('{{ "inet 10.1.2.3/16 brd" | regex_search("\\\\d+\\\\.\\\\d+\\\\.\\\\d+\\\\.\\\\d+") }}'), '10.1.2.3');
+  t.same(r('{{ "key=value" | regex_search("(\\\\w+)=(\\\\w+)", "\\\\2", "\\\\1") }}'), ['value', 'key']);
+  t.equal(r('{{ "nothing" | regex_search("\\\\d+") }}'), null);
+  t.same(r('{{ "a1 b22 c333" | regex_findall("\\\\d+") }}'), ['1', '22', '333']);
+  t.same(r('{{ "a=1 b=2" | regex_findall("(\\\\w)=(\\\\d)") }}'), [['a', '1'], ['b', '2']]);
+  t.equal(r('{{ ["a", "b"] | join(",") }}'), 'a,b');
+  t.equal(r('{{ [1, 2] | join }}'), '12');
+  t.equal(r('{{ clusters | length }}'), 3);
+  t.equal(r('{{ "abc" | count }}'), 3);
+  t.equal(r('{{ nested | length }}'), 1);
+  t.equal(r('{{ [3, 1, 2] | first }}-{{ [3, 1, 2] | last }}'), '3-2');
+  t.equal(r('{{ [3, 1, 2] | min }}-{{ [3, 1, 2] | max }}'), '1-3');
+  t.same(r('{{ [3, 1, 2] | sort }}'), [1, 2, 3]);
+  t.same(r('{{ [3, 1, 2] | sort(reverse=true) }}'), [3, 2, 1]);
+  t.same(r('{{ clusters | sort(attribute="name") | map(attribute="name") | list }}'), ['east', 'north', 'west']);
+  t.same(r('{{ clusters | max(attribute="name") | attr("name") }}'), 'west');
+  t.same(r('{{ [1, 2] | zip(["a", "b"]) | list }}'), [[1, 'a'], [2, 'b']]);
+  t.same(r('{{ dict(["a", "b"] | zip([1, 2])) }}'), { a: 1, b: 2 });
+  t.same(r('{{ [1, 2] | product(["a"]) | list }}'), [[1, 'a'], [2, 'a']]);
+  t.same(r('{{ [1, 2, 3] | difference([2]) }}'), [1, 3]);
+  t.same(r('{{ [1, 2, 3] | intersect([2, 3, 4]) }}'), [2, 3]);
+  t.same(r('{{ [1, 2] | union([2, 3]) }}'), [1, 2, 3]);
+  t.same(r('{{ [1, 2] | symmetric_difference([2, 3]) }}'), [1, 3]);
+  t.same(r('{{ [["a", 1]] | dict }}'), { a: 1 });
+  t.same(r('{{ {"a": 1} | items | list }}'), [['a', 1]]);
+  t.same(r('{{ nested.a.keys() | list }}'), ['b']);
+  t.same(r('{{ nested.a.values() | list }}'), ['deep']);
+  t.equal(r('{{ (count > 2) | ternary("big", "small") }}'), 'big');
+  t.equal(r('{{ none | ternary("t", "f", "n") }}'), 'n');
+  t.equal(r('{{ "abc" | hash("sha256") }}'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  t.equal(r('{{ "abc" | hash("md5") }}'), '900150983cd24fb0d6963f7d28e17f72');
+  t.equal(r('{{ "/etc/istio/certs/ca.pem" | basename }}'), 'ca.pem');
+  t.equal(r('{{ "/etc/istio/certs/ca.pem" | dirname }}'), '/etc/istio/certs');
+  t.equal(r('{{ "it\'s here" | quote }}'), `'it'"'"'s here'`);
+  t.equal(r('{{ "simple-word" | quote }}'), 'simple-word');
+  t.equal(r('{{ "%s-%02d" | format("node", 7) }}'), 'node-07');
+  t.equal(r('{{ "a\\nb" | indent(2) }}'), 'a\n  b');
+  t.equal(r('{{ [1, 2, 3] | sum }}'), 6);
+  t.equal(r('{{ 2.567 | round(1) }}'), 2.6);
+  t.equal(r('{{ "a b" | replace(" ", "_") }}'), 'a_b');
+  t.same(r('{{ ["b", "a"] | reverse | list }}'), ['a', 'b']);
+  t.same(r('{{ [{"n": "x", "ports": [1, 2]}] | subelements("ports") | map("last") | list }}'), [1, 2]);
+  t.same(r('{{ ["a"] | map("extract", {"a": 5}) | list }}'), [5]);
+  t.equal(r('{{ {"a": 1} | type_debug }}'), 'dict');
+  t.equal(r('{{ 5 | ansible.builtin.string }}'), '5', 'collection-qualified builtin name');
+});
+
+t.test('ipaddr filters', async (t) => {
+  const r = (tpl: string) => render(tpl, vars);
+  t.equal(r("{{ '10.1.0.0/16' | ansible.utils.ipaddr('network') }}"), '10.1.0.0');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr('network') }}"), '10.1.0.0', 'short name too');
+  t.equal(r("{{ '10.1.2.3/16' | ipaddr('network') }}"), '10.1.0.0');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr('netmask') }}"), '255.255.0.0');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr('prefix') }}"), 16);
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr('broadcast') }}"), '10.1.255.255');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr('size') }}"), 65536);
+  t.equal(r("{{ '10.1.2.3/16' | ipaddr('address') }}"), '10.1.2.3');
+  t.equal(r("{{ '10.1.2.3' | ipaddr('address') }}"), '10.1.2.3');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr('address') }}"), false, 'a network is not an address');
+  t.equal(r("{{ '10.1.2.3/16' | ipaddr('host') }}"), '10.1.2.3/16');
+  t.equal(r("{{ '10.1.2.3' | ipaddr('host') }}"), '10.1.2.3/32');
+  t.equal(r("{{ '10.1.2.3/16' | ipaddr('cidr') }}"), '10.1.0.0/16');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr(1) }}"), '10.1.0.1/16', 'nth host');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr(257) | ipaddr('address') }}"), '10.1.1.1');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr(-2) }}"), '10.1.255.254/16');
+  t.equal(r("{{ '10.1.0.0/30' | ipaddr(9) }}"), false, 'out of range');
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr }}"), '10.1.0.0/16', 'valid input is returned');
+  t.equal(r("{{ '10.1.2.300' | ipaddr }}"), false);
+  t.equal(r("{{ 'not-an-ip' | ansible.utils.ipaddr }}"), false);
+  t.equal(r("{{ '10.1.0.0/33' | ipaddr }}"), false);
+  t.same(r("{{ ['10.0.0.1', 'x', '192.168.1.0/24'] | ipaddr }}"), ['10.0.0.1', '192.168.1.0/24'], 'lists are filtered');
+  t.equal(r("{{ '10.1.0.0/255.255.0.0' | ipaddr('prefix') }}"), 16, 'netmask notation');
+  t.equal(r("{{ 'fd00::5/64' | ipaddr('network') }}"), 'fd00::');
+  t.equal(r("{{ 'fd00::/64' | ipaddr(1) }}"), 'fd00::1/64');
+  t.equal(r("{{ 'fd00::/64' | ipv4 }}"), false);
+  t.equal(r("{{ '10.0.0.1' | ipv4 }}"), '10.0.0.1');
+  t.equal(r("{{ '10.1.2.3' | ipaddr('10.1.0.0/16') }}"), '10.1.2.3', 'membership query');
+  t.equal(r("{{ '10.2.2.3' | ipaddr('10.1.0.0/16') }}"), false);
+  t.equal(r("{{ '10.1.0.0/16' | ipaddr('private') }}"), '10.1.0.0/16');
+  t.equal(r("{{ '8.8.8.8' | ipaddr('public') }}"), '8.8.8.8');
+  t.equal(r("{{ '10.0.0.0/16' | ipsubnet(24) }}"), 256);
+  t.equal(r("{{ '10.0.0.0/16' | ipsubnet(24, 1) }}"), '10.0.1.0/24');
+  t.equal(r("{{ '10.0.0.0/16' | ansible.utils.ipsubnet(24, -1) }}"), '10.0.255.0/24');
+  t.equal(r("{{ '10.0.5.7' | ipsubnet(20) }}"), '10.0.0.0/20');
+  t.equal(r("{{ '10.0.0.1' | ipmath(5) }}"), '10.0.0.6');
+  t.equal(templater.condition("'10.1.2.3' | ipaddr", vars), true);
+  t.equal(templater.condition("'10.1.2.x' | ipaddr", vars), false);
+});
+
+t.test('tests', async (t) => {
+  const c = (expr: string, extra: Record<string, unknown> = {}) => templater.evaluate(expr, { ...vars, ...extra });
+  t.equal(c('none is none'), true);
+  t.equal(c('cluster_name is not none'), true);
+  t.equal(c('cluster_name is string'), true);
+  t.equal(c('count is number'), true);
+  t.equal(c('count is string'), false);
+  t.equal(c('nested is mapping'), true);
+  t.equal(c('clusters is mapping'), false);
+  t.equal(c('clusters is sequence'), true);
+  t.equal(c('clusters is iterable'), true);
+  const ok = { changed: true, failed: false, rc: 0 };
+  const bad = { changed: false, failed: true, rc: 1 };
+  const skipped = { changed: false, skipped: true };
+  t.equal(c('r is succeeded', { r: ok }), true);
+  t.equal(c('r is success', { r: ok }), true);
+  t.equal(c('r is failed', { r: bad }), true);
+  t.equal(c('r is failure', { r: ok }), false);
+  t.equal(c('r is changed', { r: ok }), true);
+  t.equal(c('r is changed', { r: bad }), false);
+  t.equal(c('r is not changed', { r: bad }), true);
+  t.equal(c('r is skipped', { r: skipped }), true);
+  t.equal(c('r is skipped', { r: ok }), false);
+  t.equal(c('r is changed', { r: { results: [{ changed: false }, { changed: true }] } }), true, 'loop results');
+  t.throws(() => c('r is changed', { r: 'text' }), { message: /registered task result/ });
+  t.equal(c('cluster_name is match("ea")'), true);
+  t.equal(c('cluster_name is match("st")'), false, 'match anchors at the start');
+  t.equal(c('cluster_name is search("st")'), true);
+  t.equal(c('cluster_name is in(["east", "west"])'), true);
+  t.equal(c('count is equalto(3)'), true);
+  t.equal(c('count is eq 3'), true);
+  t.equal(c('istio_version is version("1.8.5", ">")'), true, '1.10.2 > 1.8.5 numerically');
+  t.equal(c('istio_version is version("1.10.2", "==")'), true);
+  t.equal(c('istio_version is version("1.11", "<")'), true);
+  t.equal(c('istio_version is version("1.10.2", "ge")'), true);
+  t.equal(c('"v1.8.0" is version("1.8.0", "eq")'), true, 'leading v ignored');
+  t.equal(c('"1.9.0-beta.1" is version("1.9.0", "<")'), true, 'pre-release sorts first');
+  t.equal(c('istio_version is version("1.10.2", operator="lt")'), false);
+  t.throws(() => c('istio_version is version("1", "~")'), { message: /invalid operator/ });
+  t.equal(c('"x" is truthy'), true);
+  t.equal(c('empty is truthy'), false);
+  t.equal(c('empty is falsy'), true);
+  t.equal(c('4 is even and 3 is odd and 9 is divisibleby(3)'), true);
+  t.equal(c('[1] is subset([1, 2])'), true);
+});
+
+t.test('lookups', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'meshplay-template-'));
+  mkdirSync(path.join(dir, 'files'));
+  mkdirSync(path.join(dir, 'templates'));
+  writeFileSync(path.join(dir, 'files', 'ca.pem'), '-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----\n\n');
+  writeFileSync(path.join(dir, 'plain.txt'), 'beside\n');
+  writeFileSync(path.join(dir, 'templates', 'kubeconfig.j2'), 'server: {{ clusters[0].url }}\n{% for c in clusters %}- {{ c.name }}\n{% endfor %}');
+  const options = { searchPaths: [dir] };
+
+  process.env.MESHPLAY_TEST_TOKEN = 's3cret';
+  t.equal(templater.render("{{ lookup('env', 'MESHPLAY_TEST_TOKEN') }}", vars, options), 's3cret');
+  t.equal(templater.render("{{ lookup('ansible.builtin.env', 'MESHPLAY_TEST_TOKEN') }}", vars, options), 's3cret');
+  delete process.env.MESHPLAY_TEST_TOKEN;
+  t.throws(() => templater.render("password: {{ lookup('env', 'MESHPLAY_TEST_TOKEN') }}", vars, options),
+    { name: 'UndefinedVariableError', variable: 'MESHPLAY_TEST_TOKEN', message: /MESHPLAY_TEST_TOKEN/ });
+  t.equal(templater.render("{{ lookup('env', 'MESHPLAY_TEST_TOKEN', default='dev') }}", vars, options), 'dev');
+
+  t.equal(templater.render("{{ lookup('file', 'ca.pem') }}", vars, options), '-----BEGIN CERTIFICATE-----\nabc\n-----END CERTIFICATE-----', 'files/ subdirectory, trailing newlines stripped');
+  t.equal(templater.render("{{ lookup('file', 'plain.txt') }}", vars, options), 'beside');
+  t.equal(templater.render(`{{ lookup('file', '${path.join(dir, 'plain.txt')}') }}`, vars), 'beside', 'absolute path');
+  t.throws(() => templater.render("{{ lookup('file', 'nope.pem') }}", vars, options), { name: 'TemplateError', message: /could not find 'nope.pem'/ });
+  t.equal(templater.render("{{ lookup('template', 'kubeconfig.j2') }}", vars, options), 'server: https://east:6443\n- east\n- west\n- north\n');
+  t.throws(() => templater.render("{{ lookup('template', 'kubeconfig.j2') }}", {}, options), undef('clusters'));
+  t.same(templater.render("{{ query('items', [1, 2]) }}", vars, options), [1, 2]);
+  t.same(templater.render("{{ q('file', 'plain.txt') }}", vars, options), ['beside']);
+  t.equal(templater.render("{{ lookup('vars', 'cluster_name') }}", vars, options), 'east');
+  t.throws(() => templater.render("{{ lookup('pipe', 'date') }}", vars, options), { message: /lookup plugin 'pipe' is not supported/ });
+});
+
+t.test('omit', async (t) => {
+  t.match(OMIT, /^__omit_place_holder__[0-9a-f]+$/);
+  const args = templater.render({ name: '{{ cluster_name }}', namespace: '{{ ns | default(omit) }}', labels: { a: '{{ omit }}', b: 1 } }, vars);
+  t.same(args, { name: 'east', namespace: OMIT, labels: { a: OMIT, b: 1 } });
+  t.same(removeOmitted(args), { name: 'east', labels: { b: 1 } });
+});
+
+t.test('variablesOf', async (t) => {
+  t.same(templater.variablesOf('{{ cluster_name }}-{{ nested.a.b }}'), ['cluster_name', 'nested']);
+  t.same(templater.variablesOf('{% for c in clusters %}{{ c.name }}{{ loop.index }}{{ suffix }}{% endfor %}'), ['clusters', 'suffix'], 'loop-local names excluded');
+  t.same(templater.variablesOf('{% for k, v in d.items() %}{{ k }}{{ v }}{% endfor %}'), ['d']);
+  t.same(templater.variablesOf('{% set x = 1 %}{{ x }}{{ y }}'), ['y']);
+  t.same(templater.variablesOf("{{ lookup('env', 'HOME') | default(fallback) | ipaddr('network') }}"), ['fallback'], 'function, filter and argument names');
+  t.same(templater.variablesOf('{{ items | selectattr("a", "equalto", wanted) | map(attribute="b") | list }}'), ['items', 'wanted']);
+  t.same(templater.variablesOf('{{ x is version(min_version, ">=") }}'), ['x', 'min_version'], 'test name is not a variable');
+  t.same(templater.variablesOf('{{ {"k": v, name: 1} }}'), ['v']);
+  t.same(templater.variablesOf('result is changed and count > limit'), ['result', 'count', 'limit'], 'bare expressions');
+  t.same(templater.variablesOf('{{ True }} {{ none }} {{ omit }}'), []);
+  t.same(templater.variablesOf('{{ broken + }}'), [], 'syntax errors reported at render time');
+});
+
+t.test('compiled templates are cached; plain strings never compile', async (t) => {
+  const many = Array.from({ length: 2000 }, (_, i) => ({ [`k${i}`]: `plain value ${i}`, t: '{{ count + 1 }}' }));
+  const start = process.hrtime.bigint();
+  const out = templater.render(many, vars) as Array<Record<string, unknown>>;
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  t.equal(out[1999].t, 4);
+  t.equal(out[5].k5, 'plain value 5');
+  t.ok(ms < 500, `2000 small renders took ${ms.toFixed(1)} ms`);
+});
