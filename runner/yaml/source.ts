@@ -1,4 +1,4 @@
-// YAML files with positions: every value of a loaded file can be traced back to file:line:column,
+// YAML 1.1 (as Ansible reads it: yes/no are booleans) with positions: every value of a loaded file can be traced back to file:line:column,
 // so validation errors point at the exact place an operator has to fix.
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
@@ -23,7 +23,7 @@ export class SourceFile {
   constructor(file: string, text: string) {
     this.file = file;
     this.lines = new LineCounter();
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true });
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1' });
     this.problems = this.doc.errors.map((e) => {
       const pos = this.lines.linePos(e.pos[0]);
       return { file, line: pos.line, column: pos.col, message: `YAML syntax error: ${firstLine(e.message)}` };
