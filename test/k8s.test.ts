@@ -8,6 +8,7 @@ import k8s, { type K8sArgs } from '../runner/modules/k8s.js';
 import k8sInfo from '../runner/modules/k8s_info.js';
 import type { ModuleContext, ModuleResult } from '../runner/modules/types.js';
 import { kubeStatus, kubeUp } from '../lab/kube/index.js';
+import { conflictMessage, parseDefinitions, redactSecretPair } from '../runner/k8s/objects.js';
 
 let cluster: TestCluster;
 const labNodes = [
@@ -15,6 +16,23 @@ const labNodes = [
   { name: 'k8stest-n2', address: '10.250.1.3', podBlock: '10.64.2.0/24' },
 ];
 let conn: KubernetesConnection;
+
+t.test('pure helpers: definitions, Secret diff markers, conflict message', async (t) => {
+  t.same(
+    parseDefinitions('a: 1\n---\n---\nkind: List\nitems:\n  - kind: X\n  - kind: Y\n').map((o) => o.kind ?? o.a),
+    [1, 'X', 'Y'],
+  );
+  const before = { apiVersion: 'v1', kind: 'Secret', data: { a: Buffer.from('same').toString('base64'), b: Buffer.from('old').toString('base64') } };
+  const after = { apiVersion: 'v1', kind: 'Secret', stringData: { a: 'same', b: 'new', c: 'added' } };
+  const [b, a] = redactSecretPair(before, after);
+  t.same(b!.data, { a: '<redacted>', b: '<redacted: old value>' });
+  t.same(a!.data, { a: '<redacted>', b: '<redacted: new value>', c: '<redacted: new value>' });
+  t.notOk('stringData' in a!);
+  t.match(
+    conflictMessage('ConfigMap ns/x', [{ field: '.data.k', message: 'conflict with "helm" using v1' }], ''),
+    /another field manager \(helm\)[\s\S]*- \.data\.k/,
+  );
+});
 
 t.before(async () => {
   // Fails (not skips) with instructions when the binaries are missing.
