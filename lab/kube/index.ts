@@ -10,19 +10,12 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { ApiSettings } from '../../runner/inventory/types.js';
+import type { LabSpec } from '../spec.js';
 import { makeClusterPki, type ClusterPki } from './pki.js';
 import { adminRequest, labApply, type AdminCredentials } from './rest.js';
 
-/** The part of lab/spec.ts's LabSpec this file needs (structurally compatible with it). */
-export interface KubeLabSpec {
-  clusters: {
-    name: string;
-    podCidr: string;
-    serviceCidr: string;
-    controlPlane: boolean;
-    nodes: { name: string; address: string; podBlock: string }[];
-  }[];
-}
+/** The lab's shape (lab/spec.ts); kubeUp uses names, service CIDRs and each node's address and pod block. */
+export type KubeLabSpec = LabSpec;
 
 interface ClusterState {
   name: string;
@@ -438,7 +431,7 @@ function clusterDirOf(stateDir: string, name: string): string {
 }
 
 /** Starts every cluster of the lab (in parallel), registers its nodes and installs the Istio CRDs. */
-export async function kubeUp(spec: KubeLabSpec, stateDir: string): Promise<Record<string, ApiSettings>> {
+export async function kubeUp(spec: LabSpec, stateDir: string): Promise<Record<string, ApiSettings>> {
   const started = await Promise.all(
     spec.clusters.map(async (c) => {
       const dir = clusterDirOf(stateDir, c.name);
