@@ -1,0 +1,146 @@
+// Keeps the routes meshplay manages on a node (marked with its own protocol number) equal to the desired
+// ones, in one `ip -batch -`. Routes of other owners (BIRD, the kernel, the operator) are never touched.
+// With `peers` (the ip_route_facts of every node) the desired routes are every other cluster's pod
+// blocks via their owning nodes, and overlapping blocks between clusters are refused.
+import { batchLines, planChanged, planRoutes, routeLine, type DesiredRoute, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
+import { classify } from '../routes/parse.js';
+import { desiredRoutesFor, outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
+import { DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes } from './ip_route_facts.js';
+import type { Module, ModuleContext } from './types.js';
+import { commandConnection, shellQuote } from './util.js';
+
+interface Args {
+  routes?: DesiredRoute[];
+  /** ip_route_facts of every node (entries of unreachable nodes may be missing). */
+  peers?: Array<PeerFacts | null | undefined>;
+  /** Only check `peers` for overlaps (run_once before any change); reads nothing from the host. */
+  only_check?: boolean;
+  state?: 'present' | 'absent';
+  prune?: boolean;
+  protocol?: number;
+  protocol_name?: string;
+}
+
+interface Data {
+  lines: string[];
+  plan: RoutePlan;
+}
+
+const routeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dest', 'via'],
+  properties: { dest: { type: 'string' }, via: { type: 'string' }, dev: { type: 'string' }, metric: { type: 'integer', minimum: 0 } },
+};
+
+/** Drops peers without facts (unreachable nodes); returns how many were dropped. */
+function knownPeers(raw: unknown[]): { peers: PeerFacts[]; missing: number } {
+  const peers = raw.filter((p): p is PeerFacts => !!p && typeof p === 'object' && Array.isArray((p as PeerFacts).owned_blocks));
+  return { peers, missing: raw.length - peers.length };
+}
+
+function checkPeers(ctx: ModuleContext, peers: PeerFacts[], warnAll: boolean): void {
+  const problems = overlapProblems(peers);
+  if (problems.length)
+    throw new Error(`pod blocks of different clusters overlap, so routes between them would be ambiguous; nothing was changed:\n- ${problems.join('\n- ')}`);
+  for (const w of outsideCidrWarnings(peers)) if (warnAll || w.startsWith(`node ${ctx.host.name} `)) ctx.warn(w);
+}
+
+// The diff shows what identifies a route (dest, via, metric); the kernel fills in dev by itself.
+const lines = (routes: PlannedRoute[]) =>
+  routes.map((r) => routeLine({ dest: r.dest, via: r.via, metric: r.metric })).join('\n') + (routes.length ? '\n' : '');
+
+const mod: Module<Args, Data> = {
+  name: 'ip_routes',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      routes: { type: 'array', items: routeSchema },
+      peers: { type: 'array', items: { type: 'object' } },
+      only_check: { type: 'boolean' },
+      state: { enum: ['present', 'absent'] },
+      prune: { type: 'boolean' },
+      protocol: { type: 'integer', minimum: 1, maximum: 255 },
+      protocol_name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]*$' },
+    },
+  },
+  async plan(ctx, args) {
+    const proto = args.protocol ?? DEFAULT_PROTOCOL;
+    const protoName = args.protocol_name ?? DEFAULT_PROTOCOL_NAME;
+    const { peers, missing } = knownPeers((args.peers as unknown[] | undefined) ?? []);
+    if (args.peers && !peers.length && args.peers.length)
+      throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
+    if (args.only_check) {
+      if (!args.peers) throw new Error('only_check needs peers');
+      checkPeers(ctx, peers, true);
+      const clusters = new Set(peers.map((p) => p.cluster));
+      return { changed: false, msg: `no overlapping pod blocks among ${peers.length} node(s) of ${clusters.size} cluster(s)`, result: { overlaps: [] } };
+    }
+    const desired = [...(args.routes ?? [])];
+    let prune = args.prune ?? false;
+    if (args.peers) {
+      checkPeers(ctx, peers, false);
+      desired.push(...desiredRoutesFor({ node: ctx.host.name, cluster: ctx.host.cluster ?? '' }, peers));
+      // A node we could not read may still own blocks: pruning now would cut its pods off.
+      if (missing && prune) {
+        prune = false;
+        ctx.warn(`${ctx.host.name}: route facts of ${missing} node(s) are missing (unreachable?); not pruning routes this run`);
+      }
+    }
+    const conn = await commandConnection(ctx);
+    const c = classify(await readRoutes(conn, ctx), proto, protoName);
+    const plan = planRoutes({
+      current: c.managed,
+      desired,
+      state: args.state ?? 'present',
+      prune,
+      ownedBlocks: c.ownedBlocks.map((r) => r.dst),
+      birdLearned: c.birdLearned.map((r) => r.dst),
+      other: c.other,
+    });
+    for (const w of plan.warnings) ctx.warn(`${ctx.host.name}: ${w}`);
+    const batch = batchLines(plan, proto);
+    const counts = { added: plan.add.length, deleted: plan.del.length, replaced: plan.replace.length };
+    const header = `routes proto ${proto} (${protoName}) on ${ctx.host.name}`;
+    return {
+      changed: planChanged(plan),
+      msg: planChanged(plan) ? `${counts.added} to add, ${counts.replaced} to replace, ${counts.deleted} to delete` : `${plan.after.length} route(s) as desired`,
+      diff: [{ before: lines(c.managed.map((r) => ({ dest: r.dst, via: r.gateway, dev: r.dev, metric: r.metric }))), after: lines(plan.after), beforeHeader: header, afterHeader: header }],
+      result: {
+        ...counts,
+        routes: plan.after.map(routeLine),
+        commands: batch,
+        warnings: plan.warnings,
+        probes: args.peers ? probeTargets({ cluster: ctx.host.cluster ?? '' }, peers) : [],
+      },
+      data: { lines: batch, plan },
+    };
+  },
+  async apply(ctx, args, plan) {
+    const proto = args.protocol ?? DEFAULT_PROTOCOL;
+    const name = args.protocol_name ?? DEFAULT_PROTOCOL_NAME;
+    const conn = await commandConnection(ctx);
+    // Naming the protocol makes `ip route` show "proto meshplay"; best effort (read-only /etc is fine).
+    const conf = '/etc/iproute2/rt_protos.d/meshplay.conf';
+    const entry = `${proto}\t${name}`;
+    const script =
+      `{ [ "$(cat ${conf} 2>/dev/null)" = ${shellQuote(entry)} ] || ` +
+      `{ mkdir -p /etc/iproute2/rt_protos.d && printf '%s\\n' ${shellQuote(entry)} > ${conf}; }; } 2>/dev/null; ` +
+      'ip -batch -';
+    const data = plan.data!;
+    const r = await conn.exec(script, { stdin: data.lines.join('\n') + '\n', become: ctx.become, becomePassword: ctx.becomePassword, env: ctx.environment });
+    const counts = { added: data.plan.add.length, deleted: data.plan.del.length, replaced: data.plan.replace.length };
+    if (r.code !== 0)
+      return {
+        changed: true,
+        failed: true,
+        msg: `ip -batch failed on ${ctx.host.name} (rc ${r.code}); lines before the failing one were applied: ${r.stderr.trim()}`,
+        commands: data.lines,
+        ...counts,
+      };
+    return { ...(plan.result ?? {}), changed: true, ...counts, ...(plan.diff ? { diff: plan.diff } : {}) };
+  },
+};
+
+export default mod;
