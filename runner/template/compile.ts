@@ -56,6 +56,9 @@ class JinjaTokenizer extends Tokenizer {
   }
 }
 
+// Ansible renders with trim_blocks: the newline after a block tag is dropped.
+const LEXER_OPTIONS = { trimBlocks: true };
+
 const END_OF_EXPRESSION = { type: 'end-of-expression', value: '' };
 const NOT_A_TEST_ARGUMENT = new Set(['and', 'or', 'not', 'if', 'else', 'in', 'is']);
 
@@ -307,7 +310,7 @@ export interface Compiled {
 }
 
 export function parse(source: string): AnyNode {
-  const parser = new JinjaParser(new JinjaTokenizer(source, {}));
+  const parser = new JinjaParser(new JinjaTokenizer(source, LEXER_OPTIONS));
   return parser.parseAsRoot();
 }
 
@@ -331,7 +334,7 @@ function loneExpression(root: AnyNode): AnyNode | undefined {
 
 /** Parse a bare expression (`x == 1 and y is defined`), as `when:` and friends hold them. */
 export function parseExpression(source: string): AnyNode {
-  const tokens = new JinjaTokenizer(source, {});
+  const tokens = new JinjaTokenizer(source, LEXER_OPTIONS);
   tokens.in_code = true;
   const parser = new JinjaParser(tokens);
   parser.expressionMode = true;

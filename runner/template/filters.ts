@@ -110,6 +110,20 @@ function pythonJson(value: unknown, sortKeys: boolean): string {
   return JSON.stringify(value);
 }
 
+/** PyYAML's dump with default_flow_style=None (Ansible's to_yaml): collections of scalars go inline. */
+function pyYamlDump(value: unknown, indent: number): string {
+  const doc = new YAML.Document(value);
+  const onlyScalars = (node: { items: unknown[] }) => node.items.every((item) => {
+    const v = YAML.isPair(item) ? item.value : item;
+    return !YAML.isCollection(v);
+  });
+  YAML.visit(doc, {
+    Map(_key, node) { if (onlyScalars(node)) node.flow = true; },
+    Seq(_key, node) { if (onlyScalars(node)) node.flow = true; },
+  });
+  return doc.toString({ indent, lineWidth: 0, flowCollectionPadding: false });
+}
+
 function sortedDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortedDeep);
   if (isMapping(value)) return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedDeep(value[k])]));
@@ -301,7 +315,7 @@ export const FILTERS: Record<string, FilterFn> = {
   },
   to_yaml(value, ...args) {
     const { positional, keywords } = splitArgs(args);
-    return YAML.stringify(value, { indent: Number(positional[0] ?? keywords.indent ?? 2), lineWidth: 0 });
+    return pyYamlDump(value, Number(positional[0] ?? keywords.indent ?? 2));
   },
   to_nice_yaml(value, ...args) {
     const { positional, keywords } = splitArgs(args);

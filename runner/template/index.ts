@@ -64,7 +64,8 @@ function wrapFilter(name: string, fn: FilterFn): FilterFn {
       return fn.apply(this, args as [unknown, ...unknown[]]);
     } catch (error) {
       if (error instanceof UndefinedVariableError || error instanceof TemplateError) throw error;
-      throw new Error(`filter '${name}': ${(error as Error).message}`, { cause: error });
+      const message = (error as Error).message;
+      throw new Error(message.startsWith(`${name}:`) ? `filter ${message}` : `filter '${name}': ${message}`, { cause: error });
     }
   };
 }

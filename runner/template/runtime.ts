@@ -129,7 +129,7 @@ function memberLookup(obj: unknown, key: unknown, targetName: string): unknown {
   if (obj instanceof Undefined) return obj; // a.b.c | default(...) works when a is missing
   const path = typeof key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${targetName}.${key}` : `${targetName}[${JSON.stringify(key)}]`;
   if (obj === null || obj === undefined) {
-    return new Undefined(path, `'${targetName}' is None, so it has no attribute ${JSON.stringify(key)}`);
+    return new Undefined(path, `'${targetName}' is None, so it has no attribute '${String(key)}'`);
   }
   if (Array.isArray(obj)) {
     if (typeof key === 'number') {
@@ -156,7 +156,7 @@ function memberLookup(obj: unknown, key: unknown, targetName: string): unknown {
     const method = bindMethod(DICT_METHODS, record, key);
     if (method) return method;
   }
-  return new Undefined(path, `'${targetName}' has no attribute ${JSON.stringify(key)}`);
+  return new Undefined(path, `'${targetName}' has no attribute '${String(key)}'`);
 }
 
 function sliceLookup(obj: unknown, start: number | null, stop: number | null, step: number | null): unknown {
@@ -235,7 +235,8 @@ export const templateRuntime = {
     return fn.apply(context, args);
   },
   suppressValue(value: unknown): string {
-    if (value === undefined) return '';
+    // Ansible writes None as nothing in text (but `~` still spells it None)
+    if (value === undefined || value === null) return '';
     return toText(value);
   },
   ensureDefined(value: unknown): unknown {

@@ -28,15 +28,15 @@ function versionParts(version: unknown): Array<number | string> {
   return (text.match(/\d+|[a-z]+/gi) ?? []).map((p) => (/^\d+$/.test(p) ? Number(p) : p.toLowerCase()));
 }
 
-export function compareVersions(a: unknown, b: unknown): number {
+/** Loose comparison as Ansible's default; with `semver`, "1.9.0-beta.1" sorts before "1.9.0". */
+export function compareVersions(a: unknown, b: unknown, semver = false): number {
   const x = versionParts(a);
   const y = versionParts(b);
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const p = x[i];
     const q = y[i];
-    // "1.9.0-beta.1" is a pre-release of "1.9.0"; "1.9.0.1" comes after it
-    if (p === undefined) return typeof q === 'string' ? 1 : -1;
-    if (q === undefined) return typeof p === 'string' ? -1 : 1;
+    if (p === undefined) return semver && typeof q === 'string' ? 1 : -1;
+    if (q === undefined) return semver && typeof p === 'string' ? -1 : 1;
     if (p === q) continue;
     if (typeof p === 'number' && typeof q === 'number') return p < q ? -1 : 1;
     // a pre-release word sorts before a number ("1.0.beta" < "1.0.0")
@@ -63,7 +63,8 @@ function version(value: unknown, ...rest: unknown[]): boolean {
   const check = VERSION_OPERATORS[operator];
   if (!check) throw new Error(`version test: invalid operator '${operator}' (expected one of ${Object.keys(VERSION_OPERATORS).join(', ')})`);
   if (value === null || value === undefined || value === '') throw new Error('version test: the version to compare is empty');
-  return check(compareVersions(value, wanted));
+  const versionType = String(positional[3] ?? keywords.version_type ?? 'loose');
+  return check(compareVersions(value, wanted, versionType === 'semver' || versionType === 'semantic'));
 }
 
 function regexTest(mode: 'match' | 'search' | 'fullmatch') {
