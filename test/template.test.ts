@@ -415,7 +415,7 @@ t.test('variablesOf', async (t) => {
   t.same(templater.variablesOf('{{ {"k": v, name: 1} }}'), ['v']);
   t.same(templater.variablesOf('result is changed and count > limit'), ['result', 'count', 'limit'], 'bare expressions');
   t.same(templater.variablesOf('{{ True }} {{ none }} {{ omit }}'), []);
-  t.same(templater.variablesOf('{{ broken + }}'), [], 'syntax errors reported at render time');
+  t.throws(() => templater.variablesOf('{{ broken + }}'), { name: 'TemplateError', message: /syntax error/ }, 'syntax errors found before running');
 });
 
 t.test('compiled templates are cached; plain strings never compile', async (t) => {

@@ -199,11 +199,15 @@ export function createTemplater(): Templater {
 
   function variablesOf(value: string): string[] {
     if (typeof value !== 'string') return [];
+    const template = isTemplate(value);
+    let root: unknown;
     try {
-      return freeVariables(isTemplate(value) ? parse(value) : parseExpression(value.trim()));
-    } catch {
-      return []; // syntax errors are reported when the template is rendered
+      root = template ? parse(value) : parseExpression(value.trim());
+    } catch (error) {
+      // reported now, so a playbook with a broken template fails validation before anything runs
+      throw syntaxError(value, error, template ? 'template' : 'expression');
     }
+    return freeVariables(root);
   }
 
   return { render, evaluate, condition, isTemplate, variablesOf };
