@@ -18,6 +18,13 @@ const loaders: Record<string, Loader> = {
   ip_routes: () => import('./ip_routes.js'),
   k8s: () => import('./k8s.js'),
   k8s_info: () => import('./k8s_info.js'),
+  mesh_ca: () => import('./mesh_ca.js'),
+  mesh_global_dns: () => import('./mesh_global_dns.js'),
+  mesh_service_entries: () => import('./mesh_service_entries.js'),
+  istio_validate: () => import('./istio_validate.js'),
+  istio_discovery: () => import('./istio_discovery.js'),
+  istio_remote_secret: () => import('./istio_remote_secret.js'),
+  tls_certificate: () => import('./tls_certificate.js'),
 };
 
 /** Fully qualified names users may write, as in Ansible (ansible.builtin.command, kubernetes.core.k8s). */

@@ -1,0 +1,118 @@
+// istio_remote_secret: builds (in memory, never on disk) the kubeconfig Istio's control plane uses to read a remote
+// cluster, and the Secret that carries it: `istio-remote-secret-<cluster>` labelled istio/multiCluster=true,
+// annotated networking.istio.io/cluster, data key <cluster>. Read-only: a k8s task in the control plane applies
+// the returned `definition`. The kubeconfig and token are registered as secrets, so no output shows them.
+import { isIP } from 'node:net';
+import { stringify } from 'yaml';
+import type { Module, Plan } from './types.js';
+import { secretValues, type KubeObject } from '../k8s/objects.js';
+
+export interface IstioRemoteSecretArgs {
+  cluster: string;
+  server: string;
+  /** The filled kubernetes.io/service-account-token Secret (its token and ca.crt are used). */
+  token_secret?: KubeObject;
+  token?: string;
+  ca_data?: string;
+  namespace?: string;
+  /** Silences the loopback warning (the lab's Pilot runs on the same machine as the API servers). */
+  loopback_ok?: boolean;
+}
+
+export const multiClusterLabel = 'istio/multiCluster';
+export const clusterAnnotation = 'networking.istio.io/cluster';
+export const remoteSecretName = (cluster: string) => `istio-remote-secret-${cluster}`;
+
+const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export function kubeconfigFor(cluster: string, server: string, caPem: string, token: string): string {
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: cluster, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    users: [{ name: cluster, user: { token } }],
+    contexts: [{ name: cluster, context: { cluster, user: cluster } }],
+    'current-context': cluster,
+    preferences: {},
+  };
+  return stringify(doc, { lineWidth: 0 });
+}
+
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+const istioRemoteSecret: Module<IstioRemoteSecretArgs, never> = {
+  name: 'istio_remote_secret',
+  local: true,
+  secretArgs: ['token'],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['cluster', 'server'],
+    properties: {
+      cluster: { type: 'string' },
+      server: { type: 'string' },
+      token_secret: { type: 'object' },
+      token: { type: 'string' },
+      ca_data: { type: 'string' },
+      namespace: { type: 'string' },
+      loopback_ok: { type: 'boolean' },
+    },
+  },
+  async plan(ctx, args): Promise<Plan<never>> {
+    if (!dns1123.test(args.cluster) || args.cluster.length > 63) {
+      throw new Error(`cluster name '${args.cluster}' cannot be a Secret data key for Istio: it must be a DNS-1123 label (lower case letters, digits, '-', at most 63)`);
+    }
+    let url: URL;
+    try {
+      url = new URL(args.server);
+    } catch {
+      throw new Error(`${args.cluster}: API server URL '${args.server}' is not a URL (set api.url in the inventory)`);
+    }
+    if (url.protocol !== 'https:') throw new Error(`${args.cluster}: API server URL ${args.server} is not https: Istio would send the token in clear`);
+    const fromSecret = secretValues(args.token_secret);
+    const token = args.token ?? fromSecret.token;
+    let ca = args.ca_data ?? fromSecret['ca.crt'];
+    if (!token) throw new Error(`${args.cluster}: no ServiceAccount token (give token, or token_secret once the token controller has filled it)`);
+    if (!ca) throw new Error(`${args.cluster}: no CA data for the API server (give ca_data, or a token_secret with ca.crt)`);
+    if (!ca.includes('-----BEGIN')) ca = Buffer.from(ca, 'base64').toString('utf8');
+    ctx.secret(token);
+    if (isLoopbackUrl(args.server) && !args.loopback_ok) {
+      ctx.warn(
+        `${args.cluster}: the remote secret points Istio at ${args.server}, a loopback address: a control plane running ` +
+          'in another cluster cannot reach it. Set api.url in the inventory to an address the control plane can route to.',
+      );
+    }
+    const kubeconfig = kubeconfigFor(args.cluster, args.server, ca, token);
+    const encoded = Buffer.from(kubeconfig).toString('base64');
+    ctx.secret(kubeconfig);
+    ctx.secret(encoded);
+    const definition: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: remoteSecretName(args.cluster),
+        namespace: args.namespace ?? 'istio-system',
+        labels: { [multiClusterLabel]: 'true' },
+        annotations: { [clusterAnnotation]: args.cluster },
+      },
+      data: { [args.cluster]: encoded },
+    };
+    return { changed: false, result: { definition, secret_name: remoteSecretName(args.cluster) } };
+  },
+  async apply() {
+    return { changed: false };
+  },
+};
+
+export default istioRemoteSecret;

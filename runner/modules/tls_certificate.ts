@@ -1,0 +1,278 @@
+// tls_certificate: keeps a CA and the server certificates it signs in kubernetes.io/tls Secrets, made in-process
+// with @peculiar/x509 (never openssl). `type: ca` ensures the CA Secret (meshplay generates it once and keeps it in
+// the cluster; or the user supplies ca_cert + ca_key). `type: server` ensures a Secret with a key and a certificate
+// for `hosts` signed by that CA. Nothing is re-issued on a re-run unless the certificate is within renew_before of
+// expiry, its names differ from hosts, it is not signed by the CA, or the Secret is missing or unreadable.
+import 'reflect-metadata';
+import { X509Certificate as NodeX509, createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import type { FileDiff, Module, ModuleContext, ModuleResult, Plan } from './types.js';
+import type { KubernetesConnection } from '../connection/kubernetes.js';
+import { getLive, kubeConnection, registerSecretValues, serverSideApply } from '../k8s/client.js';
+import { describe, redactSecretPair, secretValues, toYaml, withMeshplayLabels, forDiff, type KubeObject } from '../k8s/objects.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+export interface TlsCertificateArgs {
+  type: 'ca' | 'server';
+  name: string;
+  namespace?: string;
+  hosts?: string[];
+  /** server: where the CA Secret lives (host defaults to the control-plane cluster). */
+  ca_secret?: { name: string; namespace?: string; host?: string };
+  /** A user-supplied CA instead of a generated one (PEM). */
+  ca_cert?: string;
+  ca_key?: string;
+  common_name?: string;
+  valid_days?: number;
+  renew_before_days?: number;
+  owner?: string;
+}
+
+interface Pem {
+  certPem: string;
+  keyPem: string;
+}
+
+interface PlanData {
+  target: KubeObject;
+  reason: string;
+}
+
+const day = 24 * 3600 * 1000;
+const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const signing = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
+function serial(): string {
+  const b = webcrypto.getRandomValues(new Uint8Array(16));
+  b[0] &= 0x7f;
+  return Buffer.from(b).toString('hex');
+}
+
+async function keyPem(key: CryptoKey): Promise<string> {
+  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY') + '\n';
+}
+
+async function importKey(pem: string): Promise<CryptoKey> {
+  const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+  return webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+}
+
+export async function makeCa(commonName: string, validDays: number): Promise<Pem> {
+  const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${commonName}, O=meshplay`,
+    keys,
+    signingAlgorithm: signing,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + validDays * day),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
+}
+
+export async function issueServerCert(ca: Pem, hosts: string[], commonName: string, validDays: number): Promise<Pem> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await importKey(ca.keyPem);
+  const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${commonName}`,
+    issuer: caCert.subject,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: signing,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + validDays * day),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      new x509.SubjectAlternativeNameExtension(hosts.map((value) => ({ type: 'dns' as const, value }))),
+    ],
+  });
+  // tls.crt carries the chain (leaf, then CA) so clients that only trust the CA can verify the gateway.
+  return { certPem: cert.toString('pem') + '\n' + ca.certPem, keyPem: await keyPem(keys.privateKey) };
+}
+
+/** Splits a PEM bundle into certificates. */
+export function pemCerts(bundle: string): string[] {
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/** Why a server certificate must be (re)issued, or undefined when it is fine. Pure apart from the clock. */
+export function reissueReason(existing: Pem | undefined, caPem: string, hosts: string[], renewBeforeDays: number, now = Date.now()): string | undefined {
+  if (!existing?.certPem || !existing.keyPem) return 'no certificate yet';
+  let leaf: NodeX509;
+  try {
+    leaf = new NodeX509(pemCerts(existing.certPem)[0] ?? '');
+  } catch {
+    return 'the stored certificate cannot be read';
+  }
+  const ca = new NodeX509(caPem);
+  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return 'the stored certificate is not signed by the CA';
+  try {
+    if (!createPublicKey(createPrivateKey(existing.keyPem)).equals(leaf.publicKey)) return 'the stored key does not match the certificate';
+  } catch {
+    return 'the stored key cannot be read';
+  }
+  const names = (leaf.subjectAltName ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith('DNS:'))
+    .map((s) => s.slice(4))
+    .sort();
+  const want = [...new Set(hosts)].sort();
+  if (names.join(',') !== want.join(',')) return `hosts changed (certificate has ${names.join(', ') || 'none'}, want ${want.join(', ')})`;
+  const left = new Date(leaf.validTo).getTime() - now;
+  if (left < renewBeforeDays * day) return `expires ${leaf.validTo}, within renew_before (${renewBeforeDays} days)`;
+  return undefined;
+}
+
+function tlsSecret(name: string, namespace: string, pem: Pem, labels: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/tls',
+    metadata: { name, namespace, labels },
+    data: { 'tls.crt': Buffer.from(pem.certPem).toString('base64'), 'tls.key': Buffer.from(pem.keyPem).toString('base64') },
+  };
+}
+
+function pemOf(o: KubeObject | undefined): Pem | undefined {
+  if (!o) return undefined;
+  const v = secretValues(o);
+  return v['tls.crt'] && v['tls.key'] ? { certPem: v['tls.crt'], keyPem: v['tls.key'] } : undefined;
+}
+
+async function secretResource(conn: KubernetesConnection) {
+  return conn.resourceFor('v1', 'Secret');
+}
+
+function controlPlane(ctx: ModuleContext): string {
+  const cps = ctx.inventory.groups.get('control_plane') ?? [];
+  if (cps.length !== 1) throw new Error(`expected exactly one control-plane cluster to keep the CA in, found ${cps.length}`);
+  return cps[0]!;
+}
+
+/** The CA to sign with: supplied, or read from its Secret (undefined when meshplay has not created it yet). */
+async function loadCa(ctx: ModuleContext, args: TlsCertificateArgs): Promise<Pem | undefined> {
+  if (args.ca_cert || args.ca_key) {
+    if (!args.ca_cert || !args.ca_key) throw new Error('give both ca_cert and ca_key, or neither (meshplay then keeps its own CA)');
+    ctx.secret(args.ca_key);
+    return { certPem: args.ca_cert, keyPem: args.ca_key };
+  }
+  const ref = args.ca_secret ?? { name: 'meshplay-gateway-ca' };
+  const conn = await kubeConnection(ctx, ref.host ?? controlPlane(ctx));
+  const live = await getLive(conn, await secretResource(conn), { kind: 'Secret', metadata: { name: ref.name, namespace: ref.namespace ?? 'istio-system' } });
+  registerSecretValues(ctx, live);
+  return pemOf(live);
+}
+
+function diffOf(live: KubeObject | undefined, after: KubeObject): FileDiff {
+  const [b, a] = redactSecretPair(live && forDiff(live), after);
+  return { before: toYaml(b), after: toYaml(a), beforeHeader: `${describe(after)} (live)`, afterHeader: `${describe(after)} (desired)` };
+}
+
+const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
+  name: 'tls_certificate',
+  secretArgs: ['ca_key'],
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'name'],
+    properties: {
+      type: { enum: ['ca', 'server'] },
+      name: { type: 'string', minLength: 1 },
+      namespace: { type: 'string' },
+      hosts: { type: 'array', items: { type: 'string', minLength: 1 } },
+      ca_secret: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name: { type: 'string' }, namespace: { type: 'string' }, host: { type: 'string' } },
+      },
+      ca_cert: { type: 'string' },
+      ca_key: { type: 'string' },
+      common_name: { type: 'string' },
+      valid_days: { type: 'number', exclusiveMinimum: 0 },
+      renew_before_days: { type: 'number', minimum: 0 },
+      owner: { type: 'string' },
+    },
+  },
+
+  async plan(ctx, args): Promise<Plan<PlanData>> {
+    const conn = await kubeConnection(ctx);
+    const namespace = args.namespace ?? 'istio-system';
+    const owner = args.owner ?? (typeof ctx.vars.meshplay_owner === 'string' ? ctx.vars.meshplay_owner : undefined);
+    const ref: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: args.name, namespace } };
+    const live = await getLive(conn, await secretResource(conn), ref);
+    registerSecretValues(ctx, live);
+    const livePem = pemOf(live);
+    const renewBefore = args.renew_before_days ?? 30;
+    let reason: string | undefined;
+    let pem: Pem | undefined;
+    let caPem: string | undefined;
+
+    if (args.type === 'ca') {
+      if (args.ca_cert || args.ca_key) {
+        const supplied = await loadCa(ctx, args);
+        caPem = supplied!.certPem;
+        if (livePem?.certPem !== supplied!.certPem || livePem?.keyPem !== supplied!.keyPem) [reason, pem] = ['the supplied CA differs from the stored one', supplied];
+      } else if (!livePem) {
+        reason = 'no CA yet';
+      } else {
+        const left = new Date(new NodeX509(livePem.certPem).validTo).getTime() - Date.now();
+        // An expiring CA is not rotated silently: every gateway certificate would change trust at once.
+        if (left < renewBefore * day) ctx.warn(`CA ${describe(ref)} expires in ${Math.floor(left / day)} days: rotate it (delete the Secret and re-run, or supply ca_cert/ca_key)`);
+        caPem = livePem.certPem;
+      }
+      if (reason && !pem) pem = await makeCa(args.common_name ?? 'meshplay gateway CA', args.valid_days ?? 3650);
+    } else {
+      const hosts = args.hosts ?? [];
+      if (!hosts.length) throw new Error('type: server needs hosts (the names the gateway serves)');
+      let ca = await loadCa(ctx, args);
+      if (!ca) {
+        // Only in check mode (or when the CA task was skipped): sign with a throw-away CA to report the change.
+        if (!ctx.check) throw new Error(`the CA Secret ${args.ca_secret?.name ?? 'meshplay-gateway-ca'} does not exist yet: run the CA task (type: ca) first`);
+        ca = await makeCa('meshplay gateway CA (check mode)', 1);
+      }
+      caPem = ca.certPem;
+      reason = reissueReason(livePem, ca.certPem, hosts, renewBefore);
+      if (reason) pem = await issueServerCert(ca, hosts, args.common_name ?? hosts[0]!, args.valid_days ?? 365);
+    }
+
+    const notAfter = (p?: Pem) => (p ? new NodeX509(pemCerts(p.certPem)[0]!).validTo : undefined);
+    if (!reason || !pem) {
+      return { changed: false, result: { secret_name: describe(ref), not_after: notAfter(livePem), ca_cert: caPem } };
+    }
+    ctx.secret(pem.keyPem);
+    ctx.secret(Buffer.from(pem.keyPem).toString('base64'));
+    const labels = { 'meshplay.io/certificate': args.type };
+    const target = withMeshplayLabels(tlsSecret(args.name, namespace, pem, labels), owner);
+    return {
+      changed: true,
+      msg: `${live ? 'update' : 'create'} ${describe(target)}: ${reason}`,
+      diff: [diffOf(live, target)],
+      result: { secret_name: describe(ref), reason, not_after: notAfter(pem), ca_cert: args.type === 'ca' ? pem.certPem : caPem },
+      data: { target, reason },
+    };
+  },
+
+  async apply(ctx, _args, plan): Promise<ModuleResult> {
+    const conn = await kubeConnection(ctx);
+    const { target } = plan.data!;
+    const after = await serverSideApply(conn, await secretResource(conn), target, { fieldManager: 'meshplay', force: true, dryRun: false });
+    registerSecretValues(ctx, after);
+    return { changed: true, msg: plan.msg, diff: plan.diff, ...(plan.result ?? {}) };
+  },
+};
+
+export default tlsCertificate;
