@@ -1,0 +1,163 @@
+// `meshplay status` for the multi-control-plane topology: per cluster, whether its cacerts chain to the mesh
+// root, whether *.global resolves through istiocoredns, whether the 15443 gateway objects exist, and whether
+// its ServiceEntries agree with the other clusters' gateways. Read-only; never prints key material.
+import type { Inventory } from '../inventory/types.js';
+import type { KubernetesConnection } from '../connection/kubernetes.js';
+import { findServerBlock, forwardOf } from './corefile.js';
+import { parseStubDomains } from './stubdomains.js';
+import { verifyCacerts, cacertsKeys, type Cacerts } from './ca.js';
+import { componentLabel } from './kube.js';
+import { gatewayOf, hostOf, type MeshExport } from '../modules/mesh_service_entries.js';
+
+export interface StatusCheck {
+  name: 'cacerts' | 'dns' | 'gateway' | 'service-entries';
+  ok: boolean;
+  detail: string;
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  reachable: boolean;
+  checks: StatusCheck[];
+}
+
+export interface MultiStatus {
+  healthy: boolean;
+  clusters: ClusterStatus[];
+  /** One line per check, `<cluster> <check> ok|FAIL <detail>`, for printing. */
+  lines: string[];
+}
+
+export type Connections = Map<string, KubernetesConnection> | ((cluster: string) => Promise<KubernetesConnection>);
+
+function connector(c: Connections): (cluster: string) => Promise<KubernetesConnection> {
+  if (typeof c === 'function') return c;
+  return async (name) => {
+    const conn = c.get(name);
+    if (!conn) throw new Error(`no connection to ${name}`);
+    return conn;
+  };
+}
+
+const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+
+export interface MultiStatusOptions {
+  namespace?: string;
+  rootSecret?: string;
+  zone?: string;
+  serviceEntryNamespace?: string;
+  exports?: MeshExport[];
+}
+
+export async function multiStatus(inventory: Inventory, connections: Connections, opts: MultiStatusOptions = {}): Promise<MultiStatus> {
+  const connect = connector(connections);
+  const ns = opts.namespace ?? 'istio-system';
+  const zone = opts.zone ?? 'global';
+  const seNs = opts.serviceEntryNamespace ?? 'istio-system';
+  const exports = opts.exports ?? ((inventory.vars.mesh_exports as MeshExport[] | undefined) ?? []);
+  const rootCluster = inventory.clusters.find((c) => c.istio_control_plane)?.name;
+
+  let rootPem: string | undefined;
+  let rootProblem = `no cluster is marked istio_control_plane`;
+  if (rootCluster) {
+    try {
+      const s = await (await connect(rootCluster)).getOrUndefined<any>(`/api/v1/namespaces/${ns}/secrets/${opts.rootSecret ?? 'meshplay-root-ca'}`);
+      rootPem = unb64(s?.data?.['root-cert.pem']);
+      rootProblem = `no mesh root CA in ${rootCluster} ${ns}/${opts.rootSecret ?? 'meshplay-root-ca'}`;
+    } catch (e) {
+      rootProblem = `root cluster ${rootCluster} unreachable: ${(e as Error).message}`;
+    }
+  }
+
+  const clusters: ClusterStatus[] = [];
+  for (const c of inventory.clusters) {
+    const checks: StatusCheck[] = [];
+    let conn: KubernetesConnection;
+    try {
+      conn = await connect(c.name);
+      await conn.request({ method: 'GET', path: '/version' });
+    } catch (e) {
+      clusters.push({ cluster: c.name, reachable: false, checks: [] });
+      continue;
+    }
+    // cacerts
+    const cacerts = await conn.getOrUndefined<any>(`/api/v1/namespaces/${ns}/secrets/cacerts`);
+    if (!cacerts) checks.push({ name: 'cacerts', ok: false, detail: `${ns}/cacerts missing` });
+    else if (!rootPem) checks.push({ name: 'cacerts', ok: false, detail: rootProblem });
+    else {
+      const files = Object.fromEntries(cacertsKeys.map((k) => [k, unb64(cacerts.data?.[k])])) as Partial<Cacerts>;
+      const v = await verifyCacerts(files, rootPem);
+      checks.push({ name: 'cacerts', ok: v.ok, detail: v.ok ? `chains to the mesh root; ${v.keyType}, expires ${v.notAfter!.toISOString().slice(0, 10)}` : v.problems.join('; ') });
+    }
+    // DNS
+    const svc = await conn.getOrUndefined<any>(`/api/v1/namespaces/istio-system/services/istiocoredns`);
+    const ip = svc?.spec?.clusterIP;
+    const coredns = await conn.getOrUndefined<any>('/api/v1/namespaces/kube-system/configmaps/coredns');
+    const kubeDns = coredns ? undefined : await conn.getOrUndefined<any>('/api/v1/namespaces/kube-system/configmaps/kube-dns');
+    const corefile: string | undefined = coredns?.data?.Corefile ?? kubeDns?.data?.Corefile;
+    if (!ip) checks.push({ name: 'dns', ok: false, detail: 'istio-system/istiocoredns Service missing' });
+    else if (corefile !== undefined) {
+      let upstream: string[] | undefined;
+      try {
+        const b = findServerBlock(corefile, zone);
+        upstream = b ? forwardOf(b)?.addresses : undefined;
+      } catch (e) {
+        checks.push({ name: 'dns', ok: false, detail: (e as Error).message });
+      }
+      if (!checks.some((x) => x.name === 'dns')) {
+        const ok = !!upstream && upstream.length === 1 && upstream[0] === ip;
+        checks.push({ name: 'dns', ok, detail: ok ? `CoreDNS ${zone}:53 -> ${ip}` : upstream ? `CoreDNS ${zone}:53 forwards to ${upstream.join(' ')}, istiocoredns is ${ip}` : `CoreDNS has no ${zone}:53 block` });
+      }
+    } else if (kubeDns) {
+      let servers: string[] | undefined;
+      try {
+        servers = parseStubDomains(kubeDns.data?.stubDomains)[zone];
+      } catch (e) {
+        servers = undefined;
+      }
+      const ok = !!servers && servers.length === 1 && servers[0] === ip;
+      checks.push({ name: 'dns', ok, detail: ok ? `kube-dns stubDomains ${zone} -> ${ip}` : `kube-dns stubDomains ${zone} is ${servers ? servers.join(' ') : 'missing'}, istiocoredns is ${ip}` });
+    } else checks.push({ name: 'dns', ok: false, detail: 'no coredns or kube-dns ConfigMap in kube-system' });
+    // gateway
+    try {
+      const gws = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: `/apis/networking.istio.io/v1alpha3/namespaces/${ns}/gateways`, query: { labelSelector: `${componentLabel}=multicluster-gateway` } });
+      const names = gws.items.map((g) => g.metadata.name);
+      checks.push({ name: 'gateway', ok: names.length > 0, detail: names.length ? `Gateway ${names.join(', ')}` : 'no multicluster Gateway' });
+    } catch (e) {
+      checks.push({ name: 'gateway', ok: false, detail: (e as Error).message });
+    }
+    // ServiceEntries vs the exporting clusters' gateways
+    try {
+      const ses = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: `/apis/networking.istio.io/v1alpha3/namespaces/${seNs}/serviceentries`, query: { labelSelector: `${componentLabel}=service-entries` } });
+      const problems: string[] = [];
+      const vips = new Map<string, string>();
+      for (const se of ses.items) {
+        const from = se.metadata.labels?.['meshplay.io/exporting-cluster'];
+        const addr = se.spec?.addresses?.[0];
+        if (addr && vips.has(addr)) problems.push(`${se.metadata.name} shares ${addr} with ${vips.get(addr)}`);
+        if (addr) vips.set(addr, se.metadata.name);
+        const spec = inventory.clusters.find((x) => x.name === from);
+        if (!spec) {
+          problems.push(`${se.metadata.name}: exporting cluster ${from} not in the inventory`);
+          continue;
+        }
+        const explicit = (spec.gateway_address as string | undefined) ?? (spec.vars?.gateway_address as string | undefined);
+        const gw = await gatewayOf(await connect(from), from, explicit, { service: 'istio-ingressgateway', namespace: 'istio-system', port: 15443 });
+        const ep = se.spec?.endpoints?.[0];
+        const ports = Object.values(ep?.ports ?? {});
+        if (ep?.address !== gw.address || !ports.every((p) => p === gw.port)) problems.push(`${se.metadata.name}: endpoint ${ep?.address}:${ports.join(',')} but ${from}'s gateway is ${gw.address}:${gw.port}`);
+      }
+      const expected = exports.filter((e) => e.cluster !== c.name && (!e.callers || e.callers.includes(c.name))).map(hostOf);
+      const have = new Set(ses.items.map((s) => s.spec?.hosts?.[0]));
+      for (const h of expected) if (!have.has(h)) problems.push(`no ServiceEntry for ${h}`);
+      checks.push({ name: 'service-entries', ok: !problems.length, detail: problems.length ? problems.join('; ') : `${ses.items.length} ServiceEntries consistent with the exporting gateways` });
+    } catch (e) {
+      checks.push({ name: 'service-entries', ok: false, detail: (e as Error).message });
+    }
+    clusters.push({ cluster: c.name, reachable: true, checks });
+  }
+  const lines = clusters.flatMap((c) =>
+    c.reachable ? c.checks.map((x) => `${c.cluster} ${x.name} ${x.ok ? 'ok' : 'FAIL'} ${x.detail}`) : [`${c.cluster} unreachable`],
+  );
+  return { healthy: clusters.every((c) => c.reachable && c.checks.every((x) => x.ok)), clusters, lines };
+}

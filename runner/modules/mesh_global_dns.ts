@@ -1,0 +1,157 @@
+// mesh_global_dns: make `*.global` resolve through the istiocoredns Service, in whichever DNS the cluster runs.
+// CoreDNS: a `global:53 { errors; cache 30; forward . <ip> }` server block in the Corefile, edited in place
+// (runner/mesh/corefile.ts keeps every other byte). kube-dns: `global: [<ip>]` merged into stubDomains.
+// What was there before is recorded in an annotation the first time, so state: absent puts it back exactly
+// and leaves alone a configuration meshplay never touched.
+import type { Module, Plan } from './types.js';
+import type { KubernetesConnection } from '../connection/kubernetes.js';
+import { restoreBlock, upsertForwardBlock } from '../mesh/corefile.js';
+import { mergeStubDomain, restoreStubDomain } from '../mesh/stubdomains.js';
+import { clusterConnection, get } from '../mesh/kube.js';
+import type { KubeObject } from '../k8s/objects.js';
+
+export interface GlobalDnsArgs {
+  state?: 'present' | 'absent';
+  dns?: 'auto' | 'coredns' | 'kube-dns';
+  zone?: string;
+  /** Address to forward to; default: the ClusterIP of istiocoredns_service. */
+  upstream?: string;
+  istiocoredns_service?: string;
+  istiocoredns_namespace?: string;
+  dns_namespace?: string;
+}
+
+export const recordAnnotation = 'meshplay.io/global-dns';
+
+interface Record_ {
+  /** Which ConfigMap key was edited. */
+  key: 'Corefile' | 'stubDomains';
+  /** CoreDNS: the zone block before ('' = none); kube-dns: the zone's servers before (null = none). */
+  previous: string | string[] | null;
+  separator?: boolean;
+  /** Whether the key existed in the ConfigMap before. */
+  hadKey: boolean;
+}
+
+interface PlanData {
+  path: string;
+  resourceVersion: string;
+  patch: Record<string, unknown>;
+}
+
+function cmPath(ns: string, name: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps/${encodeURIComponent(name)}`;
+}
+
+/** Which ConfigMap holds the DNS configuration, and which format it is in. */
+async function findDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Promise<{ cm: KubeObject; key: 'Corefile' | 'stubDomains'; flavour: string }> {
+  const coredns = dns !== 'kube-dns' ? await get(conn, cmPath(ns, 'coredns')) : undefined;
+  if (coredns && typeof (coredns.data as any)?.Corefile === 'string') return { cm: coredns, key: 'Corefile', flavour: 'coredns' };
+  const kubeDns = dns !== 'coredns' ? await get(conn, cmPath(ns, 'kube-dns')) : undefined;
+  if (kubeDns) {
+    // Some distributions (IBM Cloud Private) run CoreDNS under the kube-dns name, with a Corefile in it.
+    if (typeof (kubeDns.data as any)?.Corefile === 'string') return { cm: kubeDns, key: 'Corefile', flavour: 'coredns (ConfigMap kube-dns)' };
+    return { cm: kubeDns, key: 'stubDomains', flavour: 'kube-dns' };
+  }
+  throw new Error(
+    `${conn.host}: no DNS ConfigMap found in ${ns} (looked for ${dns === 'kube-dns' ? '' : 'coredns with a Corefile'}${dns === 'auto' ? ' and ' : ''}${dns === 'coredns' ? '' : 'kube-dns'}); ` +
+      'set mesh_dns (coredns | kube-dns) or mesh_dns_namespace if the cluster keeps it elsewhere',
+  );
+}
+
+const globalDns: Module<GlobalDnsArgs, PlanData> = {
+  name: 'mesh_global_dns',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      state: { enum: ['present', 'absent'] },
+      dns: { enum: ['auto', 'coredns', 'kube-dns'] },
+      zone: { type: 'string', pattern: '^[a-z0-9.-]+$' },
+      upstream: { type: 'string' },
+      istiocoredns_service: { type: 'string' },
+      istiocoredns_namespace: { type: 'string' },
+      dns_namespace: { type: 'string' },
+    },
+  },
+
+  async plan(ctx, args): Promise<Plan<PlanData>> {
+    const conn = await clusterConnection(ctx, ctx.host.name);
+    const zone = args.zone ?? 'global';
+    const dnsNs = args.dns_namespace ?? 'kube-system';
+    const { cm, key, flavour } = await findDnsConfig(conn, dnsNs, args.dns ?? 'auto');
+    const name = cm.metadata!.name!;
+    const data = (cm.data ?? {}) as Record<string, string>;
+    const annotations = cm.metadata?.annotations ?? {};
+    const recorded: Record_ | undefined = annotations[recordAnnotation] ? JSON.parse(annotations[recordAnnotation]!) : undefined;
+    const before = data[key] ?? '';
+    let after = before;
+    let action = 'unchanged';
+    let record: Record_ | null | undefined; // undefined: leave the annotation; null: remove it
+    let upstream: string | undefined;
+
+    if ((args.state ?? 'present') === 'present') {
+      upstream = args.upstream;
+      if (!upstream) {
+        const svcNs = args.istiocoredns_namespace ?? 'istio-system';
+        const svcName = args.istiocoredns_service ?? 'istiocoredns';
+        const svc = await get<any>(conn, `/api/v1/namespaces/${svcNs}/services/${svcName}`);
+        upstream = svc?.spec?.clusterIP;
+        if (!upstream || upstream === 'None') {
+          throw new Error(`${ctx.host.name}: Service ${svcNs}/${svcName} ${svc ? 'has no ClusterIP' : 'not found'}; install the Istio control plane with istiocoredns (multicluster gateways values) first, or give upstream`);
+        }
+      }
+      if (key === 'Corefile') {
+        const e = upsertForwardBlock(before, zone, upstream);
+        after = e.text;
+        action = e.action;
+        if (e.changed && !recorded) record = { key, previous: e.previousBlock, separator: e.separatorAdded, hadKey: key in data };
+      } else {
+        const e = mergeStubDomain(data.stubDomains, zone, [upstream]);
+        after = e.text;
+        action = e.action;
+        if (e.changed && !recorded) record = { key, previous: e.previous ?? null, hadKey: key in data };
+      }
+    } else if (recorded) {
+      if (recorded.key === 'Corefile') {
+        const e = restoreBlock(before, zone, (recorded.previous as string) ?? '', !!recorded.separator);
+        after = e.text;
+        action = e.action;
+      } else {
+        const e = restoreStubDomain(data.stubDomains, zone, (recorded.previous as string[] | null) ?? undefined);
+        after = e.text;
+        action = e.action;
+      }
+      record = null;
+    }
+
+    const dataChanged = after !== before;
+    const changed = dataChanged || record !== undefined;
+    const result = { dns: flavour, configmap: `${dnsNs}/${name}`, key, zone, upstream, action };
+    if (!changed) return { changed: false, result };
+    const patchData: Record<string, string | null> = {};
+    if (dataChanged) patchData[key] = after === '' && record === null && recorded && !recorded.hadKey ? null : after;
+    const patch: Record<string, unknown> = {
+      metadata: { resourceVersion: cm.metadata!.resourceVersion, annotations: { [recordAnnotation]: record === null ? null : JSON.stringify(record) } },
+      ...(dataChanged ? { data: patchData } : {}),
+    };
+    if (record === undefined) delete (patch.metadata as any).annotations;
+    return {
+      changed: true,
+      msg: `${action === 'unchanged' ? 'record' : action} ${zone} in ${dnsNs}/${name} (${flavour})${upstream ? ` -> ${upstream}` : ''}`,
+      diff: dataChanged ? [{ before, after, beforeHeader: `ConfigMap ${dnsNs}/${name} ${key} (live)`, afterHeader: `ConfigMap ${dnsNs}/${name} ${key} (desired)` }] : [],
+      result,
+      data: { path: cmPath(dnsNs, name), resourceVersion: cm.metadata!.resourceVersion as string, patch },
+    };
+  },
+
+  async apply(ctx, _args, plan) {
+    const conn = await clusterConnection(ctx, ctx.host.name);
+    // A merge patch touches only the one key (and our annotation); resourceVersion makes a concurrent edit fail
+    // instead of being overwritten.
+    await conn.request({ method: 'PATCH', path: plan.data!.path, body: plan.data!.patch, contentType: 'application/merge-patch+json' });
+    return { changed: true, msg: plan.msg, diff: plan.diff, ...(plan.result ?? {}) };
+  },
+};
+
+export default globalDns;
