@@ -8,6 +8,7 @@ const USAGE = `usage: meshplay <command> [options]
 commands:
   run PLAYBOOK... -i INVENTORY [options]   run playbooks against an inventory
   inventory -i INVENTORY --list|--graph     show hosts, groups and variables (secrets redacted)
+  status -i INVENTORY [--output json]      per-cluster mesh health (API, remote secret, Endpoints, mTLS, routes)
   lab up|down|status [options]              local lab of clusters in network namespaces
   --version                                 print the version
 
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/run.js')).runCommand(rest);
     case 'inventory':
       return (await import('./commands/inventory.js')).inventoryCommand(rest);
+    case 'status': return (await import('./commands/status.js')).statusCommand(rest);
     case 'lab':
       return (await import('../lab/cli.js')).labMain(rest);
     default:

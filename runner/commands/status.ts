@@ -1,0 +1,337 @@
+// `meshplay status -i INV [--output json]`: one row per cluster of a single-control-plane mesh, checked against the
+// live clusters (think `istioctl remote-clusters` / `cilium clustermesh status`). Read-only. Exits 1 when a row is
+// not healthy, saying why. Secret values (tokens, kubeconfigs) are used in memory only and never printed.
+import { parseArgs } from 'node:util';
+import { ExitCode, ValidationError, formatProblem } from '../errors.js';
+import type { Host, Inventory } from '../inventory/types.js';
+import type { KubernetesConnection } from '../connection/kubernetes.js';
+import type { CommandConnection } from '../connection/types.js';
+
+export interface ClusterStatus {
+  cluster: string;
+  role: 'control-plane' | 'remote';
+  api: { reachable: boolean; version?: string; error?: string };
+  /** Remotes: the istio-remote-secret in the control plane and what its kubeconfig may do. */
+  secret?: { present: boolean; authenticates?: boolean; canListServices?: boolean; canCreateSecrets?: boolean; error?: string };
+  /** Remotes: discovery Endpoints vs the control plane's current addresses. */
+  endpoints?: { mode: string; inSync: boolean; stale: string[]; error?: string };
+  /** Control plane: mesh-wide mTLS. */
+  mtls?: { api: 'modern' | 'legacy' | 'none'; mode?: string };
+  /** Control plane: remote secrets of clusters not in the inventory. */
+  strays?: string[];
+  /** Remotes: whether the lab's/real Pilot has loaded this cluster (only when its debug address is known). */
+  pilot?: { loaded: boolean };
+  routes?: { checked: boolean; converged?: boolean; missing: string[]; error?: string };
+  healthy: boolean;
+  reasons: string[];
+}
+
+const USAGE = 'usage: meshplay status -i INVENTORY [--output plain|json] [--no-routes] [--pilot HOST:PORT]';
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && !v.includes('{{') ? v : undefined;
+}
+
+function errText(e: unknown): string {
+  return (e as Error)?.message?.split('\n')[0] ?? String(e);
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        inventory: { type: 'string', short: 'i', multiple: true },
+        output: { type: 'string', short: 'o' },
+        'no-routes': { type: 'boolean' },
+        pilot: { type: 'string' },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`meshplay status: ${(e as Error).message}\n${USAGE}\n`);
+    return ExitCode.badOption;
+  }
+  if (!v.inventory?.length || (v.output && !['plain', 'json'].includes(v.output))) {
+    process.stderr.write(`${USAGE}\n`);
+    return ExitCode.badOption;
+  }
+  const [{ createTemplater }, inv, { Redactor }] = await Promise.all([
+    import('../template/index.js'),
+    import('../inventory/index.js'),
+    import('../output/redact.js'),
+  ]);
+  const templater = createTemplater();
+  let inventory: Inventory;
+  try {
+    inventory = inv.loadInventory(v.inventory, { templater });
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    for (const p of e.problems) process.stderr.write(`ERROR: ${formatProblem(p)}\n`);
+    return ExitCode.parseError;
+  }
+  const redactor = new Redactor();
+  const rows = await meshStatus(inventory, {
+    secret: (s) => redactor.addSecret(s),
+    routes: !v['no-routes'],
+    pilot: v.pilot ?? str(inv.hostVars(inventory, inventory.groups.get('control_plane')?.[0] ?? '').istio_pilot_debug_address),
+    vars: (host) => {
+      try {
+        return templater.render(inv.hostVars(inventory, host), inv.hostVars(inventory, host), {}) as Record<string, unknown>;
+      } catch {
+        return inv.hostVars(inventory, host);
+      }
+    },
+  });
+  const safe = redactor.redact(rows) as ClusterStatus[];
+  if (v.output === 'json') process.stdout.write(JSON.stringify({ healthy: safe.every((r) => r.healthy), clusters: safe }, null, 2) + '\n');
+  else process.stdout.write(formatTable(safe));
+  return safe.every((r) => r.healthy) ? ExitCode.ok : 1;
+}
+
+export function formatTable(rows: ClusterStatus[]): string {
+  const head = ['CLUSTER', 'ROLE', 'API', 'SECRET', 'ENDPOINTS', 'MTLS', 'ROUTES', 'STATUS'];
+  const body = rows.map((r) => [
+    r.cluster,
+    r.role,
+    r.api.reachable ? r.api.version ?? 'up' : 'unreachable',
+    r.secret ? (r.secret.present ? (r.secret.authenticates && r.secret.canListServices && r.secret.canCreateSecrets === false ? 'working' : 'broken') : 'missing') : '-',
+    r.endpoints ? (r.endpoints.error ? 'error' : r.endpoints.inSync ? `in sync (${r.endpoints.mode})` : `stale (${r.endpoints.stale.length})`) : '-',
+    r.mtls ? (r.mtls.api === 'none' ? 'off' : `${r.mtls.mode ?? '?'} (${r.mtls.api})`) : '-',
+    r.routes ? (!r.routes.checked ? 'unchecked' : r.routes.converged ? 'converged' : `missing ${r.routes.missing.length}`) : '-',
+    r.healthy ? 'healthy' : 'UNHEALTHY',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out = [line(head), ...body.map(line)];
+  for (const r of rows) for (const reason of r.reasons) out.push(`${r.cluster}: ${reason}`);
+  return out.join('\n') + '\n';
+}
+
+interface StatusOptions {
+  secret(value: string): void;
+  vars(host: string): Record<string, unknown>;
+  routes: boolean;
+  /** Pilot's HTTP debug address (host:port); checks which remotes it loaded. */
+  pilot?: string;
+}
+
+async function connectCluster(host: Host, vars: Record<string, unknown>, o: StatusOptions, controller: AbortController): Promise<KubernetesConnection> {
+  const { connect } = await import('../connection/kubernetes.js');
+  return connect({ host, vars, acceptNewHostKeys: false, log: () => undefined, warn: () => undefined, secret: o.secret, signal: controller.signal });
+}
+
+/** Status of every cluster of the inventory, checked live. */
+export async function meshStatus(inventory: Inventory, o: StatusOptions): Promise<ClusterStatus[]> {
+  const controller = new AbortController();
+  const clusterHosts = inventory.clusters.map((c) => inventory.hosts.get(c.name)!);
+  const conns = new Map<string, KubernetesConnection>();
+  const rows: ClusterStatus[] = [];
+  for (const h of clusterHosts) {
+    const row: ClusterStatus = {
+      cluster: h.name,
+      role: inventory.clusters.find((c) => c.name === h.name)!.istio_control_plane ? 'control-plane' : 'remote',
+      api: { reachable: false },
+      healthy: true,
+      reasons: [],
+    };
+    try {
+      const c = await connectCluster(h, o.vars(h.name), o, controller);
+      conns.set(h.name, c);
+      const ver = await c.request<{ gitVersion: string }>({ method: 'GET', path: '/version' });
+      row.api = { reachable: true, version: ver.gitVersion };
+    } catch (e) {
+      row.api = { reachable: false, error: errText(e) };
+      row.reasons.push(`API unreachable: ${errText(e)}`);
+    }
+    rows.push(row);
+  }
+  const cpRow = rows.find((r) => r.role === 'control-plane');
+  const cp = cpRow && conns.get(cpRow.cluster);
+  const { remoteSecretName, multiClusterLabel } = await import('../modules/istio_remote_secret.js');
+  const { discoverAll, defaultDiscoveryServices, discoveryLabel } = await import('../modules/istio_discovery.js');
+  const ns = 'istio-system';
+
+  let cpSecrets: any[] = [];
+  if (cp && cpRow) {
+    try {
+      cpSecrets = (await cp.request<{ items: any[] }>({ method: 'GET', list: true, path: `/api/v1/namespaces/${ns}/secrets`, query: { labelSelector: `${multiClusterLabel}=true` } })).items;
+      const known = new Set(rows.filter((r) => r.role === 'remote').map((r) => remoteSecretName(r.cluster)));
+      cpRow.strays = cpSecrets.map((s) => s.metadata.name as string).filter((n) => !known.has(n));
+      if (cpRow.strays.length) cpRow.reasons.push(`remote secrets for clusters not in the inventory: ${cpRow.strays.join(', ')} (re-run kubeconfig_secrets to prune)`);
+    } catch (e) {
+      cpRow.reasons.push(`cannot list remote secrets: ${errText(e)}`);
+    }
+    cpRow.mtls = await mtlsOf(cp);
+  }
+
+  let pilotClusters: Set<string> | undefined;
+  if (o.pilot) {
+    pilotClusters = await pilotLoaded(o.pilot).catch(() => undefined);
+    if (!pilotClusters && cpRow) cpRow.reasons.push(`Pilot debug endpoint ${o.pilot} not reachable`);
+  }
+
+  for (const row of rows.filter((r) => r.role === 'remote')) {
+    const remote = conns.get(row.cluster);
+    // Remote secret: present, and its kubeconfig (used in memory) reads but cannot write secrets.
+    const secret = cpSecrets.find((s) => s.metadata.name === remoteSecretName(row.cluster));
+    row.secret = { present: !!secret };
+    if (!cp) row.secret.error = 'control plane unreachable';
+    else if (!secret) row.reasons.push(`remote secret ${remoteSecretName(row.cluster)} missing in the control plane (re-run kubeconfig_secrets)`);
+    else row.secret = await probeKubeconfig(row.cluster, secret, o);
+    if (secret && !(row.secret.authenticates && row.secret.canListServices && row.secret.canCreateSecrets === false)) {
+      row.reasons.push(
+        row.secret.error ??
+          (!row.secret.authenticates ? 'remote secret does not authenticate' : !row.secret.canListServices ? 'remote secret cannot list services' : 'remote secret can create secrets (too much privilege)'),
+      );
+    }
+    // Endpoints vs the control plane's current addresses.
+    const vars = o.vars(row.cluster);
+    const mode = (str(vars.istio_control_plane_discovery) ?? 'svc') as 'svc' | 'pod' | 'lb';
+    if (cp && remote) {
+      try {
+        const want = await discoverAll(cp, mode, ns, (vars.istio_discovery_services as string[] | undefined) ?? defaultDiscoveryServices);
+        const stale: string[] = [];
+        for (const d of want) {
+          const ep = await remote.getOrUndefined<any>(`/api/v1/namespaces/${ns}/endpoints/${d.name}`);
+          const have = (ep?.subsets ?? []).flatMap((s: any) => (s.addresses ?? []).map((a: any) => a.ip)).sort();
+          const labelled = ep?.metadata?.labels?.[discoveryLabel] === 'true';
+          if (!ep || !labelled || have.join(',') !== [...d.addresses].sort().join(',')) stale.push(`${d.name}: has ${have.join(',') || 'none'}, control plane is at ${d.addresses.join(',')}`);
+        }
+        row.endpoints = { mode, inSync: stale.length === 0, stale };
+        for (const s of stale) row.reasons.push(`stale Endpoints ${s} (re-run istio_remote)`);
+      } catch (e) {
+        row.endpoints = { mode, inSync: false, stale: [], error: errText(e) };
+        row.reasons.push(`cannot compare Endpoints: ${errText(e)}`);
+      }
+    }
+    if (pilotClusters) {
+      row.pilot = { loaded: pilotClusters.has(row.cluster) };
+      if (!row.pilot.loaded) row.reasons.push('Pilot has not loaded this cluster');
+    }
+  }
+
+  if (o.routes) await checkRoutes(inventory, rows, conns, o, controller);
+  for (const r of rows) r.healthy = r.reasons.length === 0;
+  await Promise.allSettled([...conns.values()].map((c) => c.close()));
+  return rows;
+}
+
+async function mtlsOf(cp: KubernetesConnection): Promise<ClusterStatus['mtls']> {
+  const pa = await cp.getOrUndefined<any>('/apis/security.istio.io/v1beta1/namespaces/istio-system/peerauthentications/default').catch(() => undefined);
+  if (pa) return { api: 'modern', mode: pa.spec?.mtls?.mode ?? 'PERMISSIVE' };
+  const mp = await cp.getOrUndefined<any>('/apis/authentication.istio.io/v1alpha1/meshpolicies/default').catch(() => undefined);
+  if (mp) return { api: 'legacy', mode: mp.spec?.peers?.find((p: any) => 'mtls' in p)?.mtls?.mode ?? 'STRICT' };
+  return { api: 'none' };
+}
+
+/** Uses the remote secret's kubeconfig in memory: authenticates? lists services? may create secrets? */
+async function probeKubeconfig(cluster: string, secret: any, o: StatusOptions): Promise<NonNullable<ClusterStatus['secret']>> {
+  const encoded = secret.data?.[cluster];
+  if (!encoded) return { present: true, authenticates: false, error: `remote secret has no data key '${cluster}'` };
+  o.secret(encoded);
+  const text = Buffer.from(encoded, 'base64').toString('utf8');
+  o.secret(text);
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(text);
+  } catch (e) {
+    return { present: true, authenticates: false, error: `remote secret's kubeconfig does not parse: ${errText(e)}` };
+  }
+  const c = kc.getCurrentCluster();
+  const token = kc.getCurrentUser()?.token;
+  if (token) o.secret(token);
+  if (!c?.server || !token) return { present: true, authenticates: false, error: "remote secret's kubeconfig has no server or token" };
+  const { connect } = await import('../connection/kubernetes.js');
+  const host: Host = { name: `${cluster}-remote-secret`, kind: 'cluster', connection: 'kubernetes', cluster, vars: {}, api: { url: c.server, token, ca_data: c.caData } };
+  let conn: KubernetesConnection;
+  try {
+    conn = await connect({ host, vars: {}, acceptNewHostKeys: false, log: () => undefined, warn: () => undefined, secret: o.secret, signal: new AbortController().signal });
+  } catch (e) {
+    return { present: true, authenticates: false, error: `remote secret's kubeconfig: ${errText(e)}` };
+  }
+  try {
+    const { KubeApiError } = await import('../connection/kubernetes.js');
+    let canListServices = false;
+    try {
+      await conn.request({ method: 'GET', list: true, path: '/api/v1/services', query: { limit: 1 } });
+      canListServices = true;
+    } catch (e) {
+      if (!(e instanceof KubeApiError) || e.status !== 403) throw e;
+    }
+    const review = await conn.request<any>({
+      method: 'POST',
+      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', resource: 'secrets', namespace: 'istio-system' } } },
+    });
+    return { present: true, authenticates: true, canListServices, canCreateSecrets: review.status?.allowed === true };
+  } catch (e) {
+    return { present: true, authenticates: false, error: `remote secret's kubeconfig: ${errText(e)}` };
+  } finally {
+    await conn.close();
+  }
+}
+
+async function pilotLoaded(addr: string): Promise<Set<string>> {
+  // Pilot 1.3 lists no remote clusters as such; its registry's Services carry `cluster-vips` keyed by the
+  // cluster each came from (every cluster has at least the `kubernetes` Service), so the keys are the loaded clusters.
+  const http = await import('node:http');
+  const body = await new Promise<string>((resolve, reject) => {
+    http
+      .get(`http://${addr}/debug/registryz`, { timeout: 3000 }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`HTTP ${res.statusCode}`))));
+      })
+      .on('error', reject);
+  });
+  const services = (JSON.parse(body || '[]') ?? []) as { 'cluster-vips'?: Record<string, string> }[];
+  return new Set(services.flatMap((svc) => Object.keys(svc['cluster-vips'] ?? {})));
+}
+
+/** Every node has a route to every pod block of the other clusters, via that block's node (SSH facts). */
+async function checkRoutes(inventory: Inventory, rows: ClusterStatus[], conns: Map<string, KubernetesConnection>, o: StatusOptions, controller: AbortController): Promise<void> {
+  const blocks: { cluster: string; block: string; via: string }[] = [];
+  for (const [cluster, conn] of conns) {
+    try {
+      const nodes = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: '/api/v1/nodes' });
+      for (const n of nodes.items) {
+        const ip = (n.status?.addresses ?? []).find((a: any) => a.type === 'InternalIP')?.address;
+        if (n.spec?.podCIDR && ip) blocks.push({ cluster, block: n.spec.podCIDR, via: ip });
+      }
+    } catch {
+      /* reported as unchecked below */
+    }
+  }
+  const { parseRoutes } = await import('../routes/parse.js');
+  for (const row of rows) {
+    const nodes = (inventory.groups.get(`${row.cluster}_nodes`) ?? []).map((n) => inventory.hosts.get(n)!);
+    if (!nodes.length) {
+      row.routes = { checked: false, missing: [], error: 'no nodes in the inventory' };
+      continue;
+    }
+    const missing: string[] = [];
+    try {
+      const { connect } = await import('../connection/ssh.js');
+      for (const node of nodes) {
+        const conn = (await connect({ host: node, vars: o.vars(node.name), acceptNewHostKeys: false, log: () => undefined, warn: () => undefined, secret: o.secret, signal: controller.signal })) as CommandConnection;
+        try {
+          const r = await conn.exec(['ip', '-j', 'route', 'show'], {});
+          const routes = parseRoutes(r.stdout);
+          for (const b of blocks.filter((x) => x.cluster !== row.cluster)) {
+            if (!routes.some((rt) => rt.dst === b.block && rt.gateway === b.via)) missing.push(`${node.name}: ${b.block} via ${b.via}`);
+          }
+        } finally {
+          await conn.close();
+        }
+      }
+      row.routes = { checked: true, converged: missing.length === 0, missing };
+      if (missing.length) row.reasons.push(`pod routes missing: ${missing.slice(0, 3).join('; ')}${missing.length > 3 ? ` (+${missing.length - 3})` : ''} (run the pod_cidr_routes role)`);
+    } catch (e) {
+      row.routes = { checked: false, missing: [], error: errText(e) };
+      row.reasons.push(`cannot check pod routes over SSH: ${errText(e)}`);
+    }
+  }
+}
