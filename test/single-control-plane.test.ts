@@ -1,0 +1,299 @@
+// Issue 7 end to end: the single-control-plane playbook against a 3x1 lab (real kube-apiservers and controller
+// managers, real token controller) with Istio 1.3's real Pilot reading the remote secrets; plus the pure parts.
+import t from 'tap';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { labDown, labUp } from '../lab/cli.js';
+import { STATE_DIR } from '../lab/state.js';
+import { buildSpec } from '../lab/spec.js';
+import { inventoryText, labInventory } from '../lab/inventory.js';
+import { kubeDown, kubeUp } from '../lab/kube/index.js';
+import { labCredentials, moveService, seedControlPlane } from '../lab/fixtures/control-plane.js';
+import { pilotRemoteClusters, pilotServices, startPilot, stopPilot, type PilotState } from '../lab/pilot.js';
+import { adminRequest, labApply, type AdminCredentials } from '../lab/kube/rest.js';
+import { connect } from '../runner/connection/kubernetes.js';
+import { KubeApiError } from '../runner/connection/kubernetes.js';
+import { meshplay, recapOf, results, totals, type CliRun } from './helpers/cli.js';
+import { discover, remoteObjects } from '../runner/modules/istio_discovery.js';
+import { isLoopbackUrl, kubeconfigFor } from '../runner/modules/istio_remote_secret.js';
+import { issueServerCert, makeCa, pemCerts, reissueReason } from '../runner/modules/tls_certificate.js';
+import { validateIstioObjects } from '../runner/modules/istio_validate.js';
+
+const playbook = 'playbooks/single-control-plane.yml';
+
+// ---------------------------------------------------------------- pure parts
+
+t.test('discovery: svc, pod and lb addresses; selector-less Service + Endpoints', async (t) => {
+  const svc = { metadata: { name: 'istio-pilot' }, spec: { clusterIP: '10.201.0.9', selector: { istio: 'pilot' }, ports: [{ name: 'grpc-xds', port: 15010, targetPort: 15010 }] } };
+  const ilb = { metadata: { name: 'istio-pilot-ilb' }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.5' }] } } };
+  const all = new Map<string, any>([['istio-pilot', svc], ['istio-pilot-ilb', ilb]]);
+  const pods: any[] = [{ metadata: { name: 'p', labels: { istio: 'pilot' } }, status: { podIP: '10.101.0.10' } }, { metadata: { name: 'q', labels: { app: 'x' } }, status: { podIP: '10.101.0.11' } }];
+  t.same(discover('svc', svc as any, all, []).addresses, ['10.201.0.9']);
+  t.same(discover('pod', svc as any, all, pods).addresses, ['10.101.0.10']);
+  t.same(discover('lb', svc as any, all, []).addresses, ['192.0.2.5']);
+  t.throws(() => discover('lb', { ...svc, metadata: { name: 'zipkin' } } as any, all, []), /no zipkin-ilb LoadBalancer/);
+  const [s, e] = remoteObjects(discover('svc', svc as any, all, []), 'istio-system', 'lab1');
+  t.equal((s!.spec as any).clusterIP, 'None');
+  t.notOk((s!.spec as any).selector, 'selector-less');
+  t.same((e as any).subsets, [{ addresses: [{ ip: '10.201.0.9' }], ports: [{ name: 'grpc-xds', port: 15010, protocol: 'TCP' }] }]);
+});
+
+t.test('kubeconfig and loopback detection', async (t) => {
+  const kc = parse(kubeconfigFor('lab2', 'https://10.0.0.1:6443', 'PEM', 'tok'));
+  t.equal(kc['current-context'], 'lab2');
+  t.equal(kc.users[0].user.token, 'tok');
+  t.equal(Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString(), 'PEM');
+  t.notOk(kc.clusters[0].cluster['insecure-skip-tls-verify'], 'TLS verification stays on');
+  for (const u of ['https://127.0.0.1:6443', 'https://localhost', 'https://[::1]:1']) t.ok(isLoopbackUrl(u), u);
+  t.notOk(isLoopbackUrl('https://10.213.1.1:6443'));
+});
+
+t.test('certificates: chain verifies; re-issue only when needed', async (t) => {
+  const ca = await makeCa('test CA', 3650);
+  const server = await issueServerCert(ca, ['a.example', 'b.example'], 'a.example', 365);
+  const [leaf, chainCa] = pemCerts(server.certPem).map((p) => new X509Certificate(p));
+  t.ok(leaf!.verify(new X509Certificate(ca.certPem).publicKey), 'leaf signed by the CA');
+  t.equal(chainCa!.fingerprint256, new X509Certificate(ca.certPem).fingerprint256, 'chain carries the CA');
+  t.equal(reissueReason(server, ca.certPem, ['b.example', 'a.example'], 30), undefined, 'same hosts in another order: keep');
+  t.match(reissueReason(server, ca.certPem, ['a.example'], 30), /hosts changed/);
+  t.match(reissueReason(server, ca.certPem, ['a.example', 'b.example'], 400), /within renew_before/);
+  t.match(reissueReason(server, (await makeCa('other', 1)).certPem, ['a.example', 'b.example'], 30), /not signed by the CA/);
+  t.equal(reissueReason(undefined, ca.certPem, ['a'], 30), 'no certificate yet');
+});
+
+t.test('Istio schema validation: modern and legacy kinds, failing with the field path', async (t) => {
+  const ok = await validateIstioObjects([
+    { apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'istio-system' }, spec: { mtls: { mode: 'STRICT' } } },
+    { apiVersion: 'authentication.istio.io/v1alpha1', kind: 'MeshPolicy', metadata: { name: 'default' }, spec: { peers: [{ mtls: { mode: 'STRICT' } }] } },
+    { apiVersion: 'networking.istio.io/v1alpha3', kind: 'DestinationRule', metadata: { name: 'd', namespace: 'n' }, spec: { host: '*.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'not-istio' } },
+  ]);
+  t.same(ok, []);
+  const bad = await validateIstioObjects([
+    { apiVersion: 'security.istio.io/v1beta1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'x' }, spec: { mtls: { mode: 'STRIKT' } } },
+    { apiVersion: 'authentication.istio.io/v1alpha1', kind: 'Policy', metadata: { name: 'p', namespace: 'x' }, spec: { peers: [{ mtls: { mode: 'STRIKT' } }], target: [] } },
+    { apiVersion: 'networking.istio.io/v1alpha3', kind: 'Gateway', metadata: { name: 'g', namespace: 'x' }, spec: { servers: [{ port: { number: 'abc', name: 'https', protocol: 'HTTPS' }, hosts: ['h'] }] } },
+  ]);
+  t.match(bad.join('\n'), /PeerAuthentication x\/default: spec\.mtls\.mode: must be one of/);
+  t.match(bad.join('\n'), /Policy x\/p: spec\.peers\[0\]\.mtls\.mode: must be one of STRICT, PERMISSIVE/);
+  t.match(bad.join('\n'), /Policy x\/p: spec\.target: unknown field/);
+  t.match(bad.join('\n'), /Gateway x\/g: spec\.servers\[0\]\.port\.number: must be integer/);
+});
+
+// ---------------------------------------------------------------- against the lab
+
+// With root and no developer lab up, the full lab (network namespaces, sshd, BIRD, API servers) is built in a temp
+// dir. A lab already up owns the lab network, so then only the API servers are started (lab/kube, own temp dir):
+// nothing this test checks needs the node network while the pod_cidr_routes part is skipped.
+const fullLab = process.getuid?.() === 0 && !existsSync(join(STATE_DIR, 'state.json'));
+
+function persisting(run: CliRun): number {
+  return (recapOf(run).transport?.kubernetes?.requests?.persisting as number | undefined) ?? 0;
+}
+
+function changedTasks(run: CliRun): string[] {
+  return results(run).filter((e) => e.status === 'changed').map((e) => `${e.host} ${e.task}`);
+}
+
+async function get(creds: AdminCredentials, path: string): Promise<any | undefined> {
+  const r = await adminRequest(creds, 'GET', path);
+  if (r.status === 404) return undefined;
+  if (r.status >= 300) throw new Error(`GET ${path}: ${r.status} ${r.body.slice(0, 200)}`);
+  return r.json();
+}
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 300_000 }, async (t) => {
+  const stateDir = await mkdtemp(join(tmpdir(), 'mpl-scp-test-'));
+  const inventoryFile = join(stateDir, 'inventory', 'lab.yml');
+  let pilot: PilotState | undefined;
+  t.teardown(async () => {
+    await stopPilot(stateDir).catch(() => undefined);
+    if (fullLab) await labDown({ stateDir, inventoryFile }).catch(() => undefined);
+    else await kubeDown(stateDir).catch(() => undefined);
+    await rm(stateDir, { recursive: true, force: true });
+  });
+  const t0 = Date.now();
+  if (fullLab) {
+    await labUp({ stateDir, inventoryFile, clusters: 3, nodes: 1 });
+  } else {
+    const spec = buildSpec({ clusters: 3, nodes: 1, overlap: false }, '10.213.0.0/16');
+    const api = await kubeUp(spec, stateDir);
+    mkdirSync(dirname(inventoryFile), { recursive: true });
+    const inventory = labInventory(spec, { privateKeyFile: join(stateDir, 'none'), knownHostsFile: join(stateDir, 'none') }, api);
+    for (const c of inventory.clusters) c.nodes = [];
+    writeFileSync(inventoryFile, inventoryText(inventory));
+  }
+  t.comment(`${fullLab ? 'full lab' : 'API servers only (a lab is up)'} in ${Date.now() - t0} ms`);
+  const cp = labCredentials(stateDir, 'lab1');
+  const lab2 = labCredentials(stateDir, 'lab2');
+  await seedControlPlane(cp);
+  pilot = await startPilot({ stateDir, cluster: 'lab1', kubeconfig: cp.kubeconfig });
+  // A Service that exists only in a remote: Pilot can know it only through the remote secret.
+  await labApply(lab2, '/api/v1/namespaces/default/services/only-in-lab2', {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'only-in-lab2', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 9080 }] },
+  });
+  const inv = ['-i', inventoryFile, '--skip-tags', 'pod_cidr_routes', '--output', 'ndjson'];
+  const outputs: string[] = [];
+  const run = async (...extra: string[]) => {
+    const r = await meshplay(['run', playbook, ...inv, ...extra], { timeoutMs: 120_000 });
+    outputs.push(r.stdout, r.stderr);
+    return r;
+  };
+
+  await t.test('--check on a fresh lab changes nothing', async (t) => {
+    const r = await run('--check', '--diff');
+    t.equal(r.code, 0, r.stdout.slice(-2000) + r.stderr);
+    t.ok(totals(r).changed > 0, 'predicts changes');
+    t.equal(persisting(r), 0, 'only reads and dry-runs');
+    t.notOk(await get(lab2, '/api/v1/namespaces/istio-system'), 'remote namespace not created');
+    t.notOk(await get(cp, '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2'));
+  });
+
+  let firstMs = 0;
+  await t.test('converges from scratch, then a re-run changes nothing and persists nothing', async (t) => {
+    const t0 = Date.now();
+    const first = await run('--diff');
+    firstMs = Date.now() - t0;
+    t.equal(first.code, 0, first.stdout.slice(-3000) + first.stderr);
+    t.ok(totals(first).changed >= 10, `first run changed ${totals(first).changed} (${firstMs} ms)`);
+    const t1 = Date.now();
+    const again = await run();
+    const againMs = Date.now() - t1;
+    t.equal(again.code, 0, again.stderr);
+    t.equal(totals(again).changed, 0, `re-run changed nothing: ${changedTasks(again).join('; ')}`);
+    t.equal(persisting(again), 0, 'no persisting request on a converged re-run');
+    t.comment(`3-cluster lab: first run ${firstMs} ms, re-run ${againMs} ms (wall, CLI start included)`);
+  });
+
+  await t.test('the real Pilot loads every remote; a remote-only Service appears in its registry', async (t) => {
+    await until('Pilot to load lab2 and lab3', () => pilotRemoteClusters(pilot!).join(',') === 'lab2,lab3');
+    await until('only-in-lab2 in /debug/registryz', async () => (await pilotServices(pilot!)).includes('only-in-lab2.default.svc.cluster.local'));
+    t.pass('Pilot: Adding new cluster member lab2, lab3; only-in-lab2.default.svc.cluster.local registered');
+  });
+
+  let token = '';
+  await t.test('the remote secret authenticates as the reader: lists services/endpoints/pods, cannot create secrets', async (t) => {
+    const secret = await get(cp, '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2');
+    t.equal(secret.metadata.labels['istio/multiCluster'], 'true');
+    t.equal(secret.metadata.annotations['networking.istio.io/cluster'], 'lab2');
+    t.same(Object.keys(secret.data), ['lab2']);
+    const kc = parse(Buffer.from(secret.data.lab2, 'base64').toString());
+    token = kc.users[0].user.token;
+    const tokenSecret = await get(lab2, '/api/v1/namespaces/istio-system/secrets/istio-reader-service-account-token');
+    t.equal(Buffer.from(tokenSecret.data.token, 'base64').toString(), token, 'the token the token controller wrote');
+    t.ok(tokenSecret.metadata.annotations['kubernetes.io/service-account.uid'], 'filled by the controller');
+    t.equal(kc.clusters[0].cluster.server, lab2.url, 'server from the inventory API URL');
+    const conn = await connect({
+      host: { name: 'reader', kind: 'cluster', connection: 'kubernetes', cluster: 'lab2', vars: {}, api: { url: kc.clusters[0].cluster.server, token, ca_data: kc.clusters[0].cluster['certificate-authority-data'] } },
+      vars: {}, acceptNewHostKeys: false, log: () => undefined, warn: () => undefined, secret: () => undefined, signal: new AbortController().signal,
+    });
+    try {
+      const who = await conn.request({ method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } }).catch(() => undefined);
+      if (who) t.equal((who as any).status.userInfo.username, 'system:serviceaccount:istio-system:istio-reader-service-account');
+      for (const r of ['services', 'endpoints', 'pods']) t.ok(await conn.request({ method: 'GET', list: true, path: `/api/v1/${r}` }), `can list ${r}`);
+      const err = await conn.request({ method: 'POST', path: '/api/v1/namespaces/default/secrets', body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } } }).catch((e) => e);
+      t.ok(err instanceof KubeApiError && err.status === 403, 'cannot create secrets');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  await t.test('the gateway certificate chain verifies against the meshplay CA', async (t) => {
+    const ca = await get(cp, '/api/v1/namespaces/istio-system/secrets/meshplay-gateway-ca');
+    const tls = await get(lab2, '/api/v1/namespaces/istio-system/secrets/meshplay-ingressgateway-cert');
+    t.equal(tls.type, 'kubernetes.io/tls');
+    const caCert = new X509Certificate(Buffer.from(ca.data['tls.crt'], 'base64'));
+    const [leaf] = pemCerts(Buffer.from(tls.data['tls.crt'], 'base64').toString()).map((p) => new X509Certificate(p));
+    t.ok(leaf!.checkIssued(caCert) && leaf!.verify(caCert.publicKey), 'leaf signed by the CA');
+    t.match(leaf!.subjectAltName, 'DNS:bookinfo.lab2.mesh.local');
+    const gw = await get(lab2, '/apis/networking.istio.io/v1alpha3/namespaces/istio-system/gateways/meshplay-ingressgateway');
+    t.same(gw.spec.servers[0].tls, { mode: 'SIMPLE', credentialName: 'meshplay-ingressgateway-cert' });
+  });
+
+  await t.test('a control-plane address change re-writes only the Endpoints', async (t) => {
+    const before = await get(cp, '/api/v1/namespaces/istio-system/services/istio-pilot');
+    const moved = before.spec.clusterIP === '10.201.200.200' ? '10.201.200.201' : '10.201.200.200';
+    await moveService(cp, 'istio-pilot', moved);
+    const r = await run('--tags', 'istio_remote');
+    t.equal(r.code, 0, r.stderr);
+    t.same(changedTasks(r).sort(), ['lab2 istio_remote : Control-plane Endpoints', 'lab3 istio_remote : Control-plane Endpoints']);
+    for (const e of results(r).filter((x) => x.status === 'changed')) t.equal(e.result.msg, 'update Endpoints istio-system/istio-pilot');
+    const ep = await get(lab2, '/api/v1/namespaces/istio-system/endpoints/istio-pilot');
+    t.same(ep.subsets[0].addresses, [{ ip: moved }]);
+  });
+
+  await t.test('status: healthy; a hand-deleted secret makes it unhealthy; a re-run heals it', async (t) => {
+    const status = async () => {
+      const r = await meshplay(['status', '-i', inventoryFile, '--output', 'json', '--no-routes', '--pilot', pilot!.httpAddr]);
+      outputs.push(r.stdout, r.stderr);
+      return { code: r.code, body: JSON.parse(r.stdout || '{}') };
+    };
+    let s = await status();
+    t.equal(s.code, 0, JSON.stringify(s.body.clusters?.map((c: any) => c.reasons)));
+    const row2 = s.body.clusters.find((c: any) => c.cluster === 'lab2');
+    t.same(row2.secret, { present: true, authenticates: true, canListServices: true, canCreateSecrets: false });
+    t.same(row2.pilot, { loaded: true });
+    t.equal(s.body.clusters[0].mtls.mode, 'STRICT');
+    await adminRequest(cp, 'DELETE', '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2');
+    s = await status();
+    t.equal(s.code, 1);
+    t.match(s.body.clusters.find((c: any) => c.cluster === 'lab2').reasons.join(), /istio-remote-secret-lab2 missing/);
+    const heal = await run('--tags', 'kubeconfig_secrets');
+    t.equal(heal.code, 0, heal.stderr);
+    t.same(changedTasks(heal), ['lab1 kubeconfig_secrets : Remote secrets (istio/multiCluster), pruned for clusters no longer in the inventory']);
+    await until('Pilot to see lab2 again', () => pilotRemoteClusters(pilot!).includes('lab2'));
+    s = await status();
+    t.equal(s.code, 0, JSON.stringify(s.body.clusters.map((c: any) => c.reasons)));
+  });
+
+  await t.test('mTLS: legacy and modern switch, each removing the other', async (t) => {
+    const legacy = await run('--tags', 'mtls', '-e', 'istio_mtls_api=legacy');
+    t.equal(legacy.code, 0, legacy.stdout.slice(-1500));
+    t.ok(await get(cp, '/apis/authentication.istio.io/v1alpha1/meshpolicies/default'), 'MeshPolicy');
+    const dr = await get(cp, '/apis/networking.istio.io/v1alpha3/namespaces/istio-system/destinationrules/default');
+    t.equal(dr.spec.trafficPolicy.tls.mode, 'ISTIO_MUTUAL');
+    t.notOk(await get(cp, '/apis/security.istio.io/v1beta1/namespaces/istio-system/peerauthentications/default'), 'PeerAuthentication pruned');
+    const modern = await run('--tags', 'mtls');
+    t.equal(modern.code, 0);
+    t.ok(await get(cp, '/apis/security.istio.io/v1beta1/namespaces/istio-system/peerauthentications/default'));
+    t.notOk(await get(cp, '/apis/authentication.istio.io/v1alpha1/meshpolicies/default'), 'MeshPolicy pruned');
+    t.notOk(await get(cp, '/apis/networking.istio.io/v1alpha3/namespaces/istio-system/destinationrules/default'), 'DestinationRule pruned');
+    const bad = await run('--tags', 'ingress_gateway', '-e', '{"ingress_gateway_https_port": "https"}');
+    t.equal(bad.code, 2);
+    t.match(JSON.stringify(results(bad).filter((e) => e.status === 'failed').map((e) => e.result.msg)), /spec\.servers\[0\]\.port\.number: must be integer/);
+  });
+
+  await t.test('a cluster leaving the inventory has its secret pruned, and Pilot drops it', async (t) => {
+    const doc = parse(readFileSync(inventoryFile, 'utf8'));
+    doc.clusters = doc.clusters.filter((c: any) => c.name !== 'lab3');
+    const smaller = join(stateDir, 'two.yml');
+    writeFileSync(smaller, stringify(doc));
+    const r = await meshplay(['run', playbook, '-i', smaller, '--tags', 'kubeconfig_secrets', '--output', 'ndjson']);
+    outputs.push(r.stdout, r.stderr);
+    t.equal(r.code, 0, r.stderr);
+    t.notOk(await get(cp, '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab3'), 'lab3 secret pruned');
+    t.ok(await get(cp, '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2'), 'lab2 secret kept');
+    await until('Pilot to drop lab3', () => pilotRemoteClusters(pilot!).join(',') === 'lab2');
+    t.match(readFileSync(pilot!.log, 'utf8'), /Deleting cluster member:? lab3/);
+  });
+
+  await t.test('no token or kubeconfig in any output', async (t) => {
+    t.ok(token.length > 100, 'have the real token');
+    const all = outputs.join('\n');
+    t.notOk(all.includes(token), 'token absent');
+    t.notOk(all.includes(Buffer.from(token).toString('base64').slice(0, 60)), 'base64 token absent');
+    t.notOk(/client-key-data|BEGIN [A-Z ]*PRIVATE KEY/.test(all), 'no key material');
+  });
+});
