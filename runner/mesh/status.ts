@@ -7,7 +7,7 @@ import { findServerBlock, forwardOf } from './corefile.js';
 import { parseStubDomains } from './stubdomains.js';
 import { verifyCacerts, cacertsKeys, type Cacerts } from './ca.js';
 import { componentLabel } from './kube.js';
-import { gatewayOf, hostOf, type MeshExport } from '../modules/mesh_service_entries.js';
+import { explicitGateway, gatewayOf, hostOf, type MeshExport } from '../modules/mesh_service_entries.js';
 
 export interface StatusCheck {
   name: 'cacerts' | 'dns' | 'gateway' | 'service-entries';
@@ -136,12 +136,11 @@ export async function multiStatus(inventory: Inventory, connections: Connections
         const addr = se.spec?.addresses?.[0];
         if (addr && vips.has(addr)) problems.push(`${se.metadata.name} shares ${addr} with ${vips.get(addr)}`);
         if (addr) vips.set(addr, se.metadata.name);
-        const spec = inventory.clusters.find((x) => x.name === from);
-        if (!spec) {
+        if (!inventory.clusters.some((x) => x.name === from)) {
           problems.push(`${se.metadata.name}: exporting cluster ${from} not in the inventory`);
           continue;
         }
-        const explicit = (spec.gateway_address as string | undefined) ?? (spec.vars?.gateway_address as string | undefined);
+        const explicit = explicitGateway(inventory, from);
         const gw = await gatewayOf(await connect(from), from, explicit, { service: 'istio-ingressgateway', namespace: 'istio-system', port: 15443 });
         const ep = se.spec?.endpoints?.[0];
         const ports = Object.values(ep?.ports ?? {});

@@ -8,6 +8,7 @@ import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { allocateVips, defaultVipRange } from '../mesh/vip.js';
 import { clusterConnection, componentLabel, get, meshLabels, ownerOf } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
+import type { Inventory } from '../inventory/types.js';
 
 export interface ExportPort {
   number: number;
@@ -61,6 +62,12 @@ export async function gatewayOf(conn: KubernetesConnection, cluster: string, exp
     .flatMap((n) => (n.status?.addresses ?? []).filter((a: any) => a.type === 'ExternalIP').concat((n.status?.addresses ?? []).filter((a: any) => a.type === 'InternalIP')));
   if (!addrs.length) throw new Error(`${cluster}: no node has an InternalIP/ExternalIP to reach nodePort ${port.nodePort}; set gateway_address for ${cluster} in the inventory`);
   return { cluster, address: addrs[0].address, port: port.nodePort, source: `node ${addrs[0].address} nodePort` };
+}
+
+/** `gateway_address` of a cluster in the inventory (cluster vars, group_vars or host_vars of the cluster host). */
+export function explicitGateway(inventory: Inventory, cluster: string): string | undefined {
+  const v = inventory.hosts?.get(cluster)?.vars.gateway_address ?? inventory.clusters.find((c) => c.name === cluster)?.vars?.gateway_address;
+  return typeof v === 'string' && v ? v : undefined;
 }
 
 export function hostOf(e: Pick<MeshExport, 'service' | 'namespace'>): string {
@@ -143,8 +150,7 @@ const serviceEntries: Module<ServiceEntriesArgs, never> = {
     const gateways = new Map<string, Gateway>();
     const gwOpts = { service: args.gateway_service ?? 'istio-ingressgateway', namespace: args.gateway_namespace ?? 'istio-system', port: args.gateway_port ?? 15443 };
     for (const c of new Set(mine.map((e) => e.cluster))) {
-      const spec = clusters.get(c)!;
-      const explicit = (spec.gateway_address as string | undefined) ?? (spec.vars?.gateway_address as string | undefined);
+      const explicit = explicitGateway(ctx.inventory, c);
       gateways.set(c, await gatewayOf(explicit ? conn : await clusterConnection(ctx, c), c, explicit, gwOpts));
     }
     const owner = ownerOf(ctx, args.owner);

@@ -1,0 +1,242 @@
+// The multi-control-plane playbook against two REAL kube-apiservers (lab/kube), seeded with what an Istio
+// multicluster-gateways install gives (lab/fixtures-multi.ts): converge, re-run changed=0, check mode,
+// export removal, gateway address change, status, uninstall back to the original object lists.
+// Uses lab/kube directly (API servers only): the network-namespace lab's names are machine-wide and another
+// lab may be up; these plays never SSH to nodes.
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { kubeUp, startCluster, stopCluster, type KubeLabSpec } from '../lab/kube/index.js';
+import { seedMultiControlPlane, gatewayNodePort } from '../lab/fixtures-multi.js';
+import { connectTo } from './helpers/kube.js';
+import { meshplay, totals, results, repoRoot } from './helpers/cli.js';
+import type { KubernetesConnection } from '../runner/connection/kubernetes.js';
+import { verifyCacerts, cacertsKeys } from '../runner/mesh/ca.js';
+import { findServerBlock, forwardOf } from '../runner/mesh/corefile.js';
+import { multiStatus } from '../runner/mesh/status.js';
+import { kubeadmCorefile } from '../lab/fixtures-multi.js';
+import type { Inventory } from '../runner/inventory/types.js';
+import { httpGet, startPilot, stopPilot, type PilotState } from '../lab/pilot.js';
+
+const pilots: Record<string, PilotState> = {};
+
+/** hostname -> address of every service in a Pilot's registry. */
+async function registry(p: PilotState): Promise<Record<string, string | undefined>> {
+  const res = await httpGet(`http://${p.httpAddr}/debug/registryz`);
+  const list = (JSON.parse(res.body || '[]') ?? []) as { hostname: string; address?: string }[];
+  return Object.fromEntries(list.map((s) => [s.hostname, s.address]));
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshplay-mesh-lab-'));
+const spec: KubeLabSpec = {
+  clusters: [
+    { name: 'mpeast', podCidr: '10.64.0.0/16', serviceCidr: '10.112.0.0/16', controlPlane: true, nodes: [{ name: 'mpeast-n1', address: '10.251.1.2', podBlock: '10.64.1.0/24' }] },
+    { name: 'mpwest', podCidr: '10.65.0.0/16', serviceCidr: '10.113.0.0/16', controlPlane: false, nodes: [{ name: 'mpwest-n1', address: '10.251.2.2', podBlock: '10.65.1.0/24' }] },
+  ],
+};
+const conns: Record<string, KubernetesConnection> = {};
+let apis: Record<string, any> = {};
+const inventoryFile = path.join(dir, 'inventory.yml');
+
+const exportsAll = [
+  { cluster: 'mpwest', namespace: 'default', service: 'reviews', ports: [{ number: 9080, name: 'http1', protocol: 'HTTP' }] },
+  { cluster: 'mpwest', namespace: 'default', service: 'ratings', ports: [{ number: 9080, name: 'http', protocol: 'HTTP' }] },
+  { cluster: 'mpeast', namespace: 'shop', service: 'cart', ports: [{ number: 8080, name: 'grpc', protocol: 'GRPC' }] },
+];
+
+function writeInventory(exports: unknown[], westGateway?: string) {
+  const inv = {
+    topology: 'multi-control-plane',
+    clusters: spec.clusters.map((c) => ({
+      name: c.name,
+      istio_control_plane: c.controlPlane,
+      api: apis[c.name],
+      ...(c.name === 'mpwest' && westGateway ? { vars: { gateway_address: westGateway } } : {}),
+      nodes: c.nodes.map((n) => ({ name: n.name, address: n.address })),
+    })),
+    vars: { mesh_exports: exports, mesh_ca_key_type: 'ecdsa-p256', meshplay_owner: 'mesh-lab-test' },
+  };
+  fs.writeFileSync(inventoryFile, stringify(inv));
+}
+
+async function play(name: string, extra: string[] = []) {
+  const run = await meshplay(['run', path.join(repoRoot, 'playbooks', name), '-i', inventoryFile, '--output', 'ndjson', ...extra], { timeoutMs: 120_000 });
+  return run;
+}
+
+function failures(run: Awaited<ReturnType<typeof play>>): string {
+  return results(run)
+    .filter((r) => r.status === 'failed' || r.result?.failed)
+    .map((r) => `${r.host} ${r.task}: ${r.result?.msg ?? JSON.stringify(r.result)}`)
+    .join('\n') + (run.code !== 0 ? `\nexit ${run.code}\n${run.stderr.slice(-2000)}` : '');
+}
+
+/** Everything a cluster holds that meshplay could have touched: names of objects + DNS ConfigMap data. */
+async function snapshot(conn: KubernetesConnection): Promise<string[]> {
+  const out: string[] = [];
+  const lists: [string, string][] = [
+    ['v1', 'secrets'], ['v1', 'configmaps'], ['v1', 'services'], ['apps/v1', 'deployments'],
+    ['networking.istio.io/v1alpha3', 'serviceentries'], ['networking.istio.io/v1alpha3', 'gateways'],
+    ['networking.istio.io/v1alpha3', 'envoyfilters'], ['networking.istio.io/v1alpha3', 'destinationrules'],
+    ['networking.istio.io/v1alpha3', 'virtualservices'],
+  ];
+  for (const [gv, res] of lists) {
+    const base = gv === 'v1' ? '/api/v1' : `/apis/${gv}`;
+    const l = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: `${base}/${res}` });
+    for (const i of l.items) {
+      // Service-account token Secrets and kube-root-ca.crt come and go with the controller manager.
+      if (res === 'configmaps' && i.metadata.name === 'kube-root-ca.crt') continue;
+      out.push(`${res} ${i.metadata.namespace}/${i.metadata.name}`);
+    }
+  }
+  for (const name of ['coredns', 'kube-dns']) {
+    const cm = await conn.getOrUndefined<any>(`/api/v1/namespaces/kube-system/configmaps/${name}`);
+    if (cm) out.push(`dns ${name} ${JSON.stringify(cm.data)} ${JSON.stringify(cm.metadata.annotations ?? {})}`);
+  }
+  return out.sort();
+}
+
+const before: Record<string, string[]> = {};
+
+t.before(async () => {
+  apis = await kubeUp(spec, dir);
+  for (const [i, c] of spec.clusters.entries()) {
+    const started = await startCluster({ name: c.name, serviceCidr: c.serviceCidr, dir: path.join(dir, 'kube', c.name) });
+    await seedMultiControlPlane(started.admin, { index: i });
+    conns[c.name] = await connectTo(c.name, { kubeconfig: apis[c.name].kubeconfig, context: apis[c.name].context });
+    before[c.name] = await snapshot(conns[c.name]!);
+  }
+});
+
+t.teardown(async () => {
+  for (const c of Object.keys(pilots)) await stopPilot(path.join(dir, `pilot-${c}`));
+  for (const c of Object.values(conns)) await c.close();
+  for (const c of spec.clusters) await stopCluster(path.join(dir, 'kube', c.name), true);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function secretFiles(conn: KubernetesConnection, name: string): Promise<Record<string, string>> {
+  const s = await conn.request<any>({ method: 'GET', path: `/api/v1/namespaces/istio-system/secrets/${name}` });
+  return Object.fromEntries(Object.entries(s.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+}
+
+async function serviceEntries(conn: KubernetesConnection): Promise<Record<string, { address: string; endpoint: string; port: unknown }>> {
+  const l = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: '/apis/networking.istio.io/v1alpha3/namespaces/istio-system/serviceentries' });
+  return Object.fromEntries(l.items.map((s) => [s.spec.hosts[0], { address: s.spec.addresses[0], endpoint: s.spec.endpoints[0].address, port: Object.values(s.spec.endpoints[0].ports)[0] }]));
+}
+
+let firstVips: Record<string, any> = {};
+
+t.test('converges from scratch; second run changed=0; keys never printed', async (t) => {
+  writeInventory(exportsAll);
+  const first = await play('multi-control-plane.yml');
+  t.equal(failures(first), '', 'no failures');
+  t.ok(totals(first).changed > 0, `first run changed ${totals(first).changed}`);
+
+  const root = await secretFiles(conns.mpeast!, 'meshplay-root-ca');
+  for (const c of ['mpeast', 'mpwest']) {
+    const files = await secretFiles(conns[c]!, 'cacerts');
+    t.same(Object.keys(files).sort(), [...cacertsKeys].sort());
+    const v = await verifyCacerts(files, root['root-cert.pem']!);
+    t.same(v.problems, [], `${c} cacerts chain to the shared root`);
+    t.notOk(first.stdout.includes(files['ca-key.pem']!.split('\n')[1]!), `${c} intermediate key not in the output`);
+  }
+  t.notOk(first.stdout.includes(root['root-key.pem']!.split('\n')[1]!), 'root key not in the output');
+  t.notOk(first.stdout.includes(Buffer.from(root['root-key.pem']!).toString('base64').slice(0, 40)), 'nor base64');
+
+  // DNS: CoreDNS in east (Corefile kept byte for byte), kube-dns stubDomains in west.
+  const dnsIp = async (c: string) => (await conns[c]!.request<any>({ method: 'GET', path: '/api/v1/namespaces/istio-system/services/istiocoredns' })).spec.clusterIP;
+  const corefile = (await conns.mpeast!.request<any>({ method: 'GET', path: '/api/v1/namespaces/kube-system/configmaps/coredns' })).data.Corefile as string;
+  t.ok(corefile.startsWith(kubeadmCorefile), 'original Corefile kept as is');
+  t.same(forwardOf(findServerBlock(corefile, 'global')!)?.addresses, [await dnsIp('mpeast')]);
+  const kubeDns = await conns.mpwest!.request<any>({ method: 'GET', path: '/api/v1/namespaces/kube-system/configmaps/kube-dns' });
+  t.same(JSON.parse(kubeDns.data.stubDomains), { global: [await dnsIp('mpwest')] });
+  t.equal(kubeDns.data.upstreamNameservers, '["8.8.8.8"]', 'other keys kept');
+
+  // ServiceEntries: east calls west's reviews/ratings through west's node + 15443 nodePort; west calls east's cart.
+  const eastSes = await serviceEntries(conns.mpeast!);
+  t.same(Object.keys(eastSes).sort(), ['ratings.default.global', 'reviews.default.global']);
+  t.same(eastSes['reviews.default.global']!.endpoint, '10.251.2.2');
+  t.same(eastSes['reviews.default.global']!.port, gatewayNodePort(1));
+  t.not(eastSes['reviews.default.global']!.address, eastSes['ratings.default.global']!.address, 'unique VIPs');
+  for (const s of Object.values(eastSes)) t.match(s.address, /^(24\d|25[0-5])\./, 'VIP from 240.0.0.0/4');
+  const westSes = await serviceEntries(conns.mpwest!);
+  t.same(Object.keys(westSes), ['cart.shop.global']);
+  firstVips = eastSes;
+
+  const gw = await conns.mpwest!.getOrUndefined<any>('/apis/networking.istio.io/v1alpha3/namespaces/istio-system/gateways/istio-multicluster-ingressgateway');
+  t.equal(gw?.spec?.servers?.[0]?.tls?.mode, 'AUTO_PASSTHROUGH');
+
+  const second = await play('multi-control-plane.yml');
+  t.equal(failures(second), '');
+  t.equal(totals(second).changed ?? 0, 0, 'second run changed=0');
+  const rootAfter = await secretFiles(conns.mpeast!, 'meshplay-root-ca');
+  t.equal(rootAfter['root-cert.pem'], root['root-cert.pem'], 'root not regenerated');
+
+  const status = await multiStatus({ hosts: new Map(), clusters: spec.clusters.map((c) => ({ name: c.name, istio_control_plane: c.controlPlane, nodes: [] })), vars: { mesh_exports: exportsAll } } as unknown as Inventory, new Map(Object.entries(conns)));
+  t.equal(status.healthy, true, status.lines.join('\n'));
+
+  // Acceptance: each cluster's own control plane (the real Pilot 1.3) sees the .global hosts at meshplay's addresses.
+  for (const c of spec.clusters) pilots[c.name] = await startPilot({ stateDir: path.join(dir, `pilot-${c.name}`), cluster: c.name, kubeconfig: apis[c.name].kubeconfig });
+  const eastReg = await eventually('east registry', () => registry(pilots.mpeast!), (r) => 'ratings.default.global' in r && 'reviews.default.global' in r);
+  t.equal(eastReg['reviews.default.global'], eastSes['reviews.default.global']!.address, 'east Pilot: reviews.default.global at the allocated VIP');
+  t.equal(eastReg['ratings.default.global'], eastSes['ratings.default.global']!.address, 'east Pilot: ratings.default.global at the allocated VIP');
+  t.notOk('cart.shop.global' in eastReg, 'east does not import its own export');
+  const westReg = await eventually('west registry', () => registry(pilots.mpwest!), (r) => 'cart.shop.global' in r);
+  t.equal(westReg['cart.shop.global'], westSes['cart.shop.global']!.address, 'west Pilot: cart.shop.global at the allocated VIP');
+});
+
+t.test('check mode changes nothing; removing an export prunes only its entry, VIPs stay', async (t) => {
+  const snap = await snapshot(conns.mpeast!);
+  writeInventory(exportsAll.filter((e) => e.service !== 'reviews'));
+  const checked = await play('multi-control-plane.yml', ['--check']);
+  t.equal(failures(checked), '');
+  t.ok(totals(checked).changed > 0, 'check mode reports the prune');
+  t.same(await snapshot(conns.mpeast!), snap, 'check mode changed nothing');
+
+  const pruned = await play('multi-control-plane.yml');
+  t.equal(failures(pruned), '');
+  const ses = await serviceEntries(conns.mpeast!);
+  t.same(Object.keys(ses), ['ratings.default.global'], 'reviews entry pruned');
+  t.equal(ses['ratings.default.global']!.address, firstVips['ratings.default.global'].address, 'ratings keeps its VIP');
+  const reg = await eventually('east registry', () => registry(pilots.mpeast!), (r) => !('reviews.default.global' in r));
+  t.notOk('reviews.default.global' in reg, 'east Pilot: reviews.default.global gone after the export is removed');
+  t.equal(reg['ratings.default.global'], firstVips['ratings.default.global'].address);
+
+  writeInventory(exportsAll);
+  const back = await play('multi-control-plane.yml');
+  t.equal(failures(back), '');
+  const again = await serviceEntries(conns.mpeast!);
+  t.equal(again['ratings.default.global']!.address, firstVips['ratings.default.global'].address);
+  t.not(again['reviews.default.global']!.address, again['ratings.default.global']!.address);
+});
+
+t.test('ServiceEntry endpoints follow a gateway address change', async (t) => {
+  writeInventory(exportsAll, '192.0.2.10:443');
+  const moved = await play('multi-control-plane.yml');
+  t.equal(failures(moved), '');
+  const ses = await serviceEntries(conns.mpeast!);
+  t.equal(ses['reviews.default.global']!.endpoint, '192.0.2.10');
+  t.equal(ses['reviews.default.global']!.port, 443);
+  t.equal(ses['reviews.default.global']!.address, (await serviceEntries(conns.mpeast!))['reviews.default.global']!.address);
+  writeInventory(exportsAll);
+});
+
+t.test('uninstall leaves each cluster as it was before the first run', async (t) => {
+  const run = await play('uninstall.yml');
+  t.equal(failures(run), '');
+  for (const c of Object.keys(conns)) t.same(await snapshot(conns[c]!), before[c], `${c} object lists and DNS data as before`);
+  const again = await play('uninstall.yml');
+  t.equal(totals(again).changed ?? 0, 0, 'uninstall twice: changed=0');
+});
