@@ -1,0 +1,269 @@
+// meshplay against Ansible and against the floor (bench/floor.ts) on the pod CIDR routes job, in the lab.
+//   npm run bench -- [--clusters 4 --nodes 12 | --scenarios 2x3,2x12,4x12,8x12] [--runs 5]
+//                    [--results DIR] [--work DIR] [--no-profile] [--keep-lab]
+// For each scenario: lab up (no Kubernetes), then per run and per tool (the order rotates run by run):
+// reset the routes, time a first run, check, time a converged re-run, check. Times are whole processes.
+// Only one lab can exist on the machine: run it under `flock /tmp/meshplay-lab.lock`.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { labDown, labUp } from '../lab/cli.js';
+import type { LabState } from '../lab/state.js';
+import { REPO_ROOT } from '../lab/state.js';
+import { cpuByComponent, phaseSplit, readCpuProfile, type PhaseSplit } from './profile.js';
+import { PHASES, TOOLS, markdownTable, ratio, summarize, svgChart, type Phase, type ScenarioResult, type Summary, type Tool } from './stats.js';
+import {
+  closeAnsibleMasters, resetRoutes, routeCount, routeProblems, runAnsible, runFloorProcess, runMeshplay, timed,
+  workPaths, writeAnsibleInventory, type RunOutcome, type Work,
+} from './tools.js';
+
+interface Options {
+  scenarios: Array<{ clusters: number; nodes: number }>;
+  runs: number;
+  resultsDir: string;
+  workDir: string;
+  profile: boolean;
+  keepLab: boolean;
+  /** Results file base name: `routes` for the default scenario set. */
+  name: string;
+}
+
+const DEFAULT_SCENARIOS = '2x3,2x12,4x12,8x12';
+
+function parseOptions(argv: string[]): Options {
+  let clusters: number | undefined;
+  let nodes: number | undefined;
+  let scenarios: string | undefined;
+  const o = { runs: 5, resultsDir: join(REPO_ROOT, 'bench/results'), workDir: join(REPO_ROOT, 'bench/.work'), profile: true, keepLab: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const int = () => {
+      const v = value();
+      if (!/^[1-9]\d*$/.test(v)) throw new Error(`${a} needs a positive whole number (got ${v})`);
+      return Number(v);
+    };
+    if (a === '--clusters') clusters = int();
+    else if (a === '--nodes') nodes = int();
+    else if (a === '--scenarios') scenarios = value();
+    else if (a === '--runs') o.runs = int();
+    else if (a === '--results') o.resultsDir = value();
+    else if (a === '--work') o.workDir = value();
+    else if (a === '--no-profile') o.profile = false;
+    else if (a === '--keep-lab') o.keepLab = true;
+    else throw new Error(`unknown option ${a}`);
+  }
+  if ((clusters === undefined) !== (nodes === undefined)) throw new Error('give --clusters and --nodes together');
+  const spec = clusters !== undefined ? `${clusters}x${nodes}` : (scenarios ?? DEFAULT_SCENARIOS);
+  const list = spec.split(',').map((s) => {
+    const m = /^(\d+)x(\d+)$/.exec(s.trim());
+    if (!m) throw new Error(`scenario '${s}' is not CLUSTERSxNODES, e.g. 4x12`);
+    return { clusters: Number(m[1]), nodes: Number(m[2]) };
+  });
+  return { ...o, scenarios: list, name: spec === DEFAULT_SCENARIOS ? 'routes' : `routes-${spec.replace(/,/g, '_')}` };
+}
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+interface RunRecord {
+  scenario: string;
+  run: number;
+  tool: Tool;
+  phase: Phase;
+  ms: number;
+  changed: number;
+  problems: string[];
+}
+
+function checkChanged(phase: Phase, changed: number, hosts: number): string[] {
+  if (phase === 'converged' && changed !== 0) return [`converged re-run reported ${changed} changed host(s), expected 0`];
+  if (phase === 'first' && changed !== hosts) return [`first run reported ${changed} changed host(s), expected ${hosts}`];
+  return [];
+}
+
+async function runTool(tool: Tool, work: Work, hosts: number, controlDir: string): Promise<RunOutcome> {
+  if (tool === 'meshplay') return runMeshplay(work);
+  if (tool === 'floor') return runFloorProcess(work);
+  return runAnsible(work, hosts, controlDir);
+}
+
+async function scenario(
+  opts: Options, work: Work, clusters: number, nodes: number, records: RunRecord[],
+): Promise<{ result: ScenarioResult; state: LabState; lastMeshplay?: Record<Phase, RunOutcome> }> {
+  const label = `${clusters}x${nodes}`;
+  log(`${label}: lab up`);
+  const up = await labUp({ clusters, nodes, kube: false, stateDir: work.stateDir, inventoryFile: work.inventoryFile, log: (l) => log(`lab: ${l}`) });
+  const state = up.state;
+  await writeAnsibleInventory(state, work);
+  const hosts = state.nodes.length;
+  const times = Object.fromEntries(TOOLS.map((t) => [t, { first: [] as number[], converged: [] as number[] }])) as ScenarioResult['times'];
+  let lastMeshplay: Record<Phase, RunOutcome> | undefined;
+  for (let run = 0; run < opts.runs; run++) {
+    const order = TOOLS.map((_, i) => TOOLS[(i + run) % TOOLS.length]!);
+    for (const tool of order) {
+      const controlDir = join(work.dir, `cp-${run}`);
+      await resetRoutes(state, work.stateDir);
+      const outcomes = {} as Record<Phase, RunOutcome>;
+      for (const phase of PHASES) {
+        const out = await runTool(tool, work, hosts, controlDir);
+        const problems = [...out.problems, ...checkChanged(phase, out.changed, hosts), ...(await routeProblems(state, work.stateDir))];
+        times[tool][phase].push(out.ms);
+        records.push({ scenario: label, run: run + 1, tool, phase, ms: Math.round(out.ms), changed: out.changed, problems });
+        outcomes[phase] = out;
+        log(`${label} run ${run + 1} ${tool} ${phase}: ${(out.ms / 1000).toFixed(2)} s, changed ${out.changed}${problems.length ? ` PROBLEMS: ${problems.join(' | ')}` : ''}`);
+      }
+      if (tool === 'ansible') await closeAnsibleMasters(controlDir);
+      if (tool === 'meshplay') lastMeshplay = outcomes;
+    }
+  }
+  const summary = Object.fromEntries(
+    TOOLS.map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(times[t][p])]))]),
+  ) as Record<Tool, Record<Phase, Summary>>;
+  return { result: { clusters, nodes, hosts, routes: routeCount(state), times, summary }, state, lastMeshplay };
+}
+
+interface ProfileReport {
+  scenario: string;
+  phases: Record<Phase, PhaseSplit>;
+  transport: Record<Phase, Record<string, unknown> | undefined>;
+  cpu: Record<Phase, Array<{ component: string; ms: number }>>;
+  floor: Record<Phase, Record<string, number>>;
+}
+
+/** One extra profiled first run and converged run of meshplay (--cpu-prof), and of the floor for its split. */
+async function profileRuns(work: Work, state: LabState, label: string): Promise<ProfileReport> {
+  const report = { scenario: label, phases: {}, transport: {}, cpu: {}, floor: {} } as ProfileReport;
+  await resetRoutes(state, work.stateDir);
+  for (const phase of PHASES) {
+    const dir = join(work.dir, `prof-${phase}`);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    // Timed runs stay unprofiled; this run's phases come from the ndjson, the CPU split from the profile.
+    const out = await runMeshplay(work, [], ['--cpu-prof', '--cpu-prof-dir', dir]);
+    if (out.problems.length) throw new Error(`profiled meshplay ${phase} run failed: ${out.problems.join('; ')}`);
+    report.phases[phase] = phaseSplit(out.events ?? [], out.ms);
+    report.transport[phase] = out.transport;
+    report.cpu[phase] = cpuByComponent(await readCpuProfile(dir));
+  }
+  await resetRoutes(state, work.stateDir);
+  for (const phase of PHASES) {
+    const t = await timed(process.execPath, [join(REPO_ROOT, 'dist/bench/floor.js'), work.stateDir]);
+    report.floor[phase] = { ...(JSON.parse(t.stdout) as Record<string, number>), wallMs: Math.round(t.ms) };
+  }
+  return report;
+}
+
+async function versionTimes(runs: number): Promise<Record<'meshplay' | 'ansible', Summary>> {
+  const m: number[] = [];
+  const a: number[] = [];
+  for (let i = 0; i < Math.max(runs, 5); i++) {
+    m.push((await timed(process.execPath, [join(REPO_ROOT, 'dist/runner/cli.js'), '--version'])).ms);
+    a.push((await timed('ansible-playbook', ['--version'])).ms);
+  }
+  return { meshplay: summarize(m), ansible: summarize(a) };
+}
+
+function profileMarkdown(p: ProfileReport): string {
+  const out = [`### Where meshplay's time goes at ${p.scenario}`, ''];
+  for (const phase of PHASES) {
+    const s = p.phases[phase];
+    const f = p.floor[phase]!;
+    out.push(
+      `**${phase} run** (profiled, so a little slower than the timed runs): wall ${s.wallMs} ms — start-up to first event ${s.startupMs} ms; ` +
+        s.tasks.map((t) => `${t.task} ${t.ms} ms`).join('; ') +
+        `; last task to recap ${s.toRecapMs} ms; recap to exit ${s.exitMs} ms.`,
+      '',
+      `Transport (recap): \`${JSON.stringify(p.transport[phase] ?? {})}\``,
+      '',
+      `Floor, same state: wall ${f.wallMs} ms — modules loaded at ${f.loadedMs} ms, all connected at ${f.connectedMs} ms, all read at ${f.readMs} ms, done at ${f.ms} ms.`,
+      '',
+      '| CPU self time (meshplay) | ms |',
+      '|---|---|',
+      ...p.cpu[phase].slice(0, 14).map((c) => `| ${c.component} | ${c.ms} |`),
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const work = workPaths(opts.workDir);
+  await mkdir(work.dir, { recursive: true });
+  await mkdir(opts.resultsDir, { recursive: true });
+  const records: RunRecord[] = [];
+  const results: ScenarioResult[] = [];
+  let profile: ProfileReport | undefined;
+  const started = new Date();
+  try {
+    for (const s of opts.scenarios) {
+      const { result, state } = await scenario(opts, work, s.clusters, s.nodes, records);
+      results.push(result);
+      const profileHere = opts.profile && (s.clusters === 4 && s.nodes === 12 || (opts.scenarios.length === 1));
+      if (profileHere) {
+        log(`${s.clusters}x${s.nodes}: profiling meshplay`);
+        profile = await profileRuns(work, state, `${s.clusters}x${s.nodes}`);
+      }
+    }
+  } finally {
+    if (!opts.keepLab) {
+      log('lab down');
+      await labDown({ kube: false, stateDir: work.stateDir, inventoryFile: work.inventoryFile });
+    }
+  }
+  const version = await versionTimes(opts.runs);
+  const failures = records.filter((r) => r.problems.length);
+
+  const doc = {
+    startedAt: started.toISOString(),
+    machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+    runs: opts.runs,
+    scenarios: results,
+    ratios: results.map((r) => ({
+      scenario: `${r.clusters}x${r.nodes}`,
+      ...Object.fromEntries(
+        PHASES.map((p) => [p, {
+          ansibleOverMeshplay: ratio(r.summary.ansible[p].median, r.summary.meshplay[p].median),
+          meshplayOverFloor: ratio(r.summary.meshplay[p].median, r.summary.floor[p].median),
+          ansibleOverFloor: ratio(r.summary.ansible[p].median, r.summary.floor[p].median),
+        }]),
+      ),
+    })),
+    version,
+    profile,
+    runsDetail: records,
+    correctness: failures.length ? 'FAILED' : 'every run left exactly the expected routes; every converged re-run changed nothing',
+  };
+  const md = [
+    `## meshplay vs Ansible: pod CIDR routes (${opts.runs} runs each, ${started.toISOString().slice(0, 10)})`,
+    '',
+    'Whole-process wall time in seconds, median (min–max). "first" starts from a lab without the routes; "converged" is the re-run right after.',
+    'Verification pings off (`-e pod_cidr_routes_verify=false`). Floor: bench/floor.ts (ssh2, one `ip -j -d route show` and one `ip -batch -` per node).',
+    '',
+    markdownTable(results),
+    `\`--version\`: meshplay ${version.meshplay.median} ms (${version.meshplay.min}–${version.meshplay.max}), ansible-playbook ${version.ansible.median} ms (${version.ansible.min}–${version.ansible.max}).`,
+    '',
+    `Correctness: ${doc.correctness}.`,
+    ...(failures.length ? ['', ...failures.map((f) => `- ${f.scenario} run ${f.run} ${f.tool} ${f.phase}: ${f.problems.join('; ')}`)] : []),
+    '',
+    ...(profile ? [profileMarkdown(profile)] : []),
+  ].join('\n');
+  await writeFile(join(opts.resultsDir, `${opts.name}.json`), JSON.stringify(doc, null, 2) + '\n');
+  await writeFile(join(opts.resultsDir, `${opts.name}.md`), md);
+  await writeFile(join(opts.resultsDir, `${opts.name}.svg`), svgChart(results, 'pod CIDR routes: time against nodes'));
+  process.stdout.write(md);
+  log(`results in ${join(opts.resultsDir, opts.name)}.{json,md,svg}`);
+  if (failures.length) log(`${failures.length} run(s) failed their correctness checks`);
+  return failures.length ? 1 : 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: Error) => {
+    process.stderr.write(`bench: ${err.stack ?? err.message}\n`);
+    process.exitCode = 1;
+  },
+);

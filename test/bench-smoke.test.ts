@@ -1,0 +1,94 @@
+// The bench in its smoke form (2×3, one run, no profile): it completes against the real lab, real sshd
+// and real ansible-playbook, and every correctness check passes. No time is asserted.
+// Needs the lab lock like every lab user: flock /tmp/meshplay-lab.lock npx tap dist/test/bench-smoke.test.js
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { markdownTable, summarize, svgChart, type ScenarioResult } from '../bench/stats.js';
+import { parseAnsibleRecap } from '../bench/tools.js';
+import { phaseSplit } from '../bench/profile.js';
+
+const RUN_JS = fileURLToPath(new URL('../bench/run.js', import.meta.url));
+
+t.test('summaries, table and chart', async (t) => {
+  t.same(summarize([5, 1, 3]), { median: 3, min: 1, max: 5, n: 3 });
+  t.same(summarize([4, 1, 3, 2]), { median: 3, min: 1, max: 4, n: 4 }); // 2.5 rounds up
+  const s = (ms: number) => ({ median: ms, min: ms, max: ms, n: 1 });
+  const scenario: ScenarioResult = {
+    clusters: 2, nodes: 3, hosts: 6, routes: 18,
+    times: { meshplay: { first: [400], converged: [300] }, floor: { first: [300], converged: [250] }, ansible: { first: [4000], converged: [3000] } },
+    summary: { meshplay: { first: s(400), converged: s(300) }, floor: { first: s(300), converged: s(250) }, ansible: { first: s(4000), converged: s(3000) } },
+  };
+  const md = markdownTable([scenario]);
+  t.match(md, /\| 2×3 \(18 routes\) \| first \| 0\.40 \(0\.40–0\.40\) \| 0\.30 .*\| 4\.00 .*\| 10× \| 1\.33× \|/);
+  t.match(md, /\| converged \| .*\| 10× \| 1\.2× \|/);
+  const svg = svgChart([scenario], 'a <title>');
+  t.match(svg, /^<svg [^>]+>/);
+  t.match(svg, /a &lt;title&gt;/);
+  t.equal(svg.match(/<path /g)?.length, 6, 'one line per tool and phase');
+});
+
+t.test('Ansible recap parsing', async (t) => {
+  const out = [
+    'TASK [x] ****',
+    'ok: [a]',
+    '',
+    'PLAY RECAP *********************************************************************',
+    'lab1-n1                    : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0',
+    'lab1-n2                    : ok=2    changed=0    unreachable=1    failed=0    skipped=1    rescued=0    ignored=0   ',
+    '',
+  ].join('\n');
+  const hosts = parseAnsibleRecap(out);
+  t.equal(hosts.length, 2);
+  t.match(hosts[0], { host: 'lab1-n1', ok: 3, changed: 1, unreachable: 0 });
+  t.match(hosts[1], { host: 'lab1-n2', changed: 0, unreachable: 1, skipped: 1 });
+  t.same(parseAnsibleRecap('no recap here'), []);
+});
+
+t.test('phase split from ndjson arrival times', async (t) => {
+  const split = phaseSplit(
+    [
+      { type: 'playbook_start', at: 100 },
+      { type: 'task_start', task: 'a', at: 110 },
+      { type: 'task_end', task: 'a', at: 300 },
+      { type: 'task_start', task: 'b', at: 301 },
+      { type: 'task_end', task: 'b', at: 350 },
+      { type: 'recap', at: 360 },
+    ],
+    400,
+  );
+  t.same(split, { wallMs: 400, startupMs: 100, tasks: [{ task: 'a', ms: 190 }, { task: 'b', ms: 49 }], toRecapMs: 10, exitMs: 40 });
+});
+
+t.test('bench smoke: 2×3, one run, all correctness checks pass', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'meshplay-bench-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const results = join(dir, 'results');
+  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [RUN_JS, '--scenarios', '2x3', '--runs', '1', '--no-profile', '--results', results, '--work', join(dir, 'work')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (c) => resolve({ code: c ?? 128, stderr }));
+  });
+  t.equal(code, 0, `bench exited 0; its log:\n${stderr}`);
+  const doc = JSON.parse(await readFile(join(results, 'routes-2x3.json'), 'utf8')) as {
+    scenarios: ScenarioResult[];
+    runsDetail: Array<{ tool: string; phase: string; changed: number; problems: string[] }>;
+    correctness: string;
+  };
+  t.equal(doc.scenarios.length, 1);
+  t.equal(doc.scenarios[0]!.routes, 18, '2 clusters × 3 nodes: every node routes the other cluster’s 3 blocks');
+  t.equal(doc.runsDetail.length, 6, 'three tools, first and converged');
+  for (const r of doc.runsDetail) {
+    t.same(r.problems, [], `${r.tool} ${r.phase}: no problems`);
+    t.equal(r.changed, r.phase === 'first' ? 6 : 0, `${r.tool} ${r.phase}: changed hosts`);
+  }
+  t.notMatch(doc.correctness, /FAILED/);
+  t.match(await readFile(join(results, 'routes-2x3.md'), 'utf8'), /\| 2×3 \(18 routes\) \| converged \|/);
+  t.match(await readFile(join(results, 'routes-2x3.svg'), 'utf8'), /<\/svg>/);
+});
