@@ -207,7 +207,7 @@ export class Runner {
   private async gatherFacts(hosts: string[]): Promise<void> {
     const task: ModuleTask = {
       kind: 'module', module: 'setup', args: {}, name: 'Gathering Facts', position: this.play.position,
-      when: [], vars: [], tags: ['always'], notify: [],
+      when: [], ownWhen: [], vars: [], tags: ['always'], notify: [],
     };
     this.emit({ type: 'task_start', play: this.play.name, task: 'Gathering Facts', hosts });
     const t0 = performance.now();

@@ -27,10 +27,13 @@ function guarded(name: string, texts: string[]): boolean {
   return texts.some((t) => re.test(t));
 }
 
+/** Module tasks, plus blocks as condition-only entries so a block's `when` is checked once, at the block. */
 function flatten(tasks: Task[], out: ModuleTask[] = []): ModuleTask[] {
   for (const t of tasks) {
-    if (t.kind === 'block') flatten([...t.block, ...t.rescue, ...t.always], out);
-    else if (t.kind === 'module') out.push(t);
+    if (t.kind === 'block') {
+      if (t.ownWhen.length) out.push({ ...t, kind: 'module', module: 'block', args: {}, notify: [], name: t.name ?? 'block' } as unknown as ModuleTask);
+      flatten([...t.block, ...t.rescue, ...t.always], out);
+    } else if (t.kind === 'module') out.push(t);
   }
   return out;
 }
@@ -63,7 +66,8 @@ export function checkVariables(playbooks: Playbook[], inventory: Inventory, extr
           if (t.loop_control?.index_var) names.add(t.loop_control.index_var);
         }
         const templates = strings([t.args, t.loop, t.delegate_to, t.loop_control?.label, t.vars]);
-        const bare = strings([t.when, t.changed_when, t.failed_when, t.until]).map((e) => (e.includes('{{') ? e : `{{ ${e} }}`));
+        const bare = strings([t.ownWhen, t.changed_when, t.failed_when, t.until]).map((e) => (e.includes('{{') ? e : `{{ ${e} }}`));
+        const guards = strings(t.when);
         const all = [...templates.filter((s) => templater.isTemplate(s)), ...bare];
         const reported = new Set<string>();
         for (const text of all) {
@@ -75,7 +79,7 @@ export function checkVariables(playbooks: Playbook[], inventory: Inventory, extr
             continue;
           }
           for (const name of used) {
-            if (names.has(name) || name.startsWith('ansible_') || reported.has(name) || guarded(name, all)) continue;
+            if (names.has(name) || name.startsWith('ansible_') || reported.has(name) || guarded(name, [...all, ...guards])) continue;
             reported.add(name);
             problems.push({
               ...t.position,

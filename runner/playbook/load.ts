@@ -2,7 +2,7 @@
 // module name and module argument, and returns plays whose task lists are fully expanded.
 // All problems are collected and thrown together, each with file:line:column.
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ValidationError, type Problem } from '../errors.js';
 import { loadModule, moduleName, moduleNames } from '../modules/index.js';
@@ -87,7 +87,8 @@ export class PlaybookLoader {
       this.problems.push(at ? at.src.problem(at.path, `file not found: ${file}`) : { file, message: 'file not found' });
       return undefined;
     }
-    const src = loadYamlFile(file);
+    const shown = relative(process.cwd(), file);
+    const src = loadYamlFile(shown.startsWith('..') || isAbsolute(shown) ? file : shown);
     this.problems.push(...src.problems);
     return src;
   }
@@ -109,8 +110,10 @@ export class PlaybookLoader {
       return undefined;
     }
     this.unknownKeys(src, path, raw, PLAY_KEYS, 'play');
-    if (typeof raw.hosts !== 'string' || !raw.hosts.trim()) {
+    if (raw.hosts === undefined || raw.hosts === null || raw.hosts === '') {
       this.problems.push(src.problem([...path, 'hosts'], "a play needs 'hosts'", 'a host pattern such as nodes, remotes or all'));
+    } else if (typeof raw.hosts !== 'string') {
+      this.problems.push(src.problem([...path, 'hosts'], `'hosts' must be a host pattern string, got ${describe(raw.hosts)}`, "a pattern such as 'east,west' or 'clusters:!control_plane'"));
     }
     this.checkType(src, [...path, 'vars'], raw.vars, 'mapping');
     this.checkType(src, [...path, 'gather_facts'], raw.gather_facts, 'boolean');
@@ -120,7 +123,7 @@ export class PlaybookLoader {
       this.problems.push(src.problem([...path, 'strategy'], `strategy '${raw.strategy}' is not supported`, 'linear'));
     }
     if (raw.max_fail_percentage !== undefined && (typeof raw.max_fail_percentage !== 'number' || raw.max_fail_percentage < 0 || raw.max_fail_percentage > 100)) {
-      this.problems.push(src.problem([...path, 'max_fail_percentage'], 'max_fail_percentage must be a number', 'a number from 0 to 100'));
+      this.problems.push(src.problem([...path, 'max_fail_percentage'], `max_fail_percentage must be a percentage, got ${JSON.stringify(raw.max_fail_percentage)}`, 'a number from 0 to 100'));
     }
     const vars: Dict = {};
     for (const [i, vf] of asList(raw.vars_files).entries()) {
@@ -195,6 +198,7 @@ export class PlaybookLoader {
       name: typeof raw.name === 'string' ? raw.name : undefined,
       position: src.positionOf(path),
       when: [...inh.when, ...asList(raw.when)],
+      ownWhen: asList(raw.when),
       vars: isDict(raw.vars) ? [...inh.vars, raw.vars] : inh.vars,
       tags: [...new Set([...inh.tags, ...tagList(raw.tags)])],
       role: inh.role,
@@ -244,7 +248,7 @@ export class PlaybookLoader {
     }
     const action = known[0].replace(/^ansible\.builtin\./, '');
     for (const k of actionKeys) {
-      if (k !== known[0]) this.problems.push(src.problem([...path, k], `unknown key '${k}' in task${suggest(k, allowed)}`, undefined, true));
+      if (k !== known[0]) this.problems.push(src.problem([...path, k], `unknown key '${k}' in ${handler ? 'handler' : 'task'}${suggest(k, allowed)}`, undefined, true));
     }
     const c = this.common(src, path, raw, inh);
     const value = raw[known[0]];
@@ -275,7 +279,7 @@ export class PlaybookLoader {
         return undefined;
       }
       this.unknownKeys(src, [...path, known[0]], value, new Set(['name', 'tasks_from', 'vars', 'defaults_from', 'vars_from', 'handlers_from']), action);
-      return this.applyRole(src, [...path, known[0]], value.name, isDict(value.vars) ? value.vars : {}, { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become }, handlers, roles, typeof value.tasks_from === 'string' ? value.tasks_from : 'main');
+      return this.applyRole(src, [...path, known[0]], value.name, isDict(value.vars) ? value.vars : {}, { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become }, handlers, roles, typeof value.tasks_from === 'string' ? value.tasks_from : 'main', inh.role ? [inh.role.name] : []);
     }
     return [this.moduleTask(src, path, raw, c, action, value, handler)];
   }
@@ -344,6 +348,12 @@ export class PlaybookLoader {
     for (const e of validate.errors ?? []) {
       // Templated values are checked again after rendering, when their type is known.
       if (templatedAt(args, e)) continue;
+      if (e.propertyName !== undefined) continue; // reported once by its propertyNames error below
+      if (e.keyword === 'propertyNames') {
+        const name = String((e.params as { propertyName?: string }).propertyName);
+        this.problems.push(src.problem([...path, name], `invalid variable name '${name}' in ${mod.name}`, 'letters, digits and underscores, not starting with a digit', true));
+        continue;
+      }
       const at = freeForm ? path : [...path, ...pointerToPath(e.instancePath)];
       this.problems.push({ ...src.positionOf(e.keyword === 'additionalProperties' ? [...at, String(e.params.additionalProperty)] : at, e.keyword === 'additionalProperties'), ...argMessage(mod.name, e) });
     }
@@ -376,14 +386,14 @@ export class PlaybookLoader {
     return this.applyRole(src, path, name, params, next, handlers, roles, 'main');
   }
 
-  private applyRole(src: SourceFile, path: PathSegment[], name: string, params: Dict, inh: Inherited, handlers: Handler[], roles: RoleScope[], tasksFrom: string, depth = 0): Task[] {
+  private applyRole(src: SourceFile, path: PathSegment[], name: string, params: Dict, inh: Inherited, handlers: Handler[], roles: RoleScope[], tasksFrom: string, chain: string[] = []): Task[] {
     const dir = this.findRole(name);
     if (!dir) {
       this.problems.push(src.problem(path, `role '${name}' not found`, `a directory in ${this.roleSearch.join(', ')}`));
       return [];
     }
-    if (depth > 20) {
-      this.problems.push(src.problem(path, `role dependencies of '${name}' are circular`));
+    if (chain.includes(name)) {
+      this.problems.push(src.problem(path, `circular role dependency: ${[...chain.slice(chain.indexOf(name)), name].join(' -> ')}`, 'role dependencies that form no cycle'));
       return [];
     }
     const role = this.loadRole(dir);
@@ -398,7 +408,7 @@ export class PlaybookLoader {
         if (metaSrc) this.problems.push(metaSrc.problem(['dependencies', i], 'a dependency needs a role name'));
         return;
       }
-      out.push(...this.applyRole(metaSrc ?? src, ['dependencies', i], dname, isDict(d) && isDict(d.vars) ? d.vars : {}, inh, handlers, roles, 'main', depth + 1));
+      out.push(...this.applyRole(metaSrc ?? src, ['dependencies', i], dname, isDict(d) && isDict(d.vars) ? d.vars : {}, inh, handlers, roles, 'main', [...chain, name]));
     });
     const roleInh: Inherited = { ...inh, role: scope, tags: [...new Set([...inh.tags, name])], dir: join(dir, 'tasks') };
     const tasksFile = join(dir, 'tasks', `${tasksFrom}.yml`);

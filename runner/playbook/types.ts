@@ -21,6 +21,8 @@ export interface TaskCommon {
   position: SourcePosition;
   /** Conditions: inherited ones first, then the task's own. */
   when: unknown[];
+  /** The task's (or block's) own conditions, checked once where they are written. */
+  ownWhen: unknown[];
   /** Block/include/task vars, outermost first. */
   vars: Record<string, unknown>[];
   tags: string[];

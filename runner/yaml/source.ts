@@ -24,11 +24,39 @@ export class SourceFile {
     this.file = file;
     this.lines = new LineCounter();
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1' });
-    this.problems = this.doc.errors.map((e) => {
-      const pos = this.lines.linePos(e.pos[0]);
-      return { file, line: pos.line, column: pos.col, message: `YAML syntax error: ${firstLine(e.message)}` };
-    });
+    this.problems = this.doc.errors.length ? [this.syntaxProblem(text)] : [];
     this.value = this.problems.length ? undefined : this.doc.toJS({ maxAliasCount: 1000 });
+  }
+
+  /**
+   * One problem per broken file: the first error, placed where the operator must look. The parser's
+   * later errors are consequences of the first, and some point at the end of the file instead of the cause.
+   */
+  private syntaxProblem(text: string): Problem {
+    const tab = /^( *)\t/m.exec(text);
+    if (tab) {
+      const at = this.at(tab.index + tab[1].length);
+      return { ...at, message: 'YAML syntax error: a tab is used for indentation', expected: 'spaces' };
+    }
+    const e = this.doc.errors[0];
+    let offset = e.pos[0];
+    const quote = /closing (["'])/.exec(e.message)?.[1];
+    if (e.code === 'MISSING_CHAR' && quote) {
+      // The unterminated scalar starts at the last quote that opens a value before the error.
+      const opener = new RegExp(`(^|[:\\-\\[{,]\\s*|^\\s*)${quote === '"' ? '"' : "'"}`, 'gm');
+      let m: RegExpExecArray | null;
+      let start = -1;
+      while ((m = opener.exec(text)) && m.index < offset) start = m.index + m[0].length - 1;
+      if (start >= 0) {
+        const at = this.at(start);
+        return { ...at, message: `YAML syntax error: the quoted value that starts here is never closed`, expected: `a closing ${quote}` };
+      }
+    }
+    // An error at the start of an indented line is about that line's content: point at its first character.
+    const lead = /^ +/.exec(text.slice(offset));
+    if (lead && (offset === 0 || text[offset - 1] === '\n')) offset += lead[0].length;
+    const at = this.at(offset);
+    return { ...at, message: `YAML syntax error: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, '')}` };
   }
 
   /** Position of an offset in this file. */
