@@ -22,7 +22,7 @@ t.test('file modules converge: second run changed=0, --check touches nothing', a
   t.equal((statSync(join(dir, 'a.txt')).mode & 0o777).toString(8), '640');
   t.match(readFileSync(join(dir, 'b.txt'), 'utf8'), /greeting=hello\ncluster=east\ncluster=west\n/);
   const second = await meshplay(['run', fx('files.yml'), ...inv, '-e', `workdir=${dir}`, '--output', 'ndjson']);
-  t.equal(second.code, 0);
+  t.equal(second.code, 0, second.stdout + second.stderr);
   t.equal(totals(second).changed, 0, 'converged');
   const drift = await meshplay(['run', fx('files.yml'), ...inv, '-e', `workdir=${dir}`, '--check', '--detailed-exitcode', '--output', 'ndjson']);
   t.equal(drift.code, 0, 'nothing would change');
@@ -146,4 +146,46 @@ t.test('a misspelled keyword is an error and nothing runs', async (t) => {
   t.equal(r.code, 4);
   t.match(r.stderr, new RegExp(`${pb}:6:7: unknown key 'whne'.*did you mean 'when'`));
   t.notOk(existsSync(marker));
+});
+
+t.test('serial batches stop at max_fail_percentage; include_role runs the role', async (t) => {
+  const r = await meshplay(['run', fx('serial.yml'), ...inv, '--output', 'ndjson']);
+  t.equal(r.code, 2);
+  t.same(results(r, 'first').map((e) => e.host), ['east-1', 'east-2'], 'batches of one; west-1 never started');
+  t.same(results(r, 'base : dependency runs first').map((e) => e.host), ['localhost'], 'the next play still runs');
+  const start = await meshplay(['run', fx('serial.yml'), ...inv, '--output', 'ndjson', '--start-at-task', 'fail on east-2', '-l', 'east-1']);
+  t.same(results(start).map((e) => e.task)[0], 'fail on east-2', 'starts at the named task');
+});
+
+t.test('Ctrl-C: running command finishes, no new task starts, recap printed, exit 99', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { cliPath, repoRoot } = await import('./helpers/cli.js');
+  const child = spawn(process.execPath, [cliPath, 'run', fx('interrupt.yml'), ...inv, '--output', 'ndjson'], { cwd: repoRoot });
+  let out = '';
+  // Interrupt once the long command is running (the signal handler is installed by then).
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('"task_start"') && out.includes('"long"')) resolve();
+    });
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('close', r));
+  t.equal(code, 99);
+  const events = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  t.ok(events.some((e) => e.type === 'task_result' && e.task === 'long'), 'the running command finished');
+  t.notOk(events.some((e) => e.type === 'task_start' && e.task === 'must not start'));
+  t.equal(events.at(-1).type, 'recap');
+  t.equal(events.at(-1).reason, 'interrupted');
+});
+
+t.test('junit report lists task x host cases with failures', async (t) => {
+  const dir = work();
+  const junit = join(dir, 'r.xml');
+  await meshplay(['run', fx('failing.yml'), ...inv, '--output', 'ndjson', '--junit', junit]);
+  const xml = readFileSync(junit, 'utf8');
+  t.match(xml, /<testsuite[^>]*name="failing"/);
+  t.match(xml, /\[west-1\] fail on west-1[\s\S]*?<failure/);
+  t.equal((xml.match(/<testcase /g) ?? []).length, 5, 'one case per task and host that ran');
 });
