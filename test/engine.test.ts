@@ -189,3 +189,17 @@ t.test('junit report lists task x host cases with failures', async (t) => {
   t.match(xml, /\[west-1\] fail on west-1[\s\S]*?<failure/);
   t.equal((xml.match(/<testcase /g) ?? []).length, 5, 'one case per task and host that ran');
 });
+
+t.test('extra vars as JSON and @file win over everything', async (t) => {
+  const dir = work();
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(dir, 'extra.yml'), 'p_extra: extra\n');
+  const json = await meshplay(['run', fx('precedence.yml'), ...inv, '-e', '{"p_extra": "extra"}', '--output', 'ndjson']);
+  t.equal(json.code, 0, 'JSON form');
+  const file = await meshplay(['run', fx('precedence.yml'), ...inv, '-e', `@${join(dir, 'extra.yml')}`, '--output', 'ndjson']);
+  t.equal(file.code, 0, '@file form');
+  const wrong = await meshplay(['run', fx('precedence.yml'), ...inv, '-e', 'p_extra=other', '--output', 'ndjson']);
+  t.equal(wrong.code, 2, 'a different extra value fails the assertion, so the value really arrives');
+  const bad = await meshplay(['run', fx('precedence.yml'), ...inv, '-e', '{"broken"']);
+  t.equal(bad.code, 5, 'malformed -e is a bad option');
+});
