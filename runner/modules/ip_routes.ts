@@ -4,7 +4,7 @@
 // blocks via their owning nodes, and overlapping blocks between clusters are refused.
 import { batchLines, planChanged, planRoutes, routeLine, type DesiredRoute, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
 import { classify } from '../routes/parse.js';
-import { desiredRoutesFor, outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
+import { desiredRoutesFor, inferMissingPeers, outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
 import { DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes } from './ip_route_facts.js';
 import type { Module, ModuleContext } from './types.js';
 import { commandConnection, shellQuote } from './util.js';
@@ -13,6 +13,8 @@ interface Args {
   routes?: DesiredRoute[];
   /** ip_route_facts of every node (entries of unreachable nodes may be missing). */
   peers?: Array<PeerFacts | null | undefined>;
+  /** Every node whose facts `peers` should hold (e.g. groups['nodes']): a node without facts stops pruning. */
+  nodes?: string[];
   /** Only check `peers` for overlaps (run_once before any change); reads nothing from the host. */
   only_check?: boolean;
   state?: 'present' | 'absent';
@@ -33,10 +35,12 @@ const routeSchema = {
   properties: { dest: { type: 'string' }, via: { type: 'string' }, dev: { type: 'string' }, metric: { type: 'integer', minimum: 0 } },
 };
 
-/** Drops peers without facts (unreachable nodes); returns how many were dropped. */
-function knownPeers(raw: unknown[]): { peers: PeerFacts[]; missing: number } {
+/** Drops peers without facts (unreachable nodes); returns which expected nodes have none. */
+function knownPeers(raw: unknown[], nodes: string[] = []): { peers: PeerFacts[]; missing: string[]; unnamed: number } {
   const peers = raw.filter((p): p is PeerFacts => !!p && typeof p === 'object' && Array.isArray((p as PeerFacts).owned_blocks));
-  return { peers, missing: raw.length - peers.length };
+  const have = new Set(peers.map((p) => p.node));
+  // Entries left empty by the caller (hostvars[node].routes of a node never read) count as missing too.
+  return { peers, missing: [...new Set(nodes.filter((n) => !have.has(n)))], unnamed: raw.length - peers.length };
 }
 
 function checkPeers(ctx: ModuleContext, peers: PeerFacts[], warnAll: boolean): void {
@@ -57,7 +61,8 @@ const mod: Module<Args, Data> = {
     additionalProperties: false,
     properties: {
       routes: { type: 'array', items: routeSchema },
-      peers: { type: 'array', items: { type: 'object' } },
+      peers: { type: 'array', items: { type: ['object', 'null'] } },
+      nodes: { type: 'array', items: { type: 'string' } },
       only_check: { type: 'boolean' },
       state: { enum: ['present', 'absent'] },
       prune: { type: 'boolean' },
@@ -68,7 +73,17 @@ const mod: Module<Args, Data> = {
   async plan(ctx, args) {
     const proto = args.protocol ?? DEFAULT_PROTOCOL;
     const protoName = args.protocol_name ?? DEFAULT_PROTOCOL_NAME;
-    const { peers, missing } = knownPeers((args.peers as unknown[] | undefined) ?? []);
+    const known = knownPeers((args.peers as unknown[] | undefined) ?? [], args.nodes);
+    const { missing, unnamed } = known;
+    // Nodes we could not read keep being routed through what their cluster peers' BIRD knows of them.
+    const standIns = inferMissingPeers(
+      known.peers,
+      missing.flatMap((name) => {
+        const h = ctx.inventory.hosts.get(name);
+        return h?.cluster && h.address ? [{ node: name, cluster: h.cluster, address: h.address }] : [];
+      }),
+    );
+    const peers = [...known.peers, ...standIns];
     if (args.peers && !peers.length && args.peers.length)
       throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
     if (args.only_check) {
@@ -83,9 +98,12 @@ const mod: Module<Args, Data> = {
       checkPeers(ctx, peers, false);
       desired.push(...desiredRoutesFor({ node: ctx.host.name, cluster: ctx.host.cluster ?? '' }, peers));
       // A node we could not read may still own blocks: pruning now would cut its pods off.
-      if (missing && prune) {
+      if ((missing.length || unnamed) && prune) {
         prune = false;
-        ctx.warn(`${ctx.host.name}: route facts of ${missing} node(s) are missing (unreachable?); not pruning routes this run`);
+        ctx.warn(
+          `${ctx.host.name}: route facts of ${Math.max(missing.length, unnamed)} node(s) are missing${missing.length ? ` (${missing.join(', ')})` : ''}, ` +
+            'unreachable or not in this run; not pruning routes this run',
+        );
       }
     }
     const conn = await commandConnection(ctx);

@@ -13,6 +13,36 @@ export interface PeerFacts {
   owned_blocks: string[];
   /** The node's cluster pod CIDR, when the inventory sets one. */
   pod_cidr?: string;
+  /** Routes the node's BIRD learned from its cluster peers (dest via the owning node). */
+  bird_learned?: Array<{ dest: string; via?: string }>;
+}
+
+/** A node whose facts could not be read (unreachable), as the inventory knows it. */
+export interface MissingNode {
+  node: string;
+  cluster: string;
+  address: string;
+}
+
+/**
+ * Stand-in facts for nodes that could not be read: the blocks their cluster peers' BIRD routes via
+ * their address. Lets the other clusters keep (or get) routes to pods of a node whose sshd is down.
+ * A node no reachable peer routes to gets no stand-in.
+ */
+export function inferMissingPeers(peers: PeerFacts[], missing: MissingNode[]): PeerFacts[] {
+  const out: PeerFacts[] = [];
+  for (const m of missing) {
+    const blocks = new Set<string>();
+    for (const p of peers) {
+      if (!p || p.cluster !== m.cluster || p.node === m.node) continue;
+      for (const r of p.bird_learned ?? []) if (r.via === m.address) {
+        const c = tryCidr(r.dest);
+        if (c) blocks.add(c.text);
+      }
+    }
+    if (blocks.size) out.push({ node: m.node, cluster: m.cluster, via: m.address, owned_blocks: [...blocks] });
+  }
+  return out;
 }
 
 function tryCidr(s: string | undefined): Cidr | undefined {
