@@ -233,6 +233,63 @@ t.test('ServiceEntry endpoints follow a gateway address change', async (t) => {
   writeInventory(exportsAll);
 });
 
+t.test('mesh CA: rotation only when asked, export dir 0600, root kept', async (t) => {
+  const serial = async (c: string) => (await conns[c]!.request<any>({ method: 'GET', path: '/api/v1/namespaces/istio-system/secrets/cacerts' })).metadata.annotations['meshplay.io/ca-serial'];
+  const rootBefore = (await secretFiles(conns.mpeast!, 'meshplay-root-ca'))['root-cert.pem'];
+  const serials = { mpeast: await serial('mpeast'), mpwest: await serial('mpwest') };
+  const exportDir = path.join(dir, 'export');
+  const rotated = await play('multi-control-plane.yml', ['-e', 'mesh_ca_rotate=true', '-e', `mesh_ca_export_dir=${exportDir}`]);
+  t.equal(failures(rotated), '');
+  const root = await secretFiles(conns.mpeast!, 'meshplay-root-ca');
+  t.equal(root['root-cert.pem'], rootBefore, 'root kept on rotation');
+  for (const c of ['mpeast', 'mpwest'] as const) {
+    t.not(await serial(c), serials[c], `${c} intermediate re-issued`);
+    const files = await secretFiles(conns[c]!, 'cacerts');
+    t.same((await verifyCacerts(files, root['root-cert.pem']!)).problems, []);
+    const keyFile = path.join(exportDir, c, 'ca-key.pem');
+    t.equal(fs.statSync(keyFile).mode & 0o777, 0o600, 'exported key is 0600');
+    t.equal(fs.readFileSync(keyFile, 'utf8'), files['ca-key.pem'], 'export matches the Secret');
+    t.notOk(rotated.stdout.includes(files['ca-key.pem']!.split('\n')[1]!), 'new key not printed');
+  }
+  const after = await play('multi-control-plane.yml');
+  t.equal(totals(after).changed ?? 0, 0, 'no rotation without mesh_ca_rotate');
+});
+
+t.test('gateway variants: warning past 1.8.5, eastwest replaces the legacy objects', async (t) => {
+  const newer = await play('multi-control-plane.yml', ['-e', 'istio_version=1.10.0']);
+  t.equal(failures(newer), '');
+  t.match(newer.stdout, /\.global` names and the SNI-rewriting EnvoyFilter work only up to\s+Istio 1\.8\.5 \/ 1\.9\.4/);
+  const old = await play('multi-control-plane.yml');
+  t.notMatch(old.stdout, /work only up to/);
+  const ew = await play('multi-control-plane.yml', ['-e', 'istio_gateway_api=eastwest']);
+  t.equal(failures(ew), '');
+  const list = async (res: string) => (await conns.mpeast!.request<{ items: any[] }>({ method: 'GET', list: true, path: `/apis/networking.istio.io/v1alpha3/namespaces/istio-system/${res}` })).items.map((i) => i.metadata.name);
+  t.same(await list('gateways'), ['cross-network-gateway']);
+  t.same(await list('envoyfilters'), [], 'legacy EnvoyFilter pruned');
+  const back = await play('multi-control-plane.yml');
+  t.equal(failures(back), '');
+  t.same(await list('gateways'), ['istio-multicluster-ingressgateway']);
+});
+
+t.test('Bookinfo split: objects in both clusters, second run changed=0', async (t) => {
+  const first = await play('bookinfo-multi-control-plane.yml');
+  t.equal(failures(first), '');
+  const names = async (c: string, p: string) => (await conns[c]!.request<{ items: any[] }>({ method: 'GET', list: true, path: p })).items.map((i) => i.metadata.name).sort();
+  t.same(await names('mpeast', '/apis/apps/v1/namespaces/default/deployments'), ['details-v1', 'productpage-v1', 'ratings-v1', 'reviews-v1']);
+  t.same(await names('mpwest', '/apis/apps/v1/namespaces/default/deployments'), ['ratings-v1', 'reviews-v2', 'reviews-v3']);
+  t.same(await names('mpeast', '/apis/networking.istio.io/v1alpha3/namespaces/default/virtualservices'), ['reviews']);
+  t.same(await names('mpeast', '/apis/networking.istio.io/v1alpha3/namespaces/default/destinationrules'), ['reviews', 'reviews-global']);
+  t.same(await names('mpwest', '/apis/networking.istio.io/v1alpha3/namespaces/default/destinationrules'), ['reviews']);
+  t.ok('reviews.default.global' in (await serviceEntries(conns.mpeast!)));
+  const vs = await conns.mpeast!.request<any>({ method: 'GET', path: '/apis/networking.istio.io/v1alpha3/namespaces/default/virtualservices/reviews' });
+  t.same(vs.spec.http[0].match[0].headers['end-user'], { exact: 'jason' });
+  t.equal(vs.spec.http[0].route[0].destination.subset, 'v2');
+  t.equal(vs.spec.http[1].route[0].destination.subset, 'v3');
+  const second = await play('bookinfo-multi-control-plane.yml');
+  t.equal(failures(second), '');
+  t.equal(totals(second).changed ?? 0, 0, 'second run changed=0');
+});
+
 t.test('uninstall leaves each cluster as it was before the first run', async (t) => {
   const run = await play('uninstall.yml');
   t.equal(failures(run), '');
