@@ -223,14 +223,34 @@ t.test('check mode changes nothing; removing an export prunes only its entry, VI
 });
 
 t.test('ServiceEntry endpoints follow a gateway address change', async (t) => {
+  const vipBefore = (await serviceEntries(conns.mpeast!))['reviews.default.global']!.address;
   writeInventory(exportsAll, '192.0.2.10:443');
   const moved = await play('multi-control-plane.yml');
   t.equal(failures(moved), '');
   const ses = await serviceEntries(conns.mpeast!);
   t.equal(ses['reviews.default.global']!.endpoint, '192.0.2.10');
   t.equal(ses['reviews.default.global']!.port, 443);
-  t.equal(ses['reviews.default.global']!.address, (await serviceEntries(conns.mpeast!))['reviews.default.global']!.address);
+  t.equal(ses['reviews.default.global']!.address, vipBefore, 'VIP unchanged by a gateway move');
   writeInventory(exportsAll);
+  const back = await play('multi-control-plane.yml');
+  t.equal(failures(back), '');
+  t.equal((await serviceEntries(conns.mpeast!))['reviews.default.global']!.endpoint, '10.251.2.2', 'back to the node address');
+});
+
+t.test('a new istiocoredns ClusterIP changes only that address', async (t) => {
+  const cmPath = '/api/v1/namespaces/kube-system/configmaps/coredns';
+  const before = (await conns.mpeast!.request<any>({ method: 'GET', path: cmPath })).data.Corefile as string;
+  const oldIp = forwardOf(findServerBlock(before, 'global')!)!.addresses[0]!;
+  await conns.mpeast!.request({ method: 'DELETE', path: '/api/v1/namespaces/istio-system/services/istiocoredns' });
+  const started = await startCluster({ name: 'mpeast', serviceCidr: spec.clusters[0]!.serviceCidr, dir: path.join(dir, 'kube', 'mpeast') });
+  await seedMultiControlPlane(started.admin, { index: 0 });
+  const newIp = (await conns.mpeast!.request<any>({ method: 'GET', path: '/api/v1/namespaces/istio-system/services/istiocoredns' })).spec.clusterIP;
+  t.not(newIp, oldIp, 'the Service got a new ClusterIP');
+  const run = await play('multi-control-plane.yml');
+  t.equal(failures(run), '');
+  const after = (await conns.mpeast!.request<any>({ method: 'GET', path: cmPath })).data.Corefile as string;
+  t.equal(after, before.replace(`forward . ${oldIp}`, `forward . ${newIp}`), 'only the address changed');
+  t.equal(results(run).filter((r) => r.changed || r.result?.changed).length, 1, 'one task changed (the DNS edit)');
 });
 
 t.test('mesh CA: rotation only when asked, export dir 0600, root kept', async (t) => {
