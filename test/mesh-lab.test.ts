@@ -140,6 +140,11 @@ let firstVips: Record<string, any> = {};
 
 t.test('converges from scratch; second run changed=0; keys never printed', async (t) => {
   writeInventory(exportsAll);
+  const checked = await play('multi-control-plane.yml', ['--check', '--diff']);
+  t.equal(failures(checked), '', 'check mode from scratch runs');
+  t.ok(totals(checked).changed > 0, 'and reports changes');
+  for (const c of Object.keys(conns)) t.same(await snapshot(conns[c]!), before[c], `check mode from scratch changed nothing in ${c}`);
+  t.notMatch(checked.stdout, /PRIVATE KEY/, 'no key material in the diff');
   const first = await play('multi-control-plane.yml');
   t.equal(failures(first), '', 'no failures');
   t.ok(totals(first).changed > 0, `first run changed ${totals(first).changed}`);
