@@ -9,6 +9,7 @@ export function labInventory(
   spec: LabSpec,
   ssh: { privateKeyFile: string; knownHostsFile: string },
   api: Record<string, ApiSettings> = {},
+  vars: Record<string, unknown> = {},
 ): { clusters: ClusterSpec[]; ssh: SshSettings; vars: Record<string, unknown> } {
   return {
     clusters: spec.clusters.map((c) => {
@@ -23,7 +24,7 @@ export function labInventory(
       return cluster;
     }),
     ssh: { user: 'root', port: 22, private_key_file: ssh.privateKeyFile, known_hosts_file: ssh.knownHostsFile },
-    vars: { lab: true },
+    vars: { lab: true, ...vars },
   };
 }
 

@@ -243,7 +243,21 @@ async function finishWithKube(
   log('starting Kubernetes API servers (lab/kube)');
   const api = await kube.kubeUp(spec, stateDir);
   state.api = api as Record<string, unknown>;
+  // What a real control plane would have: its istio-system Services (lab fixtures) and a real Pilot
+  // that reads the remote secrets meshplay writes.
+  const cp = spec.clusters.find((c) => c.controlPlane)!.name;
+  const { seedControlPlane, labCredentials } = await import('./fixtures/control-plane.js');
+  const creds = labCredentials(stateDir, cp);
+  await seedControlPlane(creds);
+  const { startPilot } = await import('./pilot.js');
+  const pilot = await startPilot({ stateDir, cluster: cp, kubeconfig: creds.kubeconfig });
+  state.pilotHttpAddr = pilot.httpAddr;
+  log(`Pilot (pilot-discovery 1.3) for ${cp}: debug endpoint http://${pilot.httpAddr}`);
   return api;
+}
+
+function labVars(state: LabState): Record<string, unknown> {
+  return state.pilotHttpAddr ? { istio_pilot_debug_address: state.pilotHttpAddr } : {};
 }
 
 export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
@@ -266,7 +280,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
     await waitForRouting(stateDir, previous, routingTimeoutMs);
     const api = await finishWithKube(previous.spec, stateDir, previous, useKube, warnings, log);
     await writeState(stateDir, previous);
-    await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api)));
+    await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(previous))));
     return { state: previous, rebuilt: false, ms: Date.now() - started, inventoryFile, warnings };
   }
 
@@ -304,13 +318,14 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
 
   const api = await finishWithKube(spec, stateDir, state, useKube, warnings, log);
   await writeState(stateDir, state);
-  await writeInventory(inventoryFile, inventoryText(labInventory(spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api)));
+  await writeInventory(inventoryFile, inventoryText(labInventory(spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(state))));
   return { state, rebuilt: true, ms: Date.now() - started, inventoryFile, warnings };
 }
 
 export async function labDown(opts: LabOptions & { kube?: boolean } = {}): Promise<void> {
   const { stateDir, inventoryFile, log } = resolveOptions(opts);
   if (opts.kube ?? true) {
+    await (await import('./pilot.js')).stopPilot(stateDir);
     const { kube, why } = await loadKube();
     if (kube) await kube.kubeDown(stateDir);
     else log(`kube lab not available (${why}); skipping its teardown`);

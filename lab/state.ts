@@ -90,6 +90,8 @@ export interface LabState {
   nodes: NodeState[];
   /** Per-cluster API settings returned by the kube lab, when it ran. */
   api?: Record<string, unknown>;
+  /** Address of the lab Pilot's debug endpoint (host:port), when it runs. */
+  pilotHttpAddr?: string;
 }
 
 export async function readState(stateDir: string): Promise<LabState | undefined> {

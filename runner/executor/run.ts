@@ -124,10 +124,13 @@ export class Runner {
       k.connectMs = Math.round((k.connectMs + t.connectMs) * 10) / 10;
       k.commands += t.commands;
       k.commandMs = Math.round((k.commandMs + t.commandMs) * 10) / 10;
-      const counts = (c as unknown as { requestCounts?: () => Record<string, number> }).requestCounts?.();
+      const counts = (c as unknown as { requestCounts?: () => { byVerb: Record<string, number>; persisting: number; dryRun: number; total: number } }).requestCounts?.();
       if (counts) {
-        const req = ((k as Dict).requests ??= {}) as Record<string, number>;
-        for (const [verb, n] of Object.entries(counts)) req[verb] = (req[verb] ?? 0) + n;
+        const req = ((k as Dict).requests ??= { persisting: 0, dryRun: 0, total: 0 }) as Record<string, number>;
+        for (const [verb, n] of Object.entries(counts.byVerb)) req[verb] = (req[verb] ?? 0) + n;
+        req.persisting += counts.persisting;
+        req.dryRun += counts.dryRun;
+        req.total += counts.total;
       }
     }
     return byKind;

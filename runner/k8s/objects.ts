@@ -97,7 +97,11 @@ export function secretValues(o: KubeObject | undefined): Record<string, string> 
 export function secretStrings(o: KubeObject | undefined): string[] {
   if (!isSecret(o)) return [];
   const out = new Set<string>();
-  for (const v of Object.values((o!.data as Record<string, string> | undefined) ?? {})) {
+  // A service-account token Secret also carries its namespace and the cluster CA: public, and masking
+  // them would hide namespace names everywhere in the output.
+  const publicKeys = (o as { type?: string }).type === 'kubernetes.io/service-account-token' ? new Set(['namespace', 'ca.crt']) : new Set<string>();
+  for (const [k, v] of Object.entries((o!.data as Record<string, string> | undefined) ?? {})) {
+    if (publicKeys.has(k)) continue;
     out.add(String(v));
     out.add(Buffer.from(String(v), 'base64').toString('utf8'));
   }

@@ -1,6 +1,7 @@
 // k8s: make Kubernetes objects present (server-side apply) or absent, as kubernetes.core.k8s.
 // Plan = GET the live object + a dry-run apply; "would change" is the dry-run result differing from live
 // (ignoring server bookkeeping), so a converged object costs no persisting request. Apply sends the real apply.
+import { validateIstioObjects } from './istio_validate.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDiff, Module, ModuleContext, ModuleResult, Plan } from './types.js';
@@ -225,6 +226,11 @@ const k8s: Module<K8sArgs, PlanData> = {
     const owner = args.owner ?? (typeof ctx.vars.meshplay_owner === 'string' ? ctx.vars.meshplay_owner : undefined);
     const objects = await desiredObjects(ctx, args);
     if (!objects.length && !args.prune) throw new Error('nothing to do: give definition, src, or kind + name');
+    if (state === 'present') {
+      // CRDs that preserve unknown fields accept anything: check Istio objects against Istio's schemas first.
+      const problems = await validateIstioObjects(objects);
+      if (problems.length) throw new Error(`invalid Istio object(s), nothing sent:\n  ${problems.join('\n  ')}`);
+    }
 
     // Resolve every kind first so an unknown kind fails before anything is written.
     const resolved: { resource: ApiResourceInfo; object: KubeObject }[] = [];

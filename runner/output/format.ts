@@ -33,7 +33,7 @@ export function banner(title: string, width = 80): string {
 }
 
 export function taskTitle(event: { task: string; role?: string }): string {
-  return event.role ? `${event.role} : ${event.task}` : event.task;
+  return event.role && !event.task.startsWith(`${event.role} : `) ? `${event.role} : ${event.task}` : event.task;
 }
 
 export function taskBanner(event: TaskStartEvent, width = 80): string {
