@@ -50,7 +50,11 @@ export function gatewayNodePort(index: number): number {
 export async function seedMultiControlPlane(creds: AdminCredentials, opts: MultiFixtureOptions): Promise<MultiFixture> {
   const dns: LabDns = opts.dns ?? (opts.index % 2 === 0 ? 'coredns' : 'kube-dns');
   const nodePort = gatewayNodePort(opts.index);
-  await labApply(creds, '/api/v1/namespaces/istio-system', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+  // Only when missing: the single-control-plane fixtures (lab/fixtures/control-plane.ts) apply the same Namespace
+  // with labels as the same field manager, and a second apply without them would remove them.
+  if ((await adminRequest(creds, 'GET', '/api/v1/namespaces/istio-system')).status === 404) {
+    await labApply(creds, '/api/v1/namespaces/istio-system', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
+  }
   await labApply(creds, '/api/v1/namespaces/istio-system/services/istiocoredns', {
     apiVersion: 'v1',
     kind: 'Service',
