@@ -128,6 +128,7 @@ t.test('pod_cidr_routes on a real 2x3 lab', { skip }, async (t) => {
       t.equal(stats(r)[n]?.changed, 1, `${n}: one change (the route task)`);
     }
     t.equal(results(r, 'pod_cidr_routes : Ping a pod address of every other cluster').filter((e) => e.status === 'ok').length, nodes.length, 'the role verified from every node');
+    for (const e of results(r, 'pod_cidr_routes : Ping a pod address of every other cluster')) t.equal(e.result.stdout_lines.filter((l: string) => l.endsWith(' ok')).length, 3, `${e.host} pinged all 3 blocks of the other cluster`);
     for (const from of s.nodes)
       for (const to of s.nodes)
         if (to.cluster !== from.cluster) t.ok(await pings(from.name, to.podAddress), `${from.name} -> pod ${to.podAddress} of ${to.name}`);

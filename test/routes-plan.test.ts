@@ -151,7 +151,10 @@ t.test('desired routes: other clusters only, via the owning node', async (t) => 
     { dest: '10.244.0.0/26', via: '10.0.1.1' },
     { dest: '10.244.0.64/26', via: '10.0.1.2' },
   ]);
-  t.same(probeTargets({ cluster: 'east' }, peers), [{ cluster: 'west', node: 'west-n1', block: '10.245.0.0/26', address: '10.245.0.1' }]);
+  t.same(probeTargets({ cluster: 'east' }, peers), [
+    { cluster: 'west', node: 'west-n1', block: '10.245.0.0/26', address: '10.245.0.1' },
+    { cluster: 'west', node: 'west-n1', block: '10.245.1.0/26', address: '10.245.1.1' },
+  ], 'every block of every other cluster');
   t.same(overlapProblems(peers), []);
   t.same(outsideCidrWarnings(peers), []);
 });

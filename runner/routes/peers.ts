@@ -115,13 +115,14 @@ export function outsideCidrWarnings(peers: PeerFacts[]): string[] {
 
 /** One address to ping per other cluster (first host address of its first block), for verification. */
 export function probeTargets(self: { cluster: string }, peers: PeerFacts[]): Array<{ cluster: string; node: string; block: string; address: string }> {
-  const seen = new Set<string>();
+  // One address in every block of every other cluster: a block routed wrongly shows up on its own.
   const out = [];
   for (const p of peers) {
-    if (!p || p.cluster === self.cluster || seen.has(p.cluster) || !p.owned_blocks?.length) continue;
-    seen.add(p.cluster);
-    const c = parseCidr(p.owned_blocks[0]);
-    out.push({ cluster: p.cluster, node: p.node, block: c.text, address: firstAddress(c) });
+    if (!p || p.cluster === self.cluster) continue;
+    for (const block of p.owned_blocks ?? []) {
+      const c = parseCidr(block);
+      out.push({ cluster: p.cluster, node: p.node, block: c.text, address: firstAddress(c) });
+    }
   }
   return out;
 }
