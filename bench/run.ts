@@ -1,10 +1,12 @@
 // meshplay against Ansible and against the floor (bench/floor.ts) on the pod CIDR routes job, in the lab.
 //   npm run bench -- [--clusters 4 --nodes 12 | --scenarios 2x3,2x12,4x12,8x12] [--runs 5]
-//                    [--results DIR] [--work DIR] [--no-profile] [--keep-lab]
+//                    [--results DIR]   (default scenarios: 2x3,2x12,4x12)
+//                    [--work DIR] [--no-profile] [--keep-lab]
 // For each scenario: lab up (no Kubernetes), then per run and per tool (the order rotates run by run):
 // reset the routes, time a first run, check, time a converged re-run, check. Times are whole processes.
 // Only one lab can exist on the machine: run it under `flock /tmp/meshplay-lab.lock`.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp } from '../lab/cli.js';
 import type { LabState } from '../lab/state.js';
@@ -27,7 +29,8 @@ interface Options {
   name: string;
 }
 
-const DEFAULT_SCENARIOS = '2x3,2x12,4x12,8x12';
+// 8x12 holds on a quiet 2-core machine but takes minutes of Ansible per run: ask for it with --scenarios.
+const DEFAULT_SCENARIOS = '2x3,2x12,4x12';
 
 function parseOptions(argv: string[]): Options {
   let clusters: number | undefined;
@@ -189,37 +192,15 @@ function profileMarkdown(p: ProfileReport): string {
   return out.join('\n');
 }
 
-async function main(): Promise<number> {
-  const opts = parseOptions(process.argv.slice(2));
-  const work = workPaths(opts.workDir);
-  await mkdir(work.dir, { recursive: true });
-  await mkdir(opts.resultsDir, { recursive: true });
-  const records: RunRecord[] = [];
-  const results: ScenarioResult[] = [];
-  let profile: ProfileReport | undefined;
-  const started = new Date();
-  try {
-    for (const s of opts.scenarios) {
-      const { result, state } = await scenario(opts, work, s.clusters, s.nodes, records);
-      results.push(result);
-      const profileHere = opts.profile && (s.clusters === 4 && s.nodes === 12 || (opts.scenarios.length === 1));
-      if (profileHere) {
-        log(`${s.clusters}x${s.nodes}: profiling meshplay`);
-        profile = await profileRuns(work, state, `${s.clusters}x${s.nodes}`);
-      }
-    }
-  } finally {
-    if (!opts.keepLab) {
-      log('lab down');
-      await labDown({ kube: false, stateDir: work.stateDir, inventoryFile: work.inventoryFile });
-    }
-  }
-  const version = await versionTimes(opts.runs);
+async function writeResults(
+  opts: Options, started: Date, results: ScenarioResult[], records: RunRecord[],
+  version: Record<'meshplay' | 'ansible', Summary> | undefined, profile: ProfileReport | undefined,
+): Promise<{ md: string; failures: RunRecord[] }> {
   const failures = records.filter((r) => r.problems.length);
 
   const doc = {
     startedAt: started.toISOString(),
-    machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+    machine: { node: process.version, cpus: cpus().length, loadAverageAtWrite: loadavg().map((l) => +l.toFixed(1)) },
     runs: opts.runs,
     scenarios: results,
     ratios: results.map((r) => ({
@@ -243,8 +224,12 @@ async function main(): Promise<number> {
     'Whole-process wall time in seconds, median (min–max). "first" starts from a lab without the routes; "converged" is the re-run right after.',
     'Verification pings off (`-e pod_cidr_routes_verify=false`). Floor: bench/floor.ts (ssh2, one `ip -j -d route show` and one `ip -batch -` per node).',
     '',
+    `Machine: ${cpus().length} cores, Node ${process.version}; load average (1/5/15 min) when written: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} — other work shared the machine, so spreads are wide.`,
+    '',
     markdownTable(results),
-    `\`--version\`: meshplay ${version.meshplay.median} ms (${version.meshplay.min}–${version.meshplay.max}), ansible-playbook ${version.ansible.median} ms (${version.ansible.min}–${version.ansible.max}).`,
+    version
+      ? `\`--version\`: meshplay ${version.meshplay.median} ms (${version.meshplay.min}–${version.meshplay.max}), ansible-playbook ${version.ansible.median} ms (${version.ansible.min}–${version.ansible.max}).`
+      : '(run still in progress)',
     '',
     `Correctness: ${doc.correctness}.`,
     ...(failures.length ? ['', ...failures.map((f) => `- ${f.scenario} run ${f.run} ${f.tool} ${f.phase}: ${f.problems.join('; ')}`)] : []),
@@ -254,6 +239,38 @@ async function main(): Promise<number> {
   await writeFile(join(opts.resultsDir, `${opts.name}.json`), JSON.stringify(doc, null, 2) + '\n');
   await writeFile(join(opts.resultsDir, `${opts.name}.md`), md);
   await writeFile(join(opts.resultsDir, `${opts.name}.svg`), svgChart(results, 'pod CIDR routes: time against nodes'));
+  return { md, failures };
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const work = workPaths(opts.workDir);
+  await mkdir(work.dir, { recursive: true });
+  await mkdir(opts.resultsDir, { recursive: true });
+  const records: RunRecord[] = [];
+  const results: ScenarioResult[] = [];
+  let profile: ProfileReport | undefined;
+  const started = new Date();
+  try {
+    for (const s of opts.scenarios) {
+      const { result, state } = await scenario(opts, work, s.clusters, s.nodes, records);
+      results.push(result);
+      await writeResults(opts, started, results, records, undefined, profile); // kept if a later scenario breaks
+      const profileHere = opts.profile && (s.clusters === 4 && s.nodes === 12 || (opts.scenarios.length === 1));
+      if (profileHere) {
+        log(`${s.clusters}x${s.nodes}: profiling meshplay`);
+        profile = await profileRuns(work, state, `${s.clusters}x${s.nodes}`);
+        await writeResults(opts, started, results, records, undefined, profile);
+      }
+    }
+  } finally {
+    if (!opts.keepLab) {
+      log('lab down');
+      await labDown({ kube: false, stateDir: work.stateDir, inventoryFile: work.inventoryFile });
+    }
+  }
+  const version = await versionTimes(opts.runs);
+  const { md, failures } = await writeResults(opts, started, results, records, version, profile);
   process.stdout.write(md);
   log(`results in ${join(opts.resultsDir, opts.name)}.{json,md,svg}`);
   if (failures.length) log(`${failures.length} run(s) failed their correctness checks`);
