@@ -286,7 +286,7 @@ const BAD: Record<string, string> = {
   'pod-service-overlap.yml': `4:15: pod_cidr 10.96.0.0/12 of cluster 'east' overlaps service_cidr 10.96.0.0/16 of cluster 'east' (at ${FIX}/bad/pod-service-overlap.yml:5:19) (expected pod CIDRs disjoint from every service CIDR)`,
   'invalid-cidr.yml': `4:15: pod_cidr '10.1.0.0/33' of cluster 'east' is not a valid CIDR (expected an address/prefix-length such as 10.1.0.0/16)`,
   'host-bits.yml': `4:15: pod_cidr '10.1.0.1/16' of cluster 'east' has host bits set: the network is 10.1.0.0/16 (expected the network address with host bits zero (10.1.0.0/16))`,
-  'unknown-key.yml': `4:5: unknown key 'whne' in cluster (expected one of: name, istio_control_plane, api, pod_cidr, service_cidr, ssh, vars, nodes)`,
+  'unknown-key.yml': `4:5: unknown key 'whne' in cluster (expected one of: name, istio_control_plane, api, pod_cidr, service_cidr, ssh, vars, nodes, gateway_address)`,
   'wrong-type.yml': `6:18: wrong type for clusters[0].nodes[0].address: expected string, got number`,
   'syntax.yml': `5:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`,
   'missing-env.yml': `6:14: environment variable 'MESHPLAY_TEST_UNSET_TOKEN' is not set (looked up by clusters[0].api.token) (expected 'MESHPLAY_TEST_UNSET_TOKEN' exported in the environment meshplay runs in)`,

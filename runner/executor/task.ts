@@ -1,7 +1,6 @@
 // One module task on one host: conditions, loops, retries, check mode, changed_when/failed_when, no_log.
 // The module plans; this code decides whether to apply, so --check and --diff come from the same plan.
-import { Ajv, type ValidateFunction } from 'ajv';
-import { loadModule } from '../modules/index.js';
+import { argsValidator, loadModule } from '../modules/index.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/types.js';
 import type { HostStatus, RunEvent } from '../output/events.js';
 import type { ModuleTask } from '../playbook/types.js';
@@ -40,8 +39,6 @@ export interface TaskOutcome {
 }
 
 const NO_LOG_MSG = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
-const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false });
-const validators = new WeakMap<Module, ValidateFunction>();
 
 function scoped(vars: Dict, extra: Dict): Dict {
   const o = Object.create(vars) as Dict;
@@ -112,7 +109,7 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
   const { templater, searchPaths } = env;
   const opts = { searchPaths };
   const args = dropOmitted(templater.render(task.args, vars, opts) as Dict);
-  validateArgs(mod, args);
+  await validateArgs(mod, args);
   for (const k of mod.secretArgs ?? []) if (typeof args[k] === 'string' && args[k]) env.redactor.addSecret(args[k] as string);
 
   const delegate = task.delegate_to ? String(templater.render(task.delegate_to, vars, opts)) : undefined;
@@ -200,9 +197,8 @@ async function invoke(mod: Module, ctx: ModuleContext, args: Dict, check: boolea
   return applied;
 }
 
-function validateArgs(mod: Module, args: Dict): void {
-  let v = validators.get(mod);
-  if (!v) validators.set(mod, (v = ajv.compile(mod.schema)));
+async function validateArgs(mod: Module, args: Dict): Promise<void> {
+  const v = await argsValidator(mod);
   if (v(args)) return;
   const msgs = (v.errors ?? []).map((e) => {
     const at = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : 'arguments';

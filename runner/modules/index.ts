@@ -42,6 +42,13 @@ const aliases: Record<string, string> = {
   'kubernetes.core.k8s_info': 'k8s_info',
 };
 
+/** Modules whose arguments may be one free-form string, and the argument it fills (known before loading them). */
+const freeFormArgs: Record<string, string> = { command: 'cmd', shell: 'cmd' };
+
+export function freeFormArg(name: string): string | undefined {
+  return freeFormArgs[name];
+}
+
 export function moduleName(name: string): string | undefined {
   const n = aliases[name] ?? name;
   return n in loaders ? n : undefined;
@@ -62,4 +69,18 @@ export function loadModule(name: string): Promise<Module<any, any>> {
     cache.set(n, m);
   }
   return m;
+}
+
+/** One compiled argument validator per module, shared by playbook validation and the executor. */
+const validators = new WeakMap<Module<any, any>, import('ajv').ValidateFunction>();
+let ajv: import('ajv').Ajv | undefined;
+
+export async function argsValidator(mod: Module<any, any>): Promise<import('ajv').ValidateFunction> {
+  let v = validators.get(mod);
+  if (!v) {
+    ajv ??= new (await import('ajv')).Ajv({ allErrors: true, strict: false });
+    v = ajv.compile(mod.schema);
+    validators.set(mod, v);
+  }
+  return v;
 }

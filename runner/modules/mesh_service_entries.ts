@@ -64,9 +64,10 @@ export async function gatewayOf(conn: KubernetesConnection, cluster: string, exp
   return { cluster, address: addrs[0].address, port: port.nodePort, source: `node ${addrs[0].address} nodePort` };
 }
 
-/** `gateway_address` of a cluster in the inventory (cluster vars, group_vars or host_vars of the cluster host). */
+/** `gateway_address` of a cluster in the inventory (the cluster's own key, its vars, group_vars or host_vars). */
 export function explicitGateway(inventory: Inventory, cluster: string): string | undefined {
-  const v = inventory.hosts?.get(cluster)?.vars.gateway_address ?? inventory.clusters.find((c) => c.name === cluster)?.vars?.gateway_address;
+  const spec = inventory.clusters.find((c) => c.name === cluster);
+  const v = spec?.gateway_address ?? inventory.hosts?.get(cluster)?.vars.gateway_address ?? spec?.vars?.gateway_address;
   return typeof v === 'string' && v ? v : undefined;
 }
 

@@ -3,9 +3,9 @@
 // All problems are collected and thrown together, each with file:line:column.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { ValidationError, type Problem } from '../errors.js';
-import { loadModule, moduleName, moduleNames } from '../modules/index.js';
+import { argsValidator, freeFormArg, loadModule, moduleName, moduleNames } from '../modules/index.js';
 import type { Module } from '../modules/types.js';
 import { loadYamlFile, pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
 import { BLOCK_KEYS, HANDLER_KEYS, INCLUDE_ACTIONS, META_ACTIONS, PLAY_KEYS, ROLE_ENTRY_KEYS, TASK_KEYS } from './keywords.js';
@@ -54,9 +54,8 @@ export interface LoadOptions {
 
 export class PlaybookLoader {
   readonly problems: Problem[] = [];
-  private readonly ajv = new Ajv({ allErrors: true, strict: false });
-  private readonly validators = new Map<string, ValidateFunction>();
-  private readonly modules = new Map<string, Module>();
+  /** Module arguments to check once the modules the playbook names are loaded (only those are loaded). */
+  private readonly pendingArgs: { src: SourceFile; path: PathSegment[]; module: string; args: Dict; freeForm: boolean }[] = [];
   private readonly roleCache = new Map<string, { dir: string; defaults: Dict; vars: Dict; meta: Dict; src: SourceFile[] }>();
   private readonly roleSearch: string[];
   private readonly playbookDir: string;
@@ -67,8 +66,6 @@ export class PlaybookLoader {
   }
 
   async load(): Promise<Playbook> {
-    // Module schemas are needed to validate arguments; modules load lazily and are cheap to import.
-    await Promise.all(moduleNames().map(async (n) => this.modules.set(n, await loadModule(n).catch(() => undefined as never))));
     const src = this.yaml(this.file);
     const plays: Play[] = [];
     if (src && src.value !== undefined) {
@@ -78,6 +75,7 @@ export class PlaybookLoader {
         if (play) plays.push(play);
       });
     }
+    await this.checkArgs();
     if (this.problems.length) throw new ValidationError(this.problems);
     return { file: resolve(this.file), dir: this.playbookDir, plays };
   }
@@ -293,10 +291,10 @@ export class PlaybookLoader {
 
   private moduleTask(src: SourceFile, path: PathSegment[], raw: Dict, c: TaskCommon, action: string, value: unknown, handler: boolean): ModuleTask {
     const name = moduleName(action)!;
-    const mod = this.modules.get(name);
+    const freeForm = freeFormArg(name);
     let args: Dict = {};
     if (typeof value === 'string') {
-      if (mod?.freeForm) args = { [mod.freeForm]: value };
+      if (freeForm) args = { [freeForm]: value };
       else {
         const kv = parseKeyValueArgs(value);
         if (kv) args = kv;
@@ -305,7 +303,7 @@ export class PlaybookLoader {
     } else if (isDict(value)) args = { ...value };
     else if (value !== null && value !== undefined) this.problems.push(src.problem([...path, action], `arguments of '${action}' must be a mapping`, `a mapping, got ${describe(value)}`));
     if (isDict(raw.args)) args = { ...raw.args, ...args };
-    if (mod) this.validateArgs(src, [...path, action], mod, args, typeof value === 'string');
+    this.pendingArgs.push({ src, path: [...path, action], module: name, args, freeForm: typeof value === 'string' });
     const loop = raw.loop ?? raw.with_items ?? raw.with_list;
     if (raw.loop_control !== undefined) {
       if (!isDict(raw.loop_control)) this.problems.push(src.problem([...path, 'loop_control'], 'loop_control must be a mapping', 'loop_var, label, index_var, pause'));
@@ -338,12 +336,14 @@ export class PlaybookLoader {
     return task;
   }
 
-  private validateArgs(src: SourceFile, path: PathSegment[], mod: Module, args: Dict, freeForm: boolean) {
-    let validate = this.validators.get(mod.name);
-    if (!validate) {
-      validate = this.ajv.compile(mod.schema);
-      this.validators.set(mod.name, validate);
-    }
+  private async checkArgs(): Promise<void> {
+    const names = [...new Set(this.pendingArgs.map((p) => p.module))];
+    const mods = new Map(await Promise.all(names.map(async (n) => [n, await loadModule(n)] as const)));
+    for (const p of this.pendingArgs) await this.validateArgs(p.src, p.path, mods.get(p.module)!, p.args, p.freeForm);
+  }
+
+  private async validateArgs(src: SourceFile, path: PathSegment[], mod: Module, args: Dict, freeForm: boolean) {
+    const validate = await argsValidator(mod);
     if (validate(args)) return;
     for (const e of validate.errors ?? []) {
       // Templated values are checked again after rendering, when their type is known.
