@@ -5,7 +5,7 @@ export { labUp, labDown, labStatus, labState, nodeExec, stopSshd, startSshd, mov
 export type { UpOptions, UpResult, StatusResult, NodeHealth, LabOptions } from './lab.js';
 export type { LabSpec, LabShape } from './spec.js';
 
-const USAGE = `usage: meshplay lab up [--clusters N] [--nodes M] [--overlap] [--no-kube]
+const USAGE = `usage: meshplay lab up [--clusters N] [--nodes M] [--overlap] [--no-kube] [--topology single-control-plane|multi-control-plane]
        meshplay lab down
        meshplay lab status`;
 
@@ -20,7 +20,7 @@ export async function labMain(argv: string[]): Promise<number> {
   const log = (line: string) => process.stderr.write(`lab: ${line}\n`);
   try {
     if (command === 'up') {
-      const opts: { clusters?: number; nodes?: number; overlap?: boolean; kube?: boolean } = {};
+      const opts: { clusters?: number; nodes?: number; overlap?: boolean; kube?: boolean; topology?: 'single-control-plane' | 'multi-control-plane' } = {};
       for (let i = 0; i < rest.length; i++) {
         const a = rest[i]!;
         const [flag, inline] = a.split('=', 2) as [string, string | undefined];
@@ -29,6 +29,11 @@ export async function labMain(argv: string[]): Promise<number> {
         else if (flag === '--nodes') opts.nodes = value();
         else if (a === '--overlap') opts.overlap = true;
         else if (a === '--no-kube') opts.kube = false;
+        else if (flag === '--topology') {
+          const t = inline ?? rest[++i];
+          if (t !== 'single-control-plane' && t !== 'multi-control-plane') throw new Error(`--topology must be single-control-plane or multi-control-plane\n${USAGE}`);
+          opts.topology = t;
+        }
         else throw new Error(`unknown option ${a}\n${USAGE}`);
       }
       const result = await labUp({ ...opts, log });

@@ -10,8 +10,10 @@ export function labInventory(
   ssh: { privateKeyFile: string; knownHostsFile: string },
   api: Record<string, ApiSettings> = {},
   vars: Record<string, unknown> = {},
-): { clusters: ClusterSpec[]; ssh: SshSettings; vars: Record<string, unknown> } {
+  topology: 'single-control-plane' | 'multi-control-plane' = 'single-control-plane',
+): { topology?: string; clusters: ClusterSpec[]; ssh: SshSettings; vars: Record<string, unknown> } {
   return {
+    ...(topology === 'multi-control-plane' ? { topology } : {}),
     clusters: spec.clusters.map((c) => {
       const cluster: ClusterSpec = {
         name: c.name,

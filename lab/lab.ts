@@ -9,7 +9,7 @@ import {
   gatewayAddress, nodeNamespace, podNamespace, rootAddress, sameShape, validateShape,
   type LabShape, type LabSpec,
 } from './spec.js';
-import { INVENTORY_FILE, STATE_DIR, labPaths, nodePaths, readState, writeState, type LabState, type NodeState } from './state.js';
+import { INVENTORY_FILE, STATE_DIR, labPaths, nodePaths, readState, writeState, type LabState, type LabTopology, type NodeState } from './state.js';
 import { pool, run, sleep, type RunResult } from './proc.js';
 import { knownHostsText, sshdPid, sshdStartCommand, stopNodeSshd, waitForPid, writeSshdFiles } from './sshd.js';
 import { bgpSessions, birdPid, birdStartCommand, birdc, stopNodeBird, writeBirdConfig } from './bird.js';
@@ -34,6 +34,8 @@ export interface UpOptions extends LabOptions {
   overlap?: boolean;
   /** Start the per-cluster Kubernetes API servers (lab/kube) too. Default true. */
   kube?: boolean;
+  /** Which Istio topology the lab stands in for: what it seeds and how many Pilots it runs. */
+  topology?: LabTopology;
   /** Time allowed for every BGP session to come up and every block to be routed. */
   routingTimeoutMs?: number;
 }
@@ -231,7 +233,10 @@ async function bringUpNode(stateDir: string, state: LabState, node: NodeState): 
 
 async function finishWithKube(
   spec: LabSpec, stateDir: string, state: LabState, useKube: boolean, warnings: string[], log: (l: string) => void,
+  topology: LabTopology,
 ): Promise<Record<string, ApiSettings>> {
+  if (state.topology !== topology) await stopPilots(stateDir, state);
+  state.topology = topology;
   if (!useKube) return {};
   const { kube, why } = await loadKube();
   if (!kube) {
@@ -243,21 +248,44 @@ async function finishWithKube(
   log('starting Kubernetes API servers (lab/kube)');
   const api = await kube.kubeUp(spec, stateDir);
   state.api = api as Record<string, unknown>;
+  const { labCredentials } = await import('./fixtures/control-plane.js');
+  const { startPilot } = await import('./pilot.js');
+  state.pilots = {};
+  if (topology === 'multi-control-plane') {
+    // Every cluster runs its own control plane: its gateway and DNS fixtures, and its own real Pilot.
+    const { seedMultiControlPlane } = await import('./fixtures-multi.js');
+    await Promise.all(spec.clusters.map(async (c, index) => {
+      const creds = labCredentials(stateDir, c.name);
+      await seedMultiControlPlane(creds, { index });
+      const pilot = await startPilot({ stateDir: join(stateDir, `pilot-${c.name}`), cluster: c.name, kubeconfig: creds.kubeconfig });
+      state.pilots![c.name] = pilot.httpAddr;
+      log(`Pilot (pilot-discovery 1.3) for ${c.name}: debug endpoint http://${pilot.httpAddr}`);
+    }));
+    return api;
+  }
   // What a real control plane would have: its istio-system Services (lab fixtures) and a real Pilot
   // that reads the remote secrets meshplay writes.
   const cp = spec.clusters.find((c) => c.controlPlane)!.name;
-  const { seedControlPlane, labCredentials } = await import('./fixtures/control-plane.js');
+  const { seedControlPlane } = await import('./fixtures/control-plane.js');
   const creds = labCredentials(stateDir, cp);
   await seedControlPlane(creds);
-  const { startPilot } = await import('./pilot.js');
   const pilot = await startPilot({ stateDir, cluster: cp, kubeconfig: creds.kubeconfig });
-  state.pilotHttpAddr = pilot.httpAddr;
+  state.pilots[cp] = pilot.httpAddr;
   log(`Pilot (pilot-discovery 1.3) for ${cp}: debug endpoint http://${pilot.httpAddr}`);
   return api;
 }
 
 function labVars(state: LabState): Record<string, unknown> {
-  return state.pilotHttpAddr ? { istio_pilot_debug_address: state.pilotHttpAddr } : {};
+  const pilots = state.pilots ?? {};
+  const cp = state.spec.clusters.find((c) => c.controlPlane)?.name;
+  if (state.topology === 'multi-control-plane') return Object.keys(pilots).length ? { istio_pilot_debug_addresses: pilots } : {};
+  return cp && pilots[cp] ? { istio_pilot_debug_address: pilots[cp] } : {};
+}
+
+async function stopPilots(stateDir: string, state: LabState | undefined): Promise<void> {
+  const { stopPilot } = await import('./pilot.js');
+  await stopPilot(stateDir);
+  for (const c of state?.spec.clusters ?? []) await stopPilot(join(stateDir, `pilot-${c.name}`));
 }
 
 export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
@@ -270,6 +298,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
   };
   validateShape(shape);
   const useKube = opts.kube ?? true;
+  const topology: LabTopology = opts.topology ?? 'single-control-plane';
   const routingTimeoutMs = opts.routingTimeoutMs ?? 30_000 + shape.clusters * shape.nodes * 250;
   const warnings: string[] = [];
   const paths = labPaths(stateDir);
@@ -278,9 +307,9 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
   if (previous && sameShape(previous.shape, shape) && (await daemonsRunning(stateDir, previous))) {
     log(`lab already up with ${shape.clusters}x${shape.nodes}${shape.overlap ? ' (overlapping pod CIDRs)' : ''}; checking it`);
     await waitForRouting(stateDir, previous, routingTimeoutMs);
-    const api = await finishWithKube(previous.spec, stateDir, previous, useKube, warnings, log);
+    const api = await finishWithKube(previous.spec, stateDir, previous, useKube, warnings, log, topology);
     await writeState(stateDir, previous);
-    await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(previous))));
+    await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(previous), previous.topology)));
     return { state: previous, rebuilt: false, ms: Date.now() - started, inventoryFile, warnings };
   }
 
@@ -316,16 +345,16 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
   await waitForRouting(stateDir, state, routingTimeoutMs);
   log(`routing converged at ${Date.now() - started} ms`);
 
-  const api = await finishWithKube(spec, stateDir, state, useKube, warnings, log);
+  const api = await finishWithKube(spec, stateDir, state, useKube, warnings, log, topology);
   await writeState(stateDir, state);
-  await writeInventory(inventoryFile, inventoryText(labInventory(spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(state))));
+  await writeInventory(inventoryFile, inventoryText(labInventory(spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(state), state.topology)));
   return { state, rebuilt: true, ms: Date.now() - started, inventoryFile, warnings };
 }
 
 export async function labDown(opts: LabOptions & { kube?: boolean } = {}): Promise<void> {
   const { stateDir, inventoryFile, log } = resolveOptions(opts);
   if (opts.kube ?? true) {
-    await (await import('./pilot.js')).stopPilot(stateDir);
+    await stopPilots(stateDir, await readState(stateDir));
     const { kube, why } = await loadKube();
     if (kube) await kube.kubeDown(stateDir);
     else log(`kube lab not available (${why}); skipping its teardown`);

@@ -76,6 +76,8 @@ export interface NodeState {
   birdPid?: number;
 }
 
+export type LabTopology = 'single-control-plane' | 'multi-control-plane';
+
 export interface LabState {
   version: 1;
   createdAt: string;
@@ -90,8 +92,10 @@ export interface LabState {
   nodes: NodeState[];
   /** Per-cluster API settings returned by the kube lab, when it ran. */
   api?: Record<string, unknown>;
-  /** Address of the lab Pilot's debug endpoint (host:port), when it runs. */
-  pilotHttpAddr?: string;
+  /** Istio topology the lab was seeded for. */
+  topology?: LabTopology;
+  /** Debug endpoint (host:port) of each running lab Pilot, by cluster. */
+  pilots?: Record<string, string>;
 }
 
 export async function readState(stateDir: string): Promise<LabState | undefined> {
