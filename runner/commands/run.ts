@@ -2,6 +2,7 @@
 // anything, then run the plays and print the recap.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { ExitCode, OptionError, ValidationError, formatProblem, type Problem } from '../errors.js';
 import type { Reporter, RunEvent } from '../output/events.js';
 import type { Playbook } from '../playbook/types.js';
@@ -193,6 +194,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (opts.junit) reporters.push(output.createJunitReporter(opts.junit));
 
   const controller = new AbortController();
+  // Every open connection listens for the interrupt: a listener per host is expected, not a leak.
+  setMaxListeners(0, controller.signal);
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;

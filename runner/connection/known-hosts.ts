@@ -42,12 +42,18 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   return entries;
 }
 
+const wildcardCache = new Map<string, RegExp | string>();
+
+/** Plain names compare as strings; only patterns with * or ? become (cached) regular expressions. */
 function wildcardMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(
-    '^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$',
-    'i',
-  );
-  return re.test(name);
+  let m = wildcardCache.get(pattern);
+  if (m === undefined) {
+    m = /[*?]/.test(pattern)
+      ? new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+      : pattern.toLowerCase();
+    wildcardCache.set(pattern, m);
+  }
+  return typeof m === 'string' ? m === name.toLowerCase() : m.test(name);
 }
 
 function hashedMatch(pattern: string, name: string): boolean {

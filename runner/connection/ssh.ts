@@ -358,7 +358,7 @@ class SshConnection implements CommandConnection {
     try {
       if (this.lost) throw this.lost;
       const started = performance.now();
-      const result = await this.run(cmd, opts);
+      const result = await this.runRetryingOpen(cmd, opts);
       result.durationMs = Math.round(performance.now() - started);
       this.commands++;
       this.commandMs += result.durationMs;
@@ -367,6 +367,22 @@ class SshConnection implements CommandConnection {
       return result;
     } finally {
       this.release();
+    }
+  }
+
+  /**
+   * sshd frees a session slot a moment after the channel closes, so a burst of commands can briefly meet
+   * its MaxSessions limit ("open failed"): wait and retry rather than calling the host unreachable.
+   */
+  private async runRetryingOpen(cmd: string, opts: ExecOptions): Promise<ExecResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.run(cmd, opts);
+      } catch (err) {
+        const refused = err instanceof UnreachableError && /Channel open failure/i.test(err.message) && !this.lost;
+        if (!refused || attempt >= 6) throw err;
+        await new Promise((r) => setTimeout(r, 25 * attempt));
+      }
     }
   }
 

@@ -43,8 +43,13 @@ function knownPeers(raw: unknown[], nodes: string[] = []): { peers: PeerFacts[];
   return { peers, missing: [...new Set(nodes.filter((n) => !have.has(n)))], unnamed: raw.length - peers.length };
 }
 
+// Every node checks the same peer set; the check is quadratic in blocks, so do it once per distinct set.
+const overlapCache = new Map<string, string[]>();
+
 function checkPeers(ctx: ModuleContext, peers: PeerFacts[], warnAll: boolean): void {
-  const problems = overlapProblems(peers);
+  const key = JSON.stringify(peers.map((p) => [p.node, p.cluster, p.pod_cidr, p.owned_blocks]));
+  let problems = overlapCache.get(key);
+  if (!problems) overlapCache.set(key, (problems = overlapProblems(peers)));
   if (problems.length)
     throw new Error(`pod blocks of different clusters overlap, so routes between them would be ambiguous; nothing was changed:\n- ${problems.join('\n- ')}`);
   for (const w of outsideCidrWarnings(peers)) if (warnAll || w.startsWith(`node ${ctx.host.name} `)) ctx.warn(w);

@@ -10,10 +10,24 @@ export interface Cidr {
   hadHostBits: boolean;
 }
 
-/** Parses `a.b.c.d/n`, a bare address (a host route) or `default`; throws on anything else. */
+const parsed = new Map<string, Cidr>();
+
+/**
+ * Parses `a.b.c.d/n`, a bare address (a host route) or `default`; throws on anything else.
+ * Results are cached: planning for every node of a large lab parses the same few hundred blocks many times.
+ */
 export function parseCidr(input: string): Cidr {
+  let c = parsed.get(input);
+  if (!c) {
+    c = parseCidrUncached(input);
+    if (parsed.size < 100_000) parsed.set(input, c);
+  }
+  return c;
+}
+
+function parseCidrUncached(input: string): Cidr {
   const s = input.trim();
-  if (s === 'default') return parseCidr('0.0.0.0/0');
+  if (s === 'default') return parseCidrUncached('0.0.0.0/0');
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   let bits: number;
   if (s.includes('/')) {

@@ -56,8 +56,11 @@ function fromRoute(r: Route): PlannedRoute {
   return p;
 }
 
+// One collator for all comparisons: localeCompare with options builds a new one per call.
+const numeric = new Intl.Collator('en', { numeric: true });
+
 function byDest(a: PlannedRoute, b: PlannedRoute): number {
-  return a.dest.localeCompare(b.dest, 'en', { numeric: true }) || (a.metric ?? 0) - (b.metric ?? 0);
+  return numeric.compare(a.dest, b.dest) || (a.metric ?? 0) - (b.metric ?? 0);
 }
 
 /** Validates and canonicalises desired routes; identical duplicates collapse, conflicting ones are errors. */

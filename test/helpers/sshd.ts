@@ -96,6 +96,10 @@ export async function startSshd(opts: { hostKeyType?: string; extraConfig?: stri
     'AllowTcpForwarding yes',
     'LogLevel VERBOSE',
     'MaxStartups 100',
+    'UseDNS no',
+    // As in the lab: keep root's ~/.bashrc (pyenv, nvm...) out of every command, or one slow or stuck
+    // startup file (a stale pyenv rehash lock waits 60 s) makes every test command slow.
+    'SetEnv SHLVL=1',
     ...(opts.extraConfig ?? []),
   ];
   writeFileSync(join(dir, 'sshd_config'), config.join('\n') + '\n');
