@@ -61,6 +61,12 @@ export class Runner {
   private playHosts: string[] = [];
   private batchHosts: string[] = [];
   private abortPlay = false;
+  /**
+   * Variables of other hosts as `hostvars` shows them, built on first access and shared by every host's
+   * view: a task that reads hostvars of all nodes on all nodes would otherwise build hosts x hosts scopes.
+   * A host's entry is dropped when its facts change, and the whole cache when a play or task starts.
+   */
+  private readonly hostvarsCache = new Map<string, Dict>();
 
   constructor(readonly o: RunOptions) {
     this.startAtReached = !o.startAtTask;
@@ -150,6 +156,7 @@ export class Runner {
 
   private async runPlay(play: Play): Promise<void> {
     this.play = play;
+    this.hostvarsCache.clear();
     const { hosts, warnings } = selectHosts(this.o.inventory, play.hosts, this.o.limit);
     for (const w of warnings) this.emit({ type: 'warning', message: w });
     this.emit({ type: 'play_start', play: play.name, hosts });
@@ -321,6 +328,7 @@ export class Runner {
   private async runTask(task: ModuleTask, hosts: string[], rescuable: boolean, handler = false): Promise<void> {
     const name = taskName(task);
     const targets = task.run_once ? hosts.slice(0, 1) : hosts;
+    this.hostvarsCache.clear();
     this.emit({ type: 'task_start', play: this.play.name, task: name, hosts: targets, role: task.role?.name, handler });
     const t0 = performance.now();
     await mapLimit(targets, this.o.forks, async (host) => {
@@ -421,6 +429,7 @@ export class Runner {
   }
 
   private setFacts(host: string, values: Dict): void {
+    this.hostvarsCache.delete(host);
     const f = this.facts.get(host) ?? {};
     Object.assign(f, values);
     if (values.ansible_facts && typeof values.ansible_facts === 'object') {
@@ -494,7 +503,7 @@ export class Runner {
   }
 
   private hostvarsProxy(): Dict {
-    const cache = new Map<string, Dict>();
+    const cache = this.hostvarsCache;
     const inv = this.o.inventory;
     return new Proxy({} as Dict, {
       get: (_t, key) => {

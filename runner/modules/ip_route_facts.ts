@@ -12,6 +12,21 @@ export const DEFAULT_PROTOCOL_NAME = 'meshplay';
 // IPv4 and IPv6 main tables in one round trip; a kernel without IPv6 just contributes nothing.
 const READ_ROUTES = 'ip -j -d -4 route show table main && { ip -j -d -6 route show table main 2>/dev/null || true; }';
 
+/**
+ * The table each node's ip_route_facts read in this run, handed once to the next ip_routes task on the same
+ * node: the routes role reads facts and plans seconds apart, and a second read per node would double the
+ * round trips of a converged run. Entries are used once and expire quickly, so a later task reads afresh.
+ */
+const readThisRun = new Map<string, { routes: Route[]; at: number }>();
+const REUSE_WITHIN_MS = 15_000;
+
+export function takeRecentRoutes(host: string): { routes: Route[]; ageMs: number } | undefined {
+  const r = readThisRun.get(host);
+  readThisRun.delete(host);
+  const ageMs = r ? performance.now() - r.at : Infinity;
+  return r && ageMs <= REUSE_WITHIN_MS ? { routes: r.routes, ageMs } : undefined;
+}
+
 export async function readRoutes(conn: CommandConnection, ctx: ModuleContext): Promise<Route[]> {
   const r = await conn.exec(READ_ROUTES, { env: ctx.environment });
   if (r.code !== 0) throw new Error(`reading routes on ${ctx.host.name} failed (rc ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
@@ -45,7 +60,9 @@ const mod: Module<Args> = {
   async plan(ctx, args) {
     const proto = args.managed_protocol ?? DEFAULT_PROTOCOL;
     const conn = await commandConnection(ctx);
-    const c = classify(await readRoutes(conn, ctx), proto, args.managed_protocol_name ?? DEFAULT_PROTOCOL_NAME);
+    const table = await readRoutes(conn, ctx);
+    readThisRun.set(ctx.host.name, { routes: table, at: performance.now() });
+    const c = classify(table, proto, args.managed_protocol_name ?? DEFAULT_PROTOCOL_NAME);
     const cluster = ctx.inventory.clusters.find((x) => x.name === ctx.host.cluster);
     const facts: RouteFacts = {
       node: ctx.host.name,

@@ -5,7 +5,7 @@
 import { batchLines, planChanged, planRoutes, routeLine, type DesiredRoute, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
 import { classify } from '../routes/parse.js';
 import { desiredRoutesFor, inferMissingPeers, outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
-import { DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes } from './ip_route_facts.js';
+import { DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes, takeRecentRoutes } from './ip_route_facts.js';
 import type { Module, ModuleContext } from './types.js';
 import { commandConnection, shellQuote } from './util.js';
 
@@ -111,8 +111,9 @@ const mod: Module<Args, Data> = {
         );
       }
     }
-    const conn = await commandConnection(ctx);
-    const c = classify(await readRoutes(conn, ctx), proto, protoName);
+    const recent = takeRecentRoutes(ctx.host.name);
+    if (recent) ctx.log(2, `${ctx.host.name}: using the routes ip_route_facts read ${Math.round(recent.ageMs)} ms ago`);
+    const c = classify(recent?.routes ?? (await readRoutes(await commandConnection(ctx), ctx)), proto, protoName);
     const plan = planRoutes({
       current: c.managed,
       desired,
