@@ -427,3 +427,9 @@ t.test('compiled templates are cached; plain strings never compile', async (t) =
   t.equal(out[5].k5, 'plain value 5');
   t.ok(ms < 500, `2000 small renders took ${ms.toFixed(1)} ms`);
 });
+
+t.test('a macro call renders as its text, inline or alone', async (t) => {
+  const tpl = createTemplater();
+  t.equal(tpl.render("{% macro m(x) %}<{{ x }}>{% endmacro %}a{{ m('b') }}c", {}), 'a<b>c');
+  t.equal(tpl.render("{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m('b') }}", {}), '<b>');
+});

@@ -9,7 +9,7 @@ import { RenderContext, templateRuntime, type RenderEnvironment } from './runtim
 import { TESTS, UNDEFINED_TOLERANT_TESTS, type TestFn } from './tests.js';
 import type { RenderOptions, Templater } from './types.js';
 import { Undefined } from './undefined.js';
-import { isKeywordArgs, isMapping, toText, truthy } from './values.js';
+import { isKeywordArgs, isMapping, isSafeString, toText, truthy } from './values.js';
 import { freeVariables } from './variables.js';
 
 export { OMIT } from './lookups.js';
@@ -148,7 +148,9 @@ export function createTemplater(): Templater {
       const message = (failure as Error)?.message ?? String(failure);
       throw new TemplateError(source, `${message} in ${excerpt(source)}`, { cause: failure });
     }
-    return entry.native ? context.native : output;
+    if (!entry.native) return output;
+    // A template that is only a macro call yields the macro's text.
+    return isSafeString(context.native) ? String(context.native) : context.native;
   }
 
   function renderString(source: string, vars: Record<string, unknown>, options: RenderOptions, native: boolean): unknown {

@@ -1,12 +1,19 @@
 // Python/Jinja value semantics on JavaScript values: truthiness, str(), repr(), equality, kwargs.
 
+import nunjucks from 'nunjucks';
 import { Undefined } from './undefined.js';
+
+/** Macros and `safe` return nunjucks' SafeString: text, not a mapping. */
+const SafeString = (nunjucks as unknown as { runtime: { SafeString: new (...a: unknown[]) => object } }).runtime.SafeString;
+export function isSafeString(value: unknown): boolean {
+  return value instanceof SafeString;
+}
 
 export type Dict = Record<string, unknown>;
 
 export function isMapping(value: unknown): value is Dict {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Undefined)
-    && !(value instanceof RegExp);
+    && !(value instanceof RegExp) && !(value instanceof SafeString);
 }
 
 /** Jinja truthiness: empty strings, lists and dicts are false; undefined values throw. */
@@ -51,6 +58,7 @@ export function pyRepr(value: unknown): string {
 export function toText(value: unknown): string {
   if (value instanceof Undefined) value.fail();
   if (typeof value === 'string') return value;
+  if (value instanceof SafeString) return String(value);
   if (value === null || value === undefined) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
