@@ -191,6 +191,9 @@ t.test('converges from scratch; second run changed=0; keys never printed', async
 
   const status = await multiStatus({ hosts: new Map(), clusters: spec.clusters.map((c) => ({ name: c.name, istio_control_plane: c.controlPlane, nodes: [] })), vars: { mesh_exports: exportsAll } } as unknown as Inventory, new Map(Object.entries(conns)));
   t.equal(status.healthy, true, status.lines.join('\n'));
+  const cli = await meshplay(['status', '-i', inventoryFile, '--output', 'json']);
+  t.equal(cli.code, 0, `meshplay status on the multi-control-plane inventory: ${cli.stdout}${cli.stderr}`);
+  t.equal(JSON.parse(cli.stdout).topology, 'multi-control-plane');
 
   // Acceptance: each cluster's own control plane (the real Pilot 1.3) sees the .global hosts at meshplay's addresses.
   for (const c of spec.clusters) pilots[c.name] = await startPilot({ stateDir: path.join(dir, `pilot-${c.name}`), cluster: c.name, kubeconfig: apis[c.name].kubeconfig });

@@ -72,22 +72,50 @@ export async function statusCommand(argv: string[]): Promise<number> {
     return ExitCode.parseError;
   }
   const redactor = new Redactor();
+  const vars = (host: string) => {
+    try {
+      return templater.render(inv.hostVars(inventory, host), inv.hostVars(inventory, host), {}) as Record<string, unknown>;
+    } catch {
+      return inv.hostVars(inventory, host);
+    }
+  };
+  if (inventory.topology === 'multi-control-plane') return multiControlPlaneStatus(inventory, redactor, vars, v.output === 'json');
   const rows = await meshStatus(inventory, {
     secret: (s) => redactor.addSecret(s),
     routes: !v['no-routes'],
     pilot: v.pilot ?? str(inv.hostVars(inventory, inventory.groups.get('control_plane')?.[0] ?? '').istio_pilot_debug_address),
-    vars: (host) => {
-      try {
-        return templater.render(inv.hostVars(inventory, host), inv.hostVars(inventory, host), {}) as Record<string, unknown>;
-      } catch {
-        return inv.hostVars(inventory, host);
-      }
-    },
+    vars,
   });
   const safe = redactor.redact(rows) as ClusterStatus[];
   if (v.output === 'json') process.stdout.write(JSON.stringify({ healthy: safe.every((r) => r.healthy), clusters: safe }, null, 2) + '\n');
   else process.stdout.write(formatTable(safe));
   return safe.every((r) => r.healthy) ? ExitCode.ok : 1;
+}
+
+/** Multiple control planes: cacerts chain to the shared root, .global DNS stub, gateways and ServiceEntries. */
+async function multiControlPlaneStatus(
+  inventory: Inventory,
+  redactor: { addSecret(v: string): void; redact<T>(v: T): T },
+  vars: (host: string) => Record<string, unknown>,
+  json: boolean,
+): Promise<number> {
+  const { multiStatus } = await import('../mesh/status.js');
+  const controller = new AbortController();
+  const opened: KubernetesConnection[] = [];
+  const o = { secret: (s: string) => redactor.addSecret(s), vars, routes: false };
+  try {
+    const result = await multiStatus(inventory, async (cluster) => {
+      const conn = await connectCluster(inventory.hosts.get(cluster)!, vars(cluster), o, controller);
+      opened.push(conn);
+      return conn;
+    });
+    const safe = redactor.redact(result);
+    if (json) process.stdout.write(JSON.stringify({ topology: inventory.topology, healthy: safe.healthy, clusters: safe.clusters }, null, 2) + '\n');
+    else process.stdout.write(`${safe.lines.join('\n')}\n${safe.healthy ? 'mesh healthy' : 'mesh NOT healthy'}\n`);
+    return safe.healthy ? ExitCode.ok : 1;
+  } finally {
+    await Promise.allSettled(opened.map((c) => c.close()));
+  }
 }
 
 export function formatTable(rows: ClusterStatus[]): string {
