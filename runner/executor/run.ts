@@ -6,6 +6,7 @@ import { ExitCode } from '../errors.js';
 import { selectHosts, hostVars as inventoryHostVars } from '../inventory/index.js';
 import type { Inventory } from '../inventory/types.js';
 import { emptyStats, type HostStats, type HostStatus, type Reporter, type RunEvent } from '../output/events.js';
+import { tally } from '../output/recap.js';
 import type { Handler, MetaTask, ModuleTask, Play, Playbook, Task } from '../playbook/types.js';
 import type { Templater } from '../template/types.js';
 import { ConnectionPool } from './connections.js';
@@ -44,7 +45,7 @@ export interface RunOptions {
 
 /** Per-run state shared by plays: facts and registered variables live for the whole run, as in Ansible. */
 export class Runner {
-  readonly stats = new Map<string, HostStats>();
+  private readonly statsRecord: Record<string, HostStats> = {};
   readonly facts = new Map<string, Dict>();
   private readonly pool: ConnectionPool;
   private readonly started = performance.now();
@@ -104,14 +105,14 @@ export class Runner {
       transport = await this.transportSummary();
       await this.pool.closeAll().catch(() => undefined);
     }
-    const all = [...this.stats.values()];
+    const all = Object.values(this.statsRecord);
     if (this.interrupted) [exitCode, reason] = [ExitCode.interrupted, 'interrupted'];
     else if (all.some((s) => s.unreachable > 0)) [exitCode, reason] = [ExitCode.unreachable, 'unreachable'];
     else if (all.some((s) => s.failed > 0)) [exitCode, reason] = [ExitCode.hostFailed, 'failed'];
     else if (this.o.check && this.o.detailedExitcode && this.anyChanged) [exitCode, reason] = [ExitCode.drift, 'drift'];
     this.emit({
       type: 'recap',
-      stats: Object.fromEntries(this.stats),
+      stats: { ...this.statsRecord },
       durationMs: performance.now() - this.started,
       exitCode,
       reason,
@@ -143,9 +144,7 @@ export class Runner {
   }
 
   private stat(host: string): HostStats {
-    let s = this.stats.get(host);
-    if (!s) this.stats.set(host, (s = emptyStats()));
-    return s;
+    return (this.statsRecord[host] ??= emptyStats());
   }
 
   private active(hosts: string[]): string[] {
@@ -376,31 +375,10 @@ export class Runner {
   }
 
   private record(task: ModuleTask, host: string, status: HostStatus, result: Dict, t: number, rescuable: boolean, delegatedTo?: string): void {
-    const s = this.stat(host);
-    switch (status) {
-      case 'changed':
-        s.ok++;
-        s.changed++;
-        break;
-      case 'ok':
-        s.ok++;
-        break;
-      case 'skipped':
-        s.skipped++;
-        break;
-      case 'ignored':
-        s.ok++;
-        s.ignored++;
-        break;
-      case 'failed':
-        this.failed.add(host);
-        if (!rescuable) s.failed++;
-        break;
-      case 'unreachable':
-        this.unreachable.add(host);
-        s.unreachable++;
-        break;
-    }
+    if (status === 'failed') this.failed.add(host);
+    if (status === 'unreachable') this.unreachable.add(host);
+    // A failure inside a block with rescue is counted when the block settles (rescued), not here.
+    if (!(status === 'failed' && rescuable)) tally(this.statsRecord, host, status, result.changed === true);
     this.emit({
       type: 'task_result', play: this.play.name, task: taskName(task), host, status,
       durationMs: performance.now() - t, result, delegatedTo,

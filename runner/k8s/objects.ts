@@ -162,3 +162,11 @@ export function conflictMessage(object: string, causes: { message?: string; fiel
     lines.join('\n')
   );
 }
+
+/** kubernetes.core's wait_condition: a status condition (type, status, reason) to wait for. */
+export const waitConditionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: { type: { type: 'string' }, status: { type: ['string', 'boolean'] }, reason: { type: 'string' } },
+};

@@ -19,6 +19,7 @@ import {
   toYaml,
   withMeshplayLabels,
   type KubeObject,
+  waitConditionSchema,
 } from '../k8s/objects.js';
 import {
   deleteObject,
@@ -72,6 +73,7 @@ interface PlanData {
   prune: { resource: ApiResourceInfo; object: KubeObject }[];
 }
 
+
 const kindRef = {
   type: 'object',
   additionalProperties: false,
@@ -91,12 +93,7 @@ const schema = {
     name: { type: 'string' },
     namespace: { type: 'string' },
     wait: { type: 'boolean' },
-    wait_condition: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['type'],
-      properties: { type: { type: 'string' }, status: { type: ['string', 'boolean'] }, reason: { type: 'string' } },
-    },
+    wait_condition: waitConditionSchema,
     wait_for: { type: 'string' },
     wait_timeout: { type: 'number', minimum: 0 },
     wait_sleep: { type: 'number', minimum: 0 },

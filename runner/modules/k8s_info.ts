@@ -2,7 +2,7 @@
 // Secret values stay in the registered result (later tasks may need a token) but are registered as
 // secrets, so every output masks them.
 import type { Module, Plan } from './types.js';
-import { forOutput, type KubeObject } from '../k8s/objects.js';
+import { forOutput, waitConditionSchema, type KubeObject } from '../k8s/objects.js';
 import { getLive, kubeConnection, listObjects, registerSecretValues, waitForObject } from '../k8s/client.js';
 
 export interface K8sInfoArgs {
@@ -34,12 +34,7 @@ const k8sInfo: Module<K8sInfoArgs, never> = {
       label_selectors: stringList,
       field_selectors: stringList,
       wait: { type: 'boolean' },
-      wait_condition: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['type'],
-        properties: { type: { type: 'string' }, status: { type: ['string', 'boolean'] }, reason: { type: 'string' } },
-      },
+      wait_condition: waitConditionSchema,
       wait_timeout: { type: 'number', minimum: 0 },
       wait_sleep: { type: 'number', minimum: 0 },
     },
