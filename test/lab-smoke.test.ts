@@ -25,3 +25,17 @@ t.test('lab up with API servers, then the smoke playbook lists nodes through the
   t.equal(transport.kubernetes.connections, 2, 'one API client per cluster');
   t.notOk(transport.kubernetes.requests?.PATCH, 'a read-only playbook writes nothing');
 });
+
+t.test('an API server that is down makes its cluster unreachable; the rest of the run goes on (exit 4)', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const state = JSON.parse(readFileSync(join(stateDir, 'kube', 'lab2', 'state.json'), 'utf8')) as { pids: { apiserver: number } };
+  process.kill(state.pids.apiserver, 'SIGTERM'); // started by this test's lab, recorded by it
+  await new Promise((r) => setTimeout(r, 1500));
+  const r = await meshplay(['run', 'playbooks/lab-smoke.yml', '-i', inventoryFile, '--output', 'ndjson']);
+  t.equal(r.code, 4, r.stdout.slice(-2000));
+  const stats = recapOf(r).stats;
+  t.equal(stats.lab2.unreachable, 1, 'lab2 unreachable');
+  t.equal(stats.lab2.failed, 0, 'not counted as failed');
+  t.equal(stats.lab1.failed + stats.lab1.unreachable, 0, 'lab1 fine');
+  t.same(results(r, 'hostname').map((e) => e.status), ['ok', 'ok', 'ok', 'ok'], 'every node still ran');
+});
