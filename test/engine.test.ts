@@ -108,6 +108,8 @@ t.test('a planted secret never appears in any output mode', async (t) => {
     const r = await meshplay(['run', fx('redaction.yml'), ...inv, '-e', `workdir=${dir}`, '--diff', '-vvv', '--output', output, '--junit', junit]);
     t.equal(r.code, 0, `${output}: ${r.stderr}`);
     t.notMatch(r.stdout + r.stderr, secret, `${output} output is clean`);
+    t.notMatch(r.stdout + r.stderr, 'visible-only-without-no-log', `${output}: --diff respects no_log`);
+    t.notMatch(r.stdout + r.stderr, 'task-scoped-Token-77d1', `${output}: a secret-named task var is masked`);
     t.notMatch(readFileSync(junit, 'utf8'), secret, 'junit is clean');
     t.match(r.stdout, /secret #1/, `${output} shows a stable mask`);
     if (output === 'plain') t.match(r.stdout, /"msg": "changed"/, 'short words stay readable');

@@ -497,10 +497,28 @@ export class Runner {
     });
   }
 
+  /** Secret-named variables that only a role or a block defines (defaults, role vars, task vars). */
+  private registerScopedSecrets(task: ModuleTask, vars: Dict): void {
+    const scopes = [task.role?.defaults, task.role?.vars, task.role?.params, ...task.vars];
+    for (const scope of scopes) {
+      for (const k of Object.keys(scope ?? {})) {
+        if (!this.o.secretKeyPattern.test(k)) continue;
+        try {
+          const v = vars[k];
+          if (typeof v === 'string' && v) this.o.redactor.addSecret(v);
+        } catch {
+          /* reported by the task that uses it */
+        }
+      }
+    }
+  }
+
   private taskEnv(task: ModuleTask, host: string) {
+    const vars = this.hostScope(host, task);
+    this.registerScopedSecrets(task, vars);
     return {
       runner: this,
-      vars: this.hostScope(host, task),
+      vars,
       inventory: this.o.inventory,
       templater: this.o.templater,
       searchPaths: this.searchPaths(task),
