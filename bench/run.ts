@@ -2,6 +2,7 @@
 //   npm run bench -- [--clusters 4 --nodes 12 | --scenarios 2x3,2x12,4x12,8x12] [--runs 5]
 //                    [--results DIR]   (default scenarios: 2x3,2x12,4x12)
 //                    [--work DIR] [--no-profile] [--keep-lab]
+//   npm run bench -- --k8s [--runs 5] [--results DIR] [--work DIR] [--keep-lab]   (bench/k8s.ts)
 // For each scenario: lab up (no Kubernetes), then per run and per tool (the order rotates run by run):
 // reset the routes, time a first run, check, time a converged re-run, check. Times are whole processes.
 // Only one lab can exist on the machine: run it under `flock /tmp/meshplay-lab.lock`.
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { labDown, labUp } from '../lab/cli.js';
 import type { LabState } from '../lab/state.js';
 import { REPO_ROOT } from '../lab/state.js';
+import { k8sMain } from './k8s.js';
 import { cpuByComponent, phaseSplit, readCpuProfile, type PhaseSplit } from './profile.js';
 import { PHASES, TOOLS, markdownTable, ratio, summarize, svgChart, type Phase, type ScenarioResult, type Summary, type Tool } from './stats.js';
 import {
@@ -243,6 +245,8 @@ async function writeResults(
 }
 
 async function main(): Promise<number> {
+  // The Kubernetes scenario (bench/k8s.ts) is a separate job with its own lab and options.
+  if (process.argv.includes('--k8s')) return k8sMain(process.argv.slice(2).filter((a) => a !== '--k8s'));
   const opts = parseOptions(process.argv.slice(2));
   const work = workPaths(opts.workDir);
   await mkdir(work.dir, { recursive: true });

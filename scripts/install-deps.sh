@@ -1,7 +1,7 @@
 #!/bin/sh
 # Debian packages meshplay's lab and tests need. Idempotent: does nothing when all are present.
 #   scripts/install-deps.sh           lab + tests: iproute2, ping, BIRD 2, OpenSSH, etcd, procps
-#   scripts/install-deps.sh --bench   also ansible-core and python3-kubernetes (the comparison bench)
+#   scripts/install-deps.sh --bench   also ansible-core, ansible (kubernetes.core) and python3-kubernetes (the comparison bench)
 # System services the packages ship (ssh, bird, etcd) are never started: the lab runs its own
 # daemons, and a system etcd would hold port 2379.
 set -eu
@@ -9,7 +9,7 @@ set -eu
 packages="iproute2 iputils-ping bird2 openssh-server openssh-client etcd-server procps"
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages="$packages ansible-core python3-kubernetes" ;;
+    --bench) packages="$packages ansible-core ansible python3-kubernetes" ;;
     -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "install-deps: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac

@@ -233,6 +233,27 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
   }
 }
 
+// Every request a client makes, at Metadata level (verb, user, user agent, URI, status; no bodies, so no
+// secret values), one JSON line per request once its response is complete. The controller manager's own
+// traffic and health probes are left out: the log is for counting what the tools under test send.
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: None
+    users: ["system:kube-controller-manager"]
+  - level: None
+    userGroups: ["system:serviceaccounts:kube-system"]
+  - level: None
+    nonResourceURLs: ["/readyz*", "/healthz*", "/livez*"]
+  - level: Metadata
+`;
+
+/** The API server's audit log (JSON lines, Metadata level) of the lab cluster `name`. */
+export function auditLogPath(stateDir: string, name: string): string {
+  return path.join(clusterDirOf(stateDir, name), 'audit.log');
+}
+
 export interface StartOptions {
   name: string;
   serviceCidr: string;
@@ -295,6 +316,7 @@ export async function startCluster(opts: StartOptions): Promise<StartedCluster> 
   ]);
   dir.writeState(state);
 
+  fs.writeFileSync(dir.p('audit-policy.yaml'), AUDIT_POLICY);
   state.pids.apiserver = launch(dir, 'kube-apiserver', bins.apiserver, [
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',
@@ -312,6 +334,8 @@ export async function startCluster(opts: StartOptions): Promise<StartedCluster> 
     '--endpoint-reconciler-type=none',
     '--allow-privileged=true',
     '--profiling=false',
+    `--audit-policy-file=${dir.p('audit-policy.yaml')}`,
+    `--audit-log-path=${dir.p('audit.log')}`,
     '--v=1',
   ]);
   dir.writeState(state);
