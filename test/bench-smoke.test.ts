@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { markdownTable, summarize, svgChart, type ScenarioResult } from '../bench/stats.js';
 import { parseAnsibleRecap } from '../bench/tools.js';
 import { phaseSplit } from '../bench/profile.js';
+import { addCounts, countRequests } from '../bench/k8s.js';
 
 const RUN_JS = fileURLToPath(new URL('../bench/run.js', import.meta.url));
 
@@ -46,6 +47,25 @@ t.test('Ansible recap parsing', async (t) => {
   t.match(hosts[0], { host: 'lab1-n1', ok: 3, changed: 1, unreachable: 0 });
   t.match(hosts[1], { host: 'lab1-n2', changed: 0, unreachable: 1, skipped: 1 });
   t.same(parseAnsibleRecap('no recap here'), []);
+});
+
+t.test('k8s scenario: requests counted from audit log lines', async (t) => {
+  const ev = (verb: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ stage: 'ResponseComplete', verb, requestURI: '/api/v1/namespaces/x', user: { username: 'meshplay-admin' }, userAgent: '', ...extra });
+  const counts = countRequests([
+    ev('get'),
+    ev('patch', { requestURI: '/api/v1/namespaces/x?dryRun=All&fieldManager=meshplay' }),
+    ev('patch', { requestURI: '/api/v1/namespaces/x?fieldManager=ansible' }),
+    ev('list', { stage: 'RequestReceived' }), // not complete
+    ev('watch', { userAgent: 'pilot-discovery/v0.0.0 (linux/amd64)' }), // Pilot, same admin cert
+    ev('get', { user: { username: 'system:serviceaccount:istio-system:istio-reader-service-account' } }),
+    '{"stage":"Response', // cut at the window's edge
+    '',
+  ]);
+  t.same(counts, { byVerb: { get: 1, patch: 2 }, total: 3, persisting: 1, dryRun: 1 });
+  t.same(addCounts(counts, { byVerb: { get: 2, delete: 1 }, total: 3, persisting: 1, dryRun: 0 }), {
+    byVerb: { get: 3, patch: 2, delete: 1 }, total: 6, persisting: 2, dryRun: 1,
+  });
 });
 
 t.test('phase split from ndjson arrival times', async (t) => {
