@@ -72,7 +72,6 @@ export async function runCommand(ctx: ModuleContext, args: CommandArgs, shell: b
 
 const command: Module<CommandArgs> = {
   name: 'command',
-  freeForm: 'cmd',
   schema: commandSchema,
   plan: planCommand,
   apply: (ctx, args) => runCommand(ctx, args, false),

@@ -4,7 +4,6 @@ import type { Module } from './types.js';
 
 const shell: Module<CommandArgs> = {
   name: 'shell',
-  freeForm: 'cmd',
   schema: commandSchema,
   plan: planCommand,
   apply: (ctx, args) => runCommand(ctx, args, true),

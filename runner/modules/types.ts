@@ -67,8 +67,6 @@ export interface Module<A = Record<string, unknown>, P = unknown> {
   name: string;
   /** JSON Schema of the arguments; unknown keys are rejected. */
   schema: Record<string, unknown>;
-  /** Modules whose args are a free-form string (command, shell) put it under this key. */
-  freeForm?: string;
   /** Runs on the controller itself rather than on the task's host connection (debug, set_fact...). */
   local?: boolean;
   /** Argument names whose values are secrets (always redacted). */
