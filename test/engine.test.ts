@@ -110,6 +110,7 @@ t.test('a planted secret never appears in any output mode', async (t) => {
     t.notMatch(r.stdout + r.stderr, secret, `${output} output is clean`);
     t.notMatch(r.stdout + r.stderr, 'visible-only-without-no-log', `${output}: --diff respects no_log`);
     t.notMatch(r.stdout + r.stderr, 'task-scoped-Token-77d1', `${output}: a secret-named task var is masked`);
+    t.notMatch(r.stdout + r.stderr, 'pin-Value-4711', `${output}: meshplay_secret_key_pattern widens what counts as secret`);
     t.notMatch(readFileSync(junit, 'utf8'), secret, 'junit is clean');
     t.match(r.stdout, /secret #1/, `${output} shows a stable mask`);
     if (output === 'plain') t.match(r.stdout, /"msg": "changed"/, 'short words stay readable');

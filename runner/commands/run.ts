@@ -187,7 +187,18 @@ export async function runCommand(argv: string[]): Promise<number> {
     import('../output/redact.js'),
     import('../output/index.js'),
   ]);
-  const redactor = new Redactor();
+  // Which variable names hold secrets: the default pattern, widened by the inventory's
+  // `meshplay_secret_key_pattern` (a regular expression) for names of one's own.
+  let secretKeyPattern: RegExp = SECRET_KEY_PATTERN;
+  const extra = inventory!.vars.meshplay_secret_key_pattern;
+  if (extra !== undefined) {
+    try {
+      secretKeyPattern = new RegExp(`(?:${SECRET_KEY_PATTERN.source})|(?:${String(extra)})`, 'i');
+    } catch (e) {
+      return reportEarly(opts.output, ExitCode.parseError, 'validation', [`meshplay_secret_key_pattern is not a valid regular expression: ${(e as Error).message}`]);
+    }
+  }
+  const redactor = new Redactor(extra === undefined ? {} : { secretKey: new RegExp(`(?:${new Redactor().secretKeySource})|(?:${String(extra)})`, 'i') });
   const reporters: Reporter[] = [
     output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
   ];
@@ -225,7 +236,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       acceptNewHostKeys: opts.acceptNewHostKeys,
       detailedExitcode: opts.detailedExitcode,
       signal: controller.signal,
-      secretKeyPattern: SECRET_KEY_PATTERN,
+      secretKeyPattern,
     });
     return await runner.run();
   } finally {
