@@ -307,6 +307,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
   if (previous && sameShape(previous.shape, shape) && (await daemonsRunning(stateDir, previous))) {
     log(`lab already up with ${shape.clusters}x${shape.nodes}${shape.overlap ? ' (overlapping pod CIDRs)' : ''}; checking it`);
     await waitForRouting(stateDir, previous, routingTimeoutMs);
+    await raiseNeighbourLimits(previous.nodes.length, paths.neighLimits);
     const api = await finishWithKube(previous.spec, stateDir, previous, useKube, warnings, log, topology);
     await writeState(stateDir, previous);
     await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(previous), previous.topology)));

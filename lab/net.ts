@@ -154,7 +154,10 @@ const neighPath = (key: string) => `/proc/sys/net/ipv4/neigh/default/${key}`;
  * there). Never lowers them; the values found are kept in `savedFile` so `down` can put them back.
  */
 export async function raiseNeighbourLimits(nodeCount: number, savedFile: string): Promise<void> {
-  if (nodeCount * 2 + 16 < 128) return;
+  // Every node may hold a neighbour entry for every other node (and its pod and the gateway), and the
+  // kernel's limits count them together: at 4x12 a full ping matrix needs ~2,400 entries, well over
+  // the default gc_thresh3 of 1024, and the overflow drops packets.
+  if (nodeCount * (nodeCount + 2) < 512) return;
   const { readFile, writeFile } = await import('node:fs/promises');
   const { existsSync } = await import('node:fs');
   const original: Record<string, number> = {};
