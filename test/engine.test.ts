@@ -206,3 +206,14 @@ t.test('extra vars as JSON and @file win over everything', async (t) => {
   const bad = await meshplay(['run', fx('precedence.yml'), ...inv, '-e', '{"broken"']);
   t.equal(bad.code, 5, 'malformed -e is a bad option');
 });
+
+t.test('vars_files, loop_control, diff: false, become, wait_for, import_tasks', async (t) => {
+  const dir = work();
+  const r = await meshplay(['run', fx('keywords.yml'), ...inv, '-e', `workdir=${dir}`, '--diff', '--output', 'plain']);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.notMatch(r.stdout, 'quiet-diff-content', 'diff: false hides that task\'s diff');
+  t.match(r.stdout, '+loud-diff-content', 'other tasks still show theirs');
+  t.match(r.stdout, /\(item=a\)|=> \(item=a\)/, 'loop label shown instead of the whole item');
+  t.notMatch(r.stdout, 'xxxxxxxx', 'the item itself is not printed');
+  t.match(r.stdout, /imported at play level/);
+});

@@ -150,6 +150,17 @@ export function resultLines(
   const tail = verbose ? ` => ${dumpResult(result, verbosity)}` : '';
   const unreachable = event.status === 'unreachable' || (event.status === 'ignored' && result.unreachable === true);
 
+  // A loop prints a line per item, labelled as loop_control.label says (Ansible's `=> (item=...)`).
+  if (Array.isArray(result.results) && !hasItem && (event.status === 'ok' || event.status === 'changed' || event.status === 'skipped')) {
+    for (const r of result.results as Record<string, unknown>[]) {
+      const st = r.skipped ? 'skipping' : r.changed ? 'changed' : 'ok';
+      const color = st === 'ok' ? 'green' : st === 'changed' ? 'yellow' : 'cyan';
+      const label = r._label !== undefined ? r._label : r[String(r.ansible_loop_var ?? 'item')];
+      const body = verbose ? ` => ${dumpResult(Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('_'))), verbosity)}` : '';
+      lines.push(paint(color, `${st}: ${who} => (item=${itemLabel(label)})${body}`));
+    }
+    return lines;
+  }
   switch (event.status) {
     case 'ok':
     case 'changed':
