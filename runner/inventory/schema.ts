@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { Problem } from '../errors.js';
 import { pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
+import { prebuiltValidator } from '../prebuilt.js';
 
 export const NAME_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
 
@@ -24,8 +25,8 @@ export function inventorySchemaPath(): string {
 
 function compiled(): ValidateFunction {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
-    validator = ajv.compile(JSON.parse(readFileSync(inventorySchemaPath(), 'utf8')));
+    const text = readFileSync(inventorySchemaPath(), 'utf8');
+    validator = prebuiltValidator<ValidateFunction>('inventory-validator.cjs', 'validate', text) ?? new Ajv({ allErrors: true, strict: true, verbose: true }).compile(JSON.parse(text));
   }
   return validator;
 }

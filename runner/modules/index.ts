@@ -1,6 +1,7 @@
 // Module registry. Modules load lazily so that start-up stays fast and heavy libraries
 // (the Kubernetes client, X.509) load only when a play uses them.
 import type { Module } from './types.js';
+import { prebuiltValidator } from '../prebuilt.js';
 
 type Loader = () => Promise<{ default: Module<any, any> }>;
 
@@ -78,8 +79,11 @@ let ajv: import('ajv').Ajv | undefined;
 export async function argsValidator(mod: Module<any, any>): Promise<import('ajv').ValidateFunction> {
   let v = validators.get(mod);
   if (!v) {
-    ajv ??= new (await import('ajv')).Ajv({ allErrors: true, strict: false });
-    v = ajv.compile(mod.schema);
+    v = prebuiltValidator<import('ajv').ValidateFunction>('module-validators.cjs', mod.name, JSON.stringify(mod.schema));
+    if (!v) {
+      ajv ??= new (await import('ajv')).Ajv({ allErrors: true, strict: false });
+      v = ajv.compile(mod.schema);
+    }
     validators.set(mod, v);
   }
   return v;
