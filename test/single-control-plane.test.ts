@@ -210,6 +210,25 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 300_0
     }
   });
 
+  const tokens: string[] = [];
+  await t.test('a rotated token updates the remote secret; the next run changes nothing', async (t) => {
+    const tokenPath = '/api/v1/namespaces/istio-system/secrets/istio-reader-service-account-token';
+    tokens.push(token);
+    await adminRequest(lab2, 'DELETE', tokenPath);
+    await until('the old token Secret to go', async () => !(await get(lab2, tokenPath)));
+    const r = await run('--tags', 'kubeconfig_secrets');
+    t.equal(r.code, 0, r.stdout.slice(-2000) + r.stderr);
+    t.ok(changedTasks(r).includes('lab1 kubeconfig_secrets : Remote secrets (istio/multiCluster), pruned for clusters no longer in the inventory'), 'the control plane\'s remote secret was updated');
+    const secret = await get(cp, '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2');
+    const rotated = parse(Buffer.from(secret.data.lab2, 'base64').toString()).users[0].user.token as string;
+    const filled = Buffer.from((await get(lab2, tokenPath)).data.token, 'base64').toString();
+    t.not(rotated, token, 'a new token');
+    t.equal(rotated, filled, 'the remote secret carries the token the controller wrote now');
+    const again = await run('--tags', 'kubeconfig_secrets');
+    t.equal(totals(again).changed, 0, `then converged: ${changedTasks(again).join('; ')}`);
+    token = rotated;
+  });
+
   await t.test('the gateway certificate chain verifies against the meshplay CA', async (t) => {
     const ca = await get(cp, '/api/v1/namespaces/istio-system/secrets/meshplay-gateway-ca');
     const tls = await get(lab2, '/api/v1/namespaces/istio-system/secrets/meshplay-ingressgateway-cert');
@@ -299,6 +318,7 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 300_0
     t.ok(token.length > 100, 'have the real token');
     const all = outputs.join('\n');
     t.notOk(all.includes(token), 'token absent');
+    for (const old of tokens) t.notOk(all.includes(old), 'rotated-out token absent');
     t.notOk(all.includes(Buffer.from(token).toString('base64').slice(0, 60)), 'base64 token absent');
     t.notOk(/client-key-data|BEGIN [A-Z ]*PRIVATE KEY/.test(all), 'no key material');
   });
