@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Problem } from '../errors.js';
 import { pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
 import { prebuiltValidator } from '../prebuilt.js';
@@ -23,10 +24,16 @@ export function inventorySchemaPath(): string {
   throw new Error('schemas/inventory.schema.json not found above ' + dirname(fileURLToPath(import.meta.url)));
 }
 
+/** Without a prebuilt validator (a build without scripts/build-validators.mjs): load Ajv only then. */
+function compileAtRunTime(schemaText: string): ValidateFunction {
+  const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+  return new Ajv({ allErrors: true, strict: true, verbose: true }).compile(JSON.parse(schemaText));
+}
+
 function compiled(): ValidateFunction {
   if (!validator) {
     const text = readFileSync(inventorySchemaPath(), 'utf8');
-    validator = prebuiltValidator<ValidateFunction>('inventory-validator.cjs', 'validate', text) ?? new Ajv({ allErrors: true, strict: true, verbose: true }).compile(JSON.parse(text));
+    validator = prebuiltValidator<ValidateFunction>('inventory-validator.cjs', 'validate', text) ?? compileAtRunTime(text);
   }
   return validator;
 }

@@ -56,10 +56,12 @@ function fromRoute(r: Route): PlannedRoute {
   return p;
 }
 
-// One collator for all comparisons: localeCompare with options builds a new one per call.
-const numeric = new Intl.Collator('en', { numeric: true });
+// One collator for all comparisons (localeCompare with options builds one per call), made on first use:
+// creating it costs a few ms of start-up for runs that never sort routes.
+let numeric: Intl.Collator | undefined;
 
 function byDest(a: PlannedRoute, b: PlannedRoute): number {
+  numeric ??= new Intl.Collator('en', { numeric: true });
   return numeric.compare(a.dest, b.dest) || (a.metric ?? 0) - (b.metric ?? 0);
 }
 
