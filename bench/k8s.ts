@@ -5,6 +5,8 @@
 // servers' audit logs (lab/kube writes them), between the byte offsets taken just before and after each run.
 //   npm run bench -- --k8s [--runs 5] [--results DIR] [--work DIR] [--keep-lab]
 // Only one lab can exist on the machine: run it under `flock /tmp/meshplay-lab.lock`.
+import { parseArgs } from 'node:util';
+import { positiveInt } from './stats.js';
 import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -36,24 +38,17 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { runs: 5, resultsDir: join(REPO_ROOT, 'bench/results'), workDir: join(REPO_ROOT, 'bench/.work/k8s'), keepLab: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--runs') {
-      const v = value();
-      if (!/^[1-9]\d*$/.test(v)) throw new Error(`--runs needs a positive whole number (got ${v})`);
-      o.runs = Number(v);
-    } else if (a === '--results') o.resultsDir = value();
-    else if (a === '--work') o.workDir = value();
-    else if (a === '--keep-lab') o.keepLab = true;
-    else throw new Error(`unknown option ${a} (the --k8s scenario takes --runs, --results, --work, --keep-lab)`);
-  }
-  return o;
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { runs: { type: 'string' }, results: { type: 'string' }, work: { type: 'string' }, 'keep-lab': { type: 'boolean' } },
+  });
+  return {
+    runs: v.runs === undefined ? 5 : positiveInt('--runs', v.runs),
+    resultsDir: v.results ?? join(REPO_ROOT, 'bench/results'),
+    workDir: v.work ?? join(REPO_ROOT, 'bench/.work/k8s'),
+    keepLab: Boolean(v['keep-lab']),
+  };
 }
 
 const log = (line: string) => process.stderr.write(`bench k8s: ${line}\n`);

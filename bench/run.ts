@@ -13,6 +13,8 @@ import { labDown, labUp } from '../lab/cli.js';
 import type { LabState } from '../lab/state.js';
 import { REPO_ROOT } from '../lab/state.js';
 import { k8sMain } from './k8s.js';
+import { parseArgs } from 'node:util';
+import { positiveInt } from './stats.js';
 import { cpuByComponent, phaseSplit, readCpuProfile, type PhaseSplit } from './profile.js';
 import { PHASES, TOOLS, markdownTable, ratio, summarize, svgChart, type Phase, type ScenarioResult, type Summary, type Tool } from './stats.js';
 import {
@@ -35,32 +37,30 @@ interface Options {
 const DEFAULT_SCENARIOS = '2x3,2x12,4x12';
 
 function parseOptions(argv: string[]): Options {
-  let clusters: number | undefined;
-  let nodes: number | undefined;
-  let scenarios: string | undefined;
-  const o = { runs: 5, resultsDir: join(REPO_ROOT, 'bench/results'), workDir: join(REPO_ROOT, 'bench/.work'), profile: true, keepLab: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = () => {
-      const v = value();
-      if (!/^[1-9]\d*$/.test(v)) throw new Error(`${a} needs a positive whole number (got ${v})`);
-      return Number(v);
-    };
-    if (a === '--clusters') clusters = int();
-    else if (a === '--nodes') nodes = int();
-    else if (a === '--scenarios') scenarios = value();
-    else if (a === '--runs') o.runs = int();
-    else if (a === '--results') o.resultsDir = value();
-    else if (a === '--work') o.workDir = value();
-    else if (a === '--no-profile') o.profile = false;
-    else if (a === '--keep-lab') o.keepLab = true;
-    else throw new Error(`unknown option ${a}`);
-  }
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      clusters: { type: 'string' },
+      nodes: { type: 'string' },
+      scenarios: { type: 'string' },
+      runs: { type: 'string' },
+      results: { type: 'string' },
+      work: { type: 'string' },
+      'no-profile': { type: 'boolean' },
+      'keep-lab': { type: 'boolean' },
+    },
+  });
+  const clusters = v.clusters === undefined ? undefined : positiveInt('--clusters', v.clusters);
+  const nodes = v.nodes === undefined ? undefined : positiveInt('--nodes', v.nodes);
+  const scenarios = v.scenarios;
+  const o = {
+    runs: v.runs === undefined ? 5 : positiveInt('--runs', v.runs),
+    resultsDir: v.results ?? join(REPO_ROOT, 'bench/results'),
+    workDir: v.work ?? join(REPO_ROOT, 'bench/.work'),
+    profile: !v['no-profile'],
+    keepLab: Boolean(v['keep-lab']),
+  };
   if ((clusters === undefined) !== (nodes === undefined)) throw new Error('give --clusters and --nodes together');
   const spec = clusters !== undefined ? `${clusters}x${nodes}` : (scenarios ?? DEFAULT_SCENARIOS);
   const list = spec.split(',').map((s) => {

@@ -112,3 +112,9 @@ function niceStep(max: number): number {
 function escapeXml(s: string): string {
   return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 }
+
+/** A bench option that must be a positive whole number. */
+export function positiveInt(flag: string, value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${flag} needs a positive whole number (got ${value})`);
+  return Number(value);
+}
