@@ -182,7 +182,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
 
-  const [{ Runner }, { Redactor }, output] = await Promise.all([
+  const [{ Runner }, { Redactor, DEFAULT_SECRET_KEY }, output] = await Promise.all([
     import('../executor/run.js'),
     import('../output/redact.js'),
     import('../output/index.js'),
@@ -198,7 +198,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       return reportEarly(opts.output, ExitCode.parseError, 'validation', [`meshplay_secret_key_pattern is not a valid regular expression: ${(e as Error).message}`]);
     }
   }
-  const redactor = new Redactor(extra === undefined ? {} : { secretKey: new RegExp(`(?:${new Redactor().secretKeySource})|(?:${String(extra)})`, 'i') });
+  const redactor = new Redactor(extra === undefined ? {} : { secretKey: new RegExp(`(?:${DEFAULT_SECRET_KEY.source})|(?:${String(extra)})`, 'i') });
   const reporters: Reporter[] = [
     output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
   ];

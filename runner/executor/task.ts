@@ -1,6 +1,7 @@
 // One module task on one host: conditions, loops, retries, check mode, changed_when/failed_when, no_log.
 // The module plans; this code decides whether to apply, so --check and --diff come from the same plan.
 import { argsValidator, loadModule } from '../modules/index.js';
+import { noLog as censored } from '../output/redact.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/types.js';
 import type { HostStatus, RunEvent } from '../output/events.js';
 import type { ModuleTask } from '../playbook/types.js';
@@ -38,7 +39,6 @@ export interface TaskOutcome {
   delegatedTo?: string;
 }
 
-const NO_LOG_MSG = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 function scoped(vars: Dict, extra: Dict): Dict {
   const o = Object.create(vars) as Dict;
@@ -97,7 +97,7 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
   if (failed) result.failed = true;
   if (allSkipped) result.skipped = true;
   const status: HostStatus = failed ? (ignoreErrors(task, env) ? 'ignored' : 'failed') : allSkipped ? 'skipped' : changed ? 'changed' : 'ok';
-  return { status, result, display: noLog ? censor(result) : undefined, facts: Object.keys(facts).length ? facts : undefined, delegatedTo };
+  return { status, result, display: noLog ? censored(result) : undefined, facts: Object.keys(facts).length ? facts : undefined, delegatedTo };
 }
 
 function ignoreErrors(task: ModuleTask, env: TaskEnvironment): boolean {
@@ -174,7 +174,7 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
   const status: HostStatus = result.failed
     ? ignoreErrors(task, env) ? 'ignored' : 'failed'
     : result.skipped ? 'skipped' : result.changed ? 'changed' : 'ok';
-  return { status, result, display: noLog ? censor(result) : undefined, facts, delegatedTo: delegate };
+  return { status, result, display: noLog ? censored(result) : undefined, facts, delegatedTo: delegate };
 }
 
 /** Under `when` lists Ansible ANDs the items; changed_when/failed_when accept lists too. */
@@ -209,12 +209,6 @@ async function validateArgs(mod: Module, args: Dict): Promise<void> {
   throw new Error(`invalid arguments for module ${mod.name}: ${msgs.join('; ')}`);
 }
 
-function censor(result: Dict): Dict {
-  const out: Dict = { censored: NO_LOG_MSG, changed: result.changed };
-  if (result.failed) out.failed = true;
-  if (result.skipped) out.skipped = true;
-  return out;
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -58,10 +58,3 @@ export function layeredVars(layers: VarLayer[], templater: Templater, searchPath
   }
   return out;
 }
-
-/** Renders every property (forcing lazy ones), for values that leave the engine (hostvars dumps, set_fact). */
-export function materialize(vars: Dict): Dict {
-  const out: Dict = {};
-  for (const k of Object.keys(vars)) out[k] = vars[k];
-  return out;
-}

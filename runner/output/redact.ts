@@ -44,11 +44,6 @@ export class Redactor {
   private readonly secretKey: RegExp;
   private readonly notSecretKey: RegExp;
 
-  /** Source of the key pattern in use, so a caller can widen it. */
-  get secretKeySource(): string {
-    return this.secretKey.source;
-  }
-
   constructor(options: RedactorOptions = {}) {
     this.secretKey = options.secretKey ?? DEFAULT_SECRET_KEY;
     this.notSecretKey = options.notSecretKey ?? DEFAULT_NOT_SECRET_KEY;
