@@ -1,6 +1,9 @@
 // k8s / k8s_info modules and the kubernetes connection against a REAL kube-apiserver + controller-manager.
 import t from 'tap';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { startTestCluster, connectTo, moduleContext, type TestCluster } from './helpers/kube.js';
 import { KubeApiError, type KubernetesConnection, type RequestCounts } from '../runner/connection/kubernetes.js';
 import { UnreachableError } from '../runner/connection/types.js';
@@ -274,6 +277,49 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   await nobodyConn.close();
 
   await t.rejects(connectTo('k8stest', { url: cluster.api.url, username: 'admin', password: 'pw' }), /removed basic authentication[\s\S]*api\.token/);
+
+  // kubeconfigs read without the client library: files relative to the kubeconfig, a chosen context, a token file
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-kubeconfig-'));
+  fs.copyFileSync(cluster.files.ca, path.join(dir, 'ca.crt'));
+  fs.copyFileSync(cluster.files.adminCert, path.join(dir, 'admin.crt'));
+  fs.copyFileSync(cluster.files.adminKey, path.join(dir, 'admin.key'));
+  fs.writeFileSync(path.join(dir, 'robot.token'), `${robotToken}\n`);
+  const kubeconfig = (user: Record<string, unknown>) =>
+    stringifyYaml({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'lab', cluster: { server: cluster.api.url, 'certificate-authority': 'ca.crt' } }],
+      users: [{ name: 'u', user }, { name: 'other', user: { token: 'not-this-one' } }],
+      contexts: [{ name: 'chosen', context: { cluster: 'lab', user: 'u' } }, { name: 'current', context: { cluster: 'lab', user: 'other' } }],
+      'current-context': 'current',
+    });
+  fs.writeFileSync(path.join(dir, 'cert.yaml'), kubeconfig({ 'client-certificate': 'admin.crt', 'client-key': 'admin.key' }));
+  const relLogs = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
+  const relConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'cert.yaml'), context: 'chosen' }, relLogs);
+  t.ok((await relConn.gatherFacts()).kubernetes.nodes.length >= 0, 'relative certificate paths and the chosen context authenticate');
+  t.notMatch(relLogs.logs.join('\n'), /client-node/, 'read without the client library');
+  await relConn.close();
+  fs.writeFileSync(path.join(dir, 'token-file.yaml'), kubeconfig({ tokenFile: 'robot.token' }));
+  const tfCaptured = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
+  const tfConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'token-file.yaml'), context: 'chosen' }, tfCaptured);
+  await t.rejects(k8sInfo.plan(moduleContext(tfConn), { kind: 'Secret', namespace: 'mp-test' }), /system:serviceaccount:mp-test:robot" cannot list resource "secrets"/, 'the token file is the robot');
+  t.ok(tfCaptured.secrets.has(robotToken), 'a token read from a file is registered as a secret');
+  await tfConn.close();
+  await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'cert.yaml'), context: 'missing' }), /context 'missing' not found in .*cert\.yaml; it has: chosen, current/);
+
+  // an exec credential plugin goes through @kubernetes/client-node (a real plugin process prints the robot's token)
+  const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: robotToken } });
+  fs.writeFileSync(path.join(dir, 'plugin.sh'), `#!/bin/sh\ncat <<'EOF'\n${credential}\nEOF\n`, { mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'exec.yaml'), kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: path.join(dir, 'plugin.sh'), interactiveMode: 'Never' } }));
+  const execCaptured = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
+  const execConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'exec.yaml'), context: 'chosen' }, execCaptured);
+  t.match(execCaptured.logs.join('\n'), /uses user\.exec: loading @kubernetes\/client-node/);
+  const viaPlugin = await k8sInfo.plan(moduleContext(execConn), { kind: 'ConfigMap', namespace: 'mp-test' });
+  t.ok((viaPlugin.result!.resources as any[]).some((r) => r.metadata.name === 'cm1'), "the plugin's token authenticates");
+  await t.rejects(k8sInfo.plan(moduleContext(execConn), { kind: 'Secret', namespace: 'mp-test' }), /mp-test:robot" cannot list resource "secrets"/, 'as the robot');
+  t.ok(execCaptured.secrets.has(robotToken), "the plugin's token is registered as a secret");
+  await execConn.close();
+  fs.rmSync(dir, { recursive: true, force: true });
 
   const warned = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
   const insecure = await connectTo('k8stest', { url: cluster.api.url, client_cert_file: cluster.files.adminCert, client_key_file: cluster.files.adminKey, insecure: true }, warned);

@@ -20,7 +20,8 @@ import { KubeApiError } from '../runner/connection/kubernetes.js';
 import { meshplay, recapOf, results, totals, type CliRun } from './helpers/cli.js';
 import { discover, remoteObjects } from '../runner/modules/istio_discovery.js';
 import { isLoopbackUrl, kubeconfigFor } from '../runner/modules/istio_remote_secret.js';
-import { issueServerCert, makeCa, pemCerts, reissueReason } from '../runner/modules/tls_certificate.js';
+import { pemCerts, reissueReason } from '../runner/tls/certs.js';
+import { issueServerCert, makeCa } from '../runner/tls/issue.js';
 import { validateIstioObjects } from '../runner/modules/istio_validate.js';
 
 const playbook = 'playbooks/single-control-plane.yml';

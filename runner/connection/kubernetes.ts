@@ -1,8 +1,11 @@
-// The Kubernetes transport: one authenticated HTTPS client per cluster host for the whole run.
-// @kubernetes/client-node is imported only inside connect(): loading it costs about a third of a second,
-// and runs that never talk to a cluster must not pay for it.
+// The Kubernetes transport: one authenticated HTTPS client per cluster host for the whole run, with a keep-alive
+// agent and one TLS context (the client key is parsed once, sockets and TLS sessions are reused).
+// Credentials come from runner/k8s/kubeconfig.ts; @kubernetes/client-node (~0.3 s to import) is loaded only for
+// kubeconfigs that need it (exec plugins, auth providers).
 import https from 'node:https';
-import type { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import fs from 'node:fs';
+import tls from 'node:tls';
+import { readKubeconfig, type StaticCredentials } from '../k8s/kubeconfig.js';
 import type { Connection, ConnectionTimings } from './types.js';
 import { UnreachableError } from './types.js';
 import type { ConnectOptions } from './options.js';
@@ -73,24 +76,26 @@ function isTlsError(e: any): boolean {
 export class KubernetesConnection implements Connection {
   readonly kind = 'kubernetes' as const;
   readonly host: string;
-  readonly kubeConfig: KubeConfig;
   readonly server: string;
-  private readonly httpsOptions: https.RequestOptions;
+  private readonly agent: https.Agent;
+  private readonly headers: Record<string, string>;
   private readonly counts: RequestCounts = { byVerb: {}, persisting: 0, dryRun: 0, total: 0 };
   private readonly timing: ConnectionTimings = { connectMs: 0, commands: 0, commandMs: 0 };
   private readonly groupVersions = new Map<string, Promise<ApiResourceInfo[] | undefined>>();
   private groupsCache?: Promise<string[]>;
-  private objectApiCache?: KubernetesObjectApi;
-  private readonly client: typeof import('@kubernetes/client-node');
   private readonly timeoutMs: number;
 
-  constructor(host: string, kc: KubeConfig, client: typeof import('@kubernetes/client-node'), httpsOptions: https.RequestOptions, timeoutMs: number) {
+  constructor(host: string, creds: StaticCredentials, headers: Record<string, string>, timeoutMs: number) {
     this.host = host;
-    this.kubeConfig = kc;
-    this.client = client;
-    this.server = kc.getCurrentCluster()?.server ?? '';
-    this.httpsOptions = httpsOptions;
+    this.server = creds.server;
+    this.headers = headers;
     this.timeoutMs = timeoutMs;
+    this.agent = new https.Agent({
+      keepAlive: true,
+      secureContext: tls.createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key }),
+      rejectUnauthorized: !creds.insecure,
+      servername: creds.tlsServerName,
+    });
   }
 
   timings(): ConnectionTimings {
@@ -98,28 +103,16 @@ export class KubernetesConnection implements Connection {
   }
 
   async close(): Promise<void> {
-    const agent = this.httpsOptions.agent;
-    if (agent && typeof agent === 'object' && 'destroy' in agent) (agent as https.Agent).destroy();
+    this.agent.destroy();
   }
 
-  /** Set once by connect(): time to load the client, read credentials and get the first answer. */
+  /** Set once by connect(): time to read credentials and get the first answer. */
   recordConnectTime(ms: number): void {
     this.timing.connectMs = ms;
   }
 
   requestCounts(): RequestCounts {
     return { byVerb: { ...this.counts.byVerb }, persisting: this.counts.persisting, dryRun: this.counts.dryRun, total: this.counts.total };
-  }
-
-  /** The client library's generic object API, for callers that prefer it (shares this connection's KubeConfig). */
-  objectApi(): KubernetesObjectApi {
-    this.objectApiCache ??= this.client.KubernetesObjectApi.makeApiClient(this.kubeConfig);
-    return this.objectApiCache;
-  }
-
-  /** A typed API client of @kubernetes/client-node (e.g. `conn.api(k8s => k8s.CoreV1Api)`). */
-  api<T>(pick: (client: typeof import('@kubernetes/client-node')) => new (...args: any[]) => T): T {
-    return this.kubeConfig.makeApiClient(pick(this.client) as any) as T;
   }
 
   private count(req: KubeRequest): void {
@@ -182,12 +175,12 @@ export class KubernetesConnection implements Connection {
 
   private send(method: string, url: URL, payload: string | undefined, contentType?: string): Promise<{ status: number; body: string; retryAfter?: string }> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { ...(this.httpsOptions.headers as Record<string, string>), Accept: 'application/json' };
+      const headers: Record<string, string | number> = { ...this.headers, Accept: 'application/json' };
       if (payload !== undefined) {
         headers['Content-Type'] = contentType ?? 'application/json';
         headers['Content-Length'] = Buffer.byteLength(payload);
       }
-      const req = https.request(url, { ...this.httpsOptions, method, headers, timeout: this.timeoutMs }, (res) => {
+      const req = https.request(url, { agent: this.agent, method, headers, timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -307,37 +300,8 @@ const basicAuthRefusal =
   '(`kubectl create token <serviceaccount>` or a kubernetes.io/service-account-token Secret) and put it in ' +
   "`api.token`, e.g. `token: \"{{ lookup('env', 'CLUSTER_TOKEN') }}\"`.";
 
-function loadKubeConfig(client: typeof import('@kubernetes/client-node'), hostName: string, api: ApiSettings, options: ConnectOptions): KubeConfig {
-  const kc = new client.KubeConfig();
-  if (api.username !== undefined || api.password !== undefined) {
-    if (api.password) options.secret(api.password);
-    throw new Error(`${hostName}: api.username/api.password are not supported. ${basicAuthRefusal}`);
-  }
-  if (api.token) options.secret(api.token);
-  if (api.insecure) {
-    options.warn(`${hostName}: api.insecure is set: the API server's certificate is NOT verified (anyone on the path can impersonate it)`);
-  }
-  if (api.kubeconfig) {
-    kc.loadFromFile(api.kubeconfig);
-    if (api.context) {
-      if (!kc.getContexts().some((c) => c.name === api.context)) {
-        throw new Error(`${hostName}: context '${api.context}' not found in ${api.kubeconfig}; it has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
-      }
-      kc.setCurrentContext(api.context);
-    }
-    if (!kc.getCurrentCluster()) throw new Error(`${hostName}: ${api.kubeconfig} has no current context; set api.context`);
-    // URL / token / TLS overrides on top of a kubeconfig are applied by rebuilding the config below.
-    if (!api.url && !api.token && !api.insecure && !api.ca_file && !api.ca_data && !api.client_cert_file) return kc;
-    const cluster = kc.getCurrentCluster()!;
-    const user = kc.getCurrentUser();
-    kc.loadFromOptions({
-      clusters: [{ ...cluster, name: 'c', server: api.url ?? cluster.server, skipTLSVerify: api.insecure ?? cluster.skipTLSVerify, caFile: api.ca_file ?? cluster.caFile, caData: api.ca_data ?? cluster.caData }],
-      users: [api.token || api.client_cert_file ? { name: 'u', token: api.token, certFile: api.client_cert_file, keyFile: api.client_key_file } : { ...user, name: 'u' }],
-      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-      currentContext: 'ctx',
-    });
-    return kc;
-  }
+/** Credentials from the inventory's api settings alone (no kubeconfig). */
+function inventoryCredentials(hostName: string, api: ApiSettings): StaticCredentials {
   if (!api.url) {
     throw new Error(`${hostName}: no Kubernetes API settings: give api.kubeconfig (+ api.context) or api.url with api.token or a client certificate`);
   }
@@ -345,32 +309,85 @@ function loadKubeConfig(client: typeof import('@kubernetes/client-node'), hostNa
     throw new Error(`${hostName}: api.url is set but no credentials: give api.token or api.client_cert_file + api.client_key_file`);
   }
   if (api.client_cert_file && !api.client_key_file) throw new Error(`${hostName}: api.client_cert_file needs api.client_key_file`);
-  const caData = api.ca_data && !api.ca_data.includes('-----BEGIN') ? api.ca_data : api.ca_data ? Buffer.from(api.ca_data).toString('base64') : undefined;
-  kc.loadFromOptions({
-    clusters: [{ name: hostName, server: api.url, caFile: api.ca_file, caData, skipTLSVerify: !!api.insecure }],
-    users: [{ name: hostName, token: api.token, certFile: api.client_cert_file, keyFile: api.client_key_file }],
-    contexts: [{ name: hostName, cluster: hostName, user: hostName }],
-    currentContext: hostName,
-  });
-  return kc;
+  return withOverrides({ server: api.url, insecure: false }, api);
+}
+
+/** The inventory's api fields win over a kubeconfig's (URL, token, CA, client certificate, insecure). */
+function withOverrides(c: StaticCredentials, api: ApiSettings): StaticCredentials {
+  const out = { ...c };
+  if (api.url) out.server = api.url;
+  if (api.token) out.token = api.token;
+  if (api.insecure) out.insecure = true;
+  if (api.ca_file) out.ca = fs.readFileSync(api.ca_file);
+  if (api.ca_data) out.ca = api.ca_data.includes('-----BEGIN') ? Buffer.from(api.ca_data) : Buffer.from(api.ca_data, 'base64');
+  if (api.client_cert_file) {
+    out.cert = fs.readFileSync(api.client_cert_file);
+    out.key = api.client_key_file ? fs.readFileSync(api.client_key_file) : undefined;
+    if (!api.token) out.token = undefined;
+  }
+  return out;
+}
+
+/**
+ * A kubeconfig this module cannot read alone (exec plugin, auth provider...): @kubernetes/client-node runs it
+ * once and hands back TLS options and headers.
+ */
+async function clientLibraryCredentials(hostName: string, api: ApiSettings): Promise<{ creds: StaticCredentials; headers: Record<string, string> }> {
+  const client = await import('@kubernetes/client-node');
+  const kc = new client.KubeConfig();
+  kc.loadFromFile(api.kubeconfig!);
+  if (api.context) kc.setCurrentContext(api.context);
+  const opts: https.RequestOptions = { headers: {} };
+  try {
+    await kc.applyToHTTPSOptions(opts);
+  } catch (e: any) {
+    throw new Error(`${hostName}: cannot use the Kubernetes credentials: ${e?.message ?? e}`, { cause: e });
+  }
+  const buf = (v: unknown) => (v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
+  const creds = withOverrides(
+    { server: kc.getCurrentCluster()!.server, ca: buf(opts.ca), cert: buf(opts.cert), key: buf(opts.key), insecure: opts.rejectUnauthorized === false || !!kc.getCurrentCluster()!.skipTLSVerify },
+    api,
+  );
+  const headers = Object.fromEntries(Object.entries((opts.headers ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+  return { creds, headers };
 }
 
 /** Opens the cluster host's API connection and checks it answers (GET /version). */
 export async function connect(options: ConnectOptions): Promise<KubernetesConnection> {
   const t0 = Date.now();
-  const client = await import('@kubernetes/client-node');
   const host = options.host;
   const api: ApiSettings = { ...(host.api ?? {}), ...((options.vars.api as ApiSettings | undefined) ?? {}) };
-  const kc = loadKubeConfig(client, host.name, api, options);
-  const httpsOptions: https.RequestOptions = { headers: {} };
-  try {
-    await kc.applyToHTTPSOptions(httpsOptions);
-  } catch (e: any) {
-    throw new Error(`${host.name}: cannot use the Kubernetes credentials: ${e?.message ?? e}`, { cause: e });
+  if (api.username !== undefined || api.password !== undefined) {
+    if (api.password) options.secret(api.password);
+    throw new Error(`${host.name}: api.username/api.password are not supported. ${basicAuthRefusal}`);
   }
-  if (api.insecure) httpsOptions.rejectUnauthorized = false;
+  if (api.token) options.secret(api.token);
+  if (api.insecure) {
+    options.warn(`${host.name}: api.insecure is set: the API server's certificate is NOT verified (anyone on the path can impersonate it)`);
+  }
+  let creds: StaticCredentials;
+  let headers: Record<string, string> = {};
+  if (api.kubeconfig) {
+    let reading;
+    try {
+      reading = readKubeconfig(api.kubeconfig, api.context);
+    } catch (e: any) {
+      throw new Error(`${host.name}: ${e?.message ?? e}`, { cause: e });
+    }
+    if (reading.kind === 'static') creds = withOverrides(reading.credentials, api);
+    else {
+      options.log(3, `${host.name}: ${api.kubeconfig} uses ${reading.why}: loading @kubernetes/client-node`);
+      ({ creds, headers } = await clientLibraryCredentials(host.name, api));
+      const bearer = /^Bearer (.+)$/i.exec(headers.Authorization ?? headers.authorization ?? '')?.[1];
+      if (bearer) options.secret(bearer);
+    }
+  } else creds = inventoryCredentials(host.name, api);
+  if (creds.token) {
+    options.secret(creds.token);
+    headers = { ...headers, Authorization: `Bearer ${creds.token}` };
+  }
   const timeoutMs = Number(options.vars.kubernetes_request_timeout ?? 30) * 1000;
-  const conn = new KubernetesConnection(host.name, kc, client, httpsOptions, timeoutMs);
+  const conn = new KubernetesConnection(host.name, creds, headers, timeoutMs);
   try {
     await conn.request({ method: 'GET', path: '/version' });
   } catch (e) {

@@ -7,23 +7,9 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
-export type KeyType = 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ecdsa-p256' | 'ecdsa-p384';
-export const keyTypes: KeyType[] = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ecdsa-p256', 'ecdsa-p384'];
-
-export interface KeyAndCert {
-  certPem: string;
-  keyPem: string;
-}
-
-/** The four files of Istio's `cacerts` Secret. */
-export interface Cacerts {
-  'ca-cert.pem': string;
-  'ca-key.pem': string;
-  'root-cert.pem': string;
-  'cert-chain.pem': string;
-}
-
-export const cacertsKeys = ['ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'cert-chain.pem'] as const;
+export { keyTypes, cacertsKeys, type KeyType, type KeyAndCert, type Cacerts } from './cacerts.js';
+import type { KeyType, KeyAndCert, Cacerts } from './cacerts.js';
+import { cacertsKeys } from './cacerts.js';
 
 const day = 24 * 3600 * 1000;
 

@@ -6,7 +6,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Module, ModuleContext, ModuleResult, Plan } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
-import { cacertsFiles, cacertsKeys, certInfo, createIntermediateCa, createRootCa, keyTypes, verifyCacerts, verifyRoot, type Cacerts, type KeyAndCert, type KeyType } from '../mesh/ca.js';
+import { cacertsKeys, keyTypes, type Cacerts, type KeyAndCert, type KeyType } from '../mesh/cacerts.js';
+/** The X.509 work, loaded when a task runs rather than when the playbook is validated. */
+const caLib = () => import('../mesh/ca.js');
 import { b64, clusterConnection, get, isManaged, isStatus, meshLabels, ownerOf, rootClusterOf, unb64 } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
 
@@ -97,6 +99,7 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
     const rootName = args.root_secret ?? 'meshplay-root-ca';
     const name = args.secret ?? 'cacerts';
     const renewBefore = args.renew_before_days ?? 30;
+    const { certInfo, verifyCacerts, verifyRoot } = await caLib();
     const rootConn = await clusterConnection(ctx, rootCluster);
     const conn = await clusterConnection(ctx, ctx.host.name);
 
@@ -169,6 +172,7 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
     const owner = ownerOf(ctx, args.owner);
     const keyType = args.key_type ?? 'rsa-2048';
     const data = plan.data!;
+    const { cacertsFiles, certInfo, createIntermediateCa, createRootCa, verifyCacerts } = await caLib();
     const rootConn = await clusterConnection(ctx, rootCluster);
     const conn = await clusterConnection(ctx, ctx.host.name);
     let root = data.root;

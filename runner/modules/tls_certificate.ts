@@ -3,15 +3,14 @@
 // the cluster; or the user supplies ca_cert + ca_key). `type: server` ensures a Secret with a key and a certificate
 // for `hosts` signed by that CA. Nothing is re-issued on a re-run unless the certificate is within renew_before of
 // expiry, its names differ from hosts, it is not signed by the CA, or the Secret is missing or unreadable.
-import 'reflect-metadata';
-import { X509Certificate as NodeX509, createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { X509Certificate as NodeX509 } from 'node:crypto';
 import type { FileDiff, Module, ModuleContext, ModuleResult, Plan } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { getLive, kubeConnection, registerSecretValues, serverSideApply } from '../k8s/client.js';
 import { describe, redactSecretPair, secretValues, toYaml, withMeshplayLabels, forDiff, type KubeObject } from '../k8s/objects.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+import { day, pemCerts, reissueReason, type Pem } from '../tls/certs.js';
+/** @peculiar/x509 loads only when a certificate has to be made. */
+const issuing = () => import('../tls/issue.js');
 
 export interface TlsCertificateArgs {
   type: 'ca' | 'server';
@@ -29,111 +28,9 @@ export interface TlsCertificateArgs {
   owner?: string;
 }
 
-interface Pem {
-  certPem: string;
-  keyPem: string;
-}
-
 interface PlanData {
   target: KubeObject;
   reason: string;
-}
-
-const day = 24 * 3600 * 1000;
-const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const signing = { name: 'ECDSA', hash: 'SHA-256' } as const;
-
-function serial(): string {
-  const b = webcrypto.getRandomValues(new Uint8Array(16));
-  b[0] &= 0x7f;
-  return Buffer.from(b).toString('hex');
-}
-
-async function keyPem(key: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY') + '\n';
-}
-
-async function importKey(pem: string): Promise<CryptoKey> {
-  const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
-  return webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
-}
-
-export async function makeCa(commonName: string, validDays: number): Promise<Pem> {
-  const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const notBefore = new Date(Date.now() - 60_000);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: `CN=${commonName}, O=meshplay`,
-    keys,
-    signingAlgorithm: signing,
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + validDays * day),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certPem: cert.toString('pem') + '\n', keyPem: await keyPem(keys.privateKey) };
-}
-
-export async function issueServerCert(ca: Pem, hosts: string[], commonName: string, validDays: number): Promise<Pem> {
-  const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importKey(ca.keyPem);
-  const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const notBefore = new Date(Date.now() - 60_000);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: `CN=${commonName}`,
-    issuer: caCert.subject,
-    publicKey: keys.publicKey,
-    signingKey: caKey,
-    signingAlgorithm: signing,
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + validDays * day),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
-      new x509.SubjectAlternativeNameExtension(hosts.map((value) => ({ type: 'dns' as const, value }))),
-    ],
-  });
-  // tls.crt carries the chain (leaf, then CA) so clients that only trust the CA can verify the gateway.
-  return { certPem: cert.toString('pem') + '\n' + ca.certPem, keyPem: await keyPem(keys.privateKey) };
-}
-
-/** Splits a PEM bundle into certificates. */
-export function pemCerts(bundle: string): string[] {
-  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-}
-
-/** Why a server certificate must be (re)issued, or undefined when it is fine. Pure apart from the clock. */
-export function reissueReason(existing: Pem | undefined, caPem: string, hosts: string[], renewBeforeDays: number, now = Date.now()): string | undefined {
-  if (!existing?.certPem || !existing.keyPem) return 'no certificate yet';
-  let leaf: NodeX509;
-  try {
-    leaf = new NodeX509(pemCerts(existing.certPem)[0] ?? '');
-  } catch {
-    return 'the stored certificate cannot be read';
-  }
-  const ca = new NodeX509(caPem);
-  if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return 'the stored certificate is not signed by the CA';
-  try {
-    if (!createPublicKey(createPrivateKey(existing.keyPem)).equals(leaf.publicKey)) return 'the stored key does not match the certificate';
-  } catch {
-    return 'the stored key cannot be read';
-  }
-  const names = (leaf.subjectAltName ?? '')
-    .split(', ')
-    .filter((s) => s.startsWith('DNS:'))
-    .map((s) => s.slice(4))
-    .sort();
-  const want = [...new Set(hosts)].sort();
-  if (names.join(',') !== want.join(',')) return `hosts changed (certificate has ${names.join(', ') || 'none'}, want ${want.join(', ')})`;
-  const left = new Date(leaf.validTo).getTime() - now;
-  if (left < renewBeforeDays * day) return `expires ${leaf.validTo}, within renew_before (${renewBeforeDays} days)`;
-  return undefined;
 }
 
 function tlsSecret(name: string, namespace: string, pem: Pem, labels: Record<string, string>): KubeObject {
@@ -234,7 +131,7 @@ const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
         if (left < renewBefore * day) ctx.warn(`CA ${describe(ref)} expires in ${Math.floor(left / day)} days: rotate it (delete the Secret and re-run, or supply ca_cert/ca_key)`);
         caPem = livePem.certPem;
       }
-      if (reason && !pem) pem = await makeCa(args.common_name ?? 'meshplay gateway CA', args.valid_days ?? 3650);
+      if (reason && !pem) pem = await (await issuing()).makeCa(args.common_name ?? 'meshplay gateway CA', args.valid_days ?? 3650);
     } else {
       const hosts = args.hosts ?? [];
       if (!hosts.length) throw new Error('type: server needs hosts (the names the gateway serves)');
@@ -242,11 +139,11 @@ const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
       if (!ca) {
         // Only in check mode (or when the CA task was skipped): sign with a throw-away CA to report the change.
         if (!ctx.check) throw new Error(`the CA Secret ${args.ca_secret?.name ?? 'meshplay-gateway-ca'} does not exist yet: run the CA task (type: ca) first`);
-        ca = await makeCa('meshplay gateway CA (check mode)', 1);
+        ca = await (await issuing()).makeCa('meshplay gateway CA (check mode)', 1);
       }
       caPem = ca.certPem;
       reason = reissueReason(livePem, ca.certPem, hosts, renewBefore);
-      if (reason) pem = await issueServerCert(ca, hosts, args.common_name ?? hosts[0]!, args.valid_days ?? 365);
+      if (reason) pem = await (await issuing()).issueServerCert(ca, hosts, args.common_name ?? hosts[0]!, args.valid_days ?? 365);
     }
 
     const notAfter = (p?: Pem) => (p ? new NodeX509(pemCerts(p.certPem)[0]!).validTo : undefined);
