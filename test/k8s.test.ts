@@ -207,7 +207,7 @@ t.test('wait_for on a token Secret filled by the real tokens controller', async 
     wait: true,
     wait_for: 'resource.data.token is defined',
     wait_timeout: 60,
-    wait_sleep: 0.25,
+    wait_sleep: 30, // waiting watches the object; a 30 s poll would time this test out
   });
   t.comment(`token filled after ${Date.now() - t0} ms`);
   const token64 = (res.result as any).data?.token;
@@ -261,6 +261,22 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
     /ConfigMap mp-test\/nope: apply \(dry-run\) forbidden by RBAC[\s\S]*cannot patch resource "configmaps"/,
   );
   await t.rejects(k8sInfo.plan(moduleContext(tokenConn), { kind: 'Secret', namespace: 'mp-test' }), /forbidden[\s\S]*cannot list resource "secrets"/);
+  // an object that appears later: the admin's wait watches and ends at the event, not at the next 30 s poll
+  const adminBefore = conn.requestCounts();
+  setTimeout(() => void run(admin, { definition: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', namespace: 'mp-test' }, data: { a: 'b' } } }), 600);
+  const t0 = Date.now();
+  const watched = await k8sInfo.plan(moduleContext(conn), { kind: 'ConfigMap', name: 'watched', namespace: 'mp-test', wait: true, wait_timeout: 60, wait_sleep: 30 });
+  t.equal((watched.result!.resources as any[])[0]?.metadata.name, 'watched');
+  t.ok(Date.now() - t0 < 20_000, `seen through the watch after ${Date.now() - t0} ms, before any 30 s poll`);
+  t.ok((conn.requestCounts().byVerb.WATCH ?? 0) > (adminBefore.byVerb.WATCH ?? 0), 'a watch was opened');
+  // the robot may get configmaps but not watch them: waiting falls back to polling and still sees the object appear
+  const before = tokenConn.requestCounts();
+  setTimeout(() => void run(admin, { definition: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: 'mp-test' }, data: { a: 'b' } } }), 600);
+  const late = await k8sInfo.plan(moduleContext(tokenConn), { kind: 'ConfigMap', name: 'late', namespace: 'mp-test', wait: true, wait_timeout: 30, wait_sleep: 0.2 });
+  t.equal((late.result!.resources as any[])[0]?.metadata.name, 'late', 'found by polling after the forbidden watch');
+  const after = tokenConn.requestCounts();
+  t.equal((after.byVerb.WATCH ?? 0) - (before.byVerb.WATCH ?? 0), 1, 'one watch tried, then polling');
+  t.ok((after.byVerb.GET ?? 0) - (before.byVerb.GET ?? 0) >= 3, 'several reads while polling');
   await tokenConn.close();
 
   const certConn = await connectTo('k8stest', { url: cluster.api.url, ca_file: cluster.files.ca, client_cert_file: cluster.files.adminCert, client_key_file: cluster.files.adminKey });

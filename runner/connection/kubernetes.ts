@@ -11,7 +11,7 @@ import { UnreachableError } from './types.js';
 import type { ConnectOptions } from './options.js';
 import type { ApiSettings } from '../inventory/types.js';
 
-export type Verb = 'GET' | 'LIST' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Verb = 'GET' | 'LIST' | 'WATCH' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -191,6 +191,56 @@ export class KubernetesConnection implements Connection {
       req.on('timeout', () => req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT', timeout: true })));
       req.on('error', reject);
       if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /**
+   * Opens a watch on a collection and resolves true at its first event (the caller re-reads the object), false
+   * when timeoutMs passes or the server ends the watch first. Waiting this way answers as soon as a controller
+   * acts, where polling would add up to one sleep interval.
+   */
+  watchForChange(path: string, query: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const qs = new URLSearchParams({ ...query, watch: '1', allowWatchBookmarks: 'false', timeoutSeconds: String(Math.max(1, Math.ceil(timeoutMs / 1000))) });
+    const url = new URL(this.server.replace(/\/$/, '') + path + `?${qs}`);
+    this.counts.byVerb.WATCH = (this.counts.byVerb.WATCH ?? 0) + 1;
+    this.counts.total++;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (value: boolean | Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        req.destroy();
+        if (value instanceof Error) reject(value);
+        else resolve(value);
+      };
+      const onAbort = () => finish(false);
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const req = https.request(url, { agent: this.agent, method: 'GET', headers: { ...this.headers, Accept: 'application/json' } }, (res) => {
+        if ((res.statusCode ?? 0) >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            let body: unknown = Buffer.concat(chunks).toString('utf8');
+            try {
+              body = JSON.parse(body as string);
+            } catch {
+              /* not JSON: keep the text */
+            }
+            finish(new KubeApiError('WATCH', path, res.statusCode ?? 0, body, this.host));
+          });
+          return;
+        }
+        res.on('data', (c: Buffer) => {
+          if (c.includes(10)) finish(true);
+        });
+        res.on('end', () => finish(false));
+        res.on('error', () => finish(false));
+      });
+      req.on('error', (e) => finish(settled ? false : e));
+      signal?.addEventListener('abort', onAbort);
       req.end();
     });
   }

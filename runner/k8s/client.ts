@@ -119,9 +119,14 @@ function conditionMet(o: KubeObject, c: NonNullable<WaitSpec['condition']>): boo
   return conds.some((x) => x.type === c.type && x.status === want && (c.reason === undefined || x.reason === c.reason));
 }
 
-/** Polls until the object exists and satisfies the condition/expression; returns it. */
+/**
+ * Waits until the object exists and satisfies the condition/expression; returns it. Between reads it watches the
+ * object (resuming from the version it read), so it answers as soon as a controller acts; when watching is not
+ * allowed it polls every sleepS seconds.
+ */
 export async function waitForObject(ctx: ModuleContext, conn: KubernetesConnection, r: ApiResourceInfo, o: KubeObject, spec: WaitSpec): Promise<KubeObject> {
   const deadline = Date.now() + spec.timeoutS * 1000;
+  let canWatch = true;
   let last: KubeObject | undefined;
   for (;;) {
     last = await getLive(conn, r, o);
@@ -131,12 +136,25 @@ export async function waitForObject(ctx: ModuleContext, conn: KubernetesConnecti
       const okExpr = !spec.expression || truthy(ctx.render(`{{ ${spec.expression} }}`, { resource: last }));
       if (okCondition && okExpr) return last;
     }
-    if (Date.now() >= deadline) {
+    const left = deadline - Date.now();
+    if (left <= 0) {
       const what = spec.expression ? `'${spec.expression}'` : spec.condition ? `condition ${spec.condition.type}=${spec.condition.status ?? 'True'}` : 'existence';
       throw new Error(`${describe(o)}: timed out after ${spec.timeoutS} s waiting for ${what}${last ? '' : ' (object does not exist)'}`);
     }
     if (ctx.signal.aborted) throw new Error(`${describe(o)}: interrupted while waiting`);
-    await new Promise((res) => setTimeout(res, spec.sleepS * 1000));
+    if (canWatch) {
+      const query: Record<string, string> = { fieldSelector: `metadata.name=${o.metadata?.name ?? ''}` };
+      const rv = (last?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+      if (rv) query.resourceVersion = rv;
+      try {
+        // false: the watch ended without an event (timeout, or a proxy closing it); sleep before reading again
+        if (await conn.watchForChange(conn.pathFor(r, o.metadata?.namespace), query, left, ctx.signal)) continue;
+      } catch (e) {
+        if (!(e instanceof KubeApiError)) throw e;
+        canWatch = false; // e.g. RBAC grants get but not watch
+      }
+    }
+    await new Promise((res) => setTimeout(res, Math.min(spec.sleepS * 1000, left)));
   }
 }
 
