@@ -101,7 +101,14 @@ t.test('ConfigMap: SSA create, converge, update one field', async (t) => {
   const again = await counted(() => run(ctx, { definition: cm('x') }));
   t.equal(again.value.changed, false);
   t.equal(again.d.persisting, 0, 'converged: zero persisting requests');
-  t.same(again.d.byVerb, { GET: 1, PATCH: 1 }, 'one GET, one dry-run PATCH');
+  t.same(again.d.byVerb, { GET: 1 }, 'one GET: the live object and its managedFields prove the apply a no-op, no dry-run');
+
+  // a key meshplay owned and no longer sets would be removed by the apply: not a no-op, the server is asked
+  const dropped = await counted(() => run(ctx, { definition: { ...cm('x'), data: { a: '1' } } }));
+  t.equal(dropped.value.changed, true, 'dropping an owned key is a change');
+  t.equal(dropped.d.byVerb.PATCH, 2, 'dry-run + real apply');
+  t.same((await conn.request({ method: 'GET', path: '/api/v1/namespaces/mp-test/configmaps/cm1' })).data, { a: '1' }, 'the key is gone');
+  await run(ctx, { definition: cm('x') });
 
   const updated = await run(ctx, { definition: cm('y') });
   t.equal(updated.changed, true);
@@ -114,6 +121,29 @@ t.test('ConfigMap: SSA create, converge, update one field', async (t) => {
   const fromYaml = await run(ctx, { definition: yamlDef, namespace: 'mp-test' });
   t.equal(fromYaml.changed, true);
   t.equal((fromYaml.result as any).metadata.namespace, 'mp-test');
+});
+
+t.test('Service: defaulted fields (targetPort, clusterIP, sessionAffinity) do not stop a converged run skipping the dry-run', async (t) => {
+  const ctx = moduleContext(conn);
+  const svc = (ports: { name: string; port: number }[]) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'svc-noop', namespace: 'mp-test' },
+    spec: { ports: ports.map((p) => ({ ...p, protocol: 'TCP' })) },
+  });
+  const two = [{ name: 'grpc', port: 15010 }, { name: 'http', port: 8080 }];
+  t.equal((await run(ctx, { definition: svc(two) })).changed, true);
+  const again = await counted(() => run(ctx, { definition: svc(two) }));
+  t.equal(again.value.changed, false);
+  t.same(again.d.byVerb, { GET: 1 }, 'no dry-run');
+  const reordered = await counted(() => run(ctx, { definition: svc([two[1]!, two[0]!]) }));
+  t.ok(reordered.d.byVerb.PATCH! >= 1, 'keyed list in another order: the server is asked');
+  const oneLess = await counted(() => run(ctx, { definition: svc([two[0]!]) }));
+  t.equal(oneLess.value.changed, true, 'an owned port dropped is a change');
+  const live = await conn.request({ method: 'GET', path: '/api/v1/namespaces/mp-test/services/svc-noop' });
+  t.same(live.spec.ports.map((p: any) => p.port), [15010]);
+  const settled = await counted(() => run(ctx, { definition: svc([two[0]!]) }));
+  t.same(settled.d.byVerb, { GET: 1 }, 'converged again without a dry-run');
 });
 
 t.test('conflict with another field manager names it and the field', async (t) => {

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FileDiff, Module, ModuleContext, ModuleResult, Plan } from './types.js';
 import type { ApiResourceInfo, KubernetesConnection } from '../connection/kubernetes.js';
+import { applyIsNoop } from '../k8s/noop-apply.js';
 import {
   deepEqual,
   describe,
@@ -250,6 +251,12 @@ const k8s: Module<K8sArgs, PlanData> = {
       if (state === 'absent') {
         items.push({ resource, desired: object, live, action: live ? 'delete' : 'absent' });
         if (live) diff.push(diffOf({ resource, desired: object, live, action: 'delete' }, undefined));
+        previews.push(live);
+        continue;
+      }
+      if (live && applyIsNoop(live, object, fieldManager)) {
+        // Provably unchanged from the live object alone: no dry-run request (see runner/k8s/noop-apply.ts).
+        items.push({ resource, desired: object, live, action: 'none' });
         previews.push(live);
         continue;
       }
