@@ -356,6 +356,18 @@ export function k8sMarkdown(summary: Record<K8sTool, Record<Phase, ToolSummary>>
       `| ${phase} | ${sec(m.time.median)} (${sec(m.time.min)}–${sec(m.time.max)}) | ${sec(a.time.median)} (${sec(a.time.min)}–${sec(a.time.max)}) | ${ratio(a.time.median, m.time.median)}× | ${reqCell(m)} | ${reqCell(a)} |`,
     );
   }
+  const first = summary.meshplay.first;
+  const conv = summary.meshplay.converged;
+  const firstRatio = summary.ansible.first.time.median / first.time.median;
+  const convRatio = summary.ansible.converged.time.median / conv.time.median;
+  const mutating = conv.requests.persisting + conv.requests.dryRun;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  rows.push(
+    '',
+    `Targets (issue 6): first run at least 5× faster than Ansible: ${verdict(firstRatio >= 5)} (${ratio(summary.ansible.first.time.median, first.time.median)}×); ` +
+      `converged re-run at least 10× faster with zero mutating requests: ${verdict(convRatio >= 10 && mutating === 0)} ` +
+      `(${ratio(summary.ansible.converged.time.median, conv.time.median)}×, ${conv.requests.persisting} persisting + ${conv.requests.dryRun} dry-run).`,
+  );
   return rows.join('\n') + '\n';
 }
 
