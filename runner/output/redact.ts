@@ -43,6 +43,7 @@ export class Redactor {
   private substringPattern: RegExp | null | undefined;
   private readonly secretKey: RegExp;
   private readonly notSecretKey: RegExp;
+  private readonly keyClasses = new Map<string, { secret: boolean; notSecret: boolean }>();
 
   constructor(options: RedactorOptions = {}) {
     this.secretKey = options.secretKey ?? DEFAULT_SECRET_KEY;
@@ -87,8 +88,10 @@ export class Redactor {
     if (typeof text !== 'string' || text === '') return text;
     const whole = this.numbers.get(text);
     if (whole !== undefined) return mask(whole);
-    let out = text.replace(PEM_PRIVATE_KEY, (pem) => mask(this.addSecret(pem)!));
-    out = out.replace(BEARER, (_m, lead: string, token: string) => lead + mask(this.addSecret(token)!));
+    let out = text;
+    // includes() first: most strings hold neither, and a failed includes is far cheaper than a regex pass
+    if (out.includes('PRIVATE KEY-----')) out = out.replace(PEM_PRIVATE_KEY, (pem) => mask(this.addSecret(pem)!));
+    if (out.includes('Bearer')) out = out.replace(BEARER, (_m, lead: string, token: string) => lead + mask(this.addSecret(token)!));
     const pattern = this.pattern();
     if (pattern) out = out.replace(pattern, (found) => mask(this.numbers.get(found)!));
     return out;
@@ -97,13 +100,23 @@ export class Redactor {
   /** Whether a key's value is secret by name. */
   isSecretKey(key: string, extraKeys?: Set<string>): boolean {
     if (extraKeys?.has(key)) return true;
-    const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.\s]/g, '_').toLowerCase();
-    return this.secretKey.test(snake) && !this.notSecretKey.test(snake);
+    return this.classify(key).secret;
   }
 
   private isNotSecretKey(key: string): boolean {
-    const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.\s]/g, '_').toLowerCase();
-    return this.notSecretKey.test(snake);
+    return this.classify(key).notSecret;
+  }
+
+  /** Events repeat the same few keys thousands of times (route tables): classify each key once. */
+  private classify(key: string): { secret: boolean; notSecret: boolean } {
+    let c = this.keyClasses.get(key);
+    if (!c) {
+      const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.\s]/g, '_').toLowerCase();
+      const notSecret = this.notSecretKey.test(snake);
+      c = { secret: !notSecret && this.secretKey.test(snake), notSecret };
+      this.keyClasses.set(key, c);
+    }
+    return c;
   }
 
   private register(form: string, n: number): void {

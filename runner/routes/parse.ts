@@ -55,7 +55,7 @@ export function parseRoutes(json: string): Route[] {
       if (r.gateway) route.gateway = r.gateway;
       if (r.dev) route.dev = r.dev;
       if (typeof r.metric === 'number') route.metric = r.metric;
-      if (r.table) route.table = r.table;
+      if (r.table && r.table !== 'main') route.table = r.table; // main is the default: absent, as `ip route show` prints it
       if (r.scope) route.scope = r.scope;
       routes.push(route);
     }
