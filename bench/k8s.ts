@@ -245,7 +245,7 @@ interface K8sOutcome {
 
 async function runMeshplay(work: K8sWork): Promise<K8sOutcome> {
   const t = await timed(process.execPath, [
-    join(REPO_ROOT, 'dist/runner/cli.js'), 'run', join(REPO_ROOT, 'playbooks/single-control-plane.yml'),
+    join(REPO_ROOT, 'dist/bin/cli.js'), 'run', join(REPO_ROOT, 'playbooks/single-control-plane.yml'),
     '-i', work.inventoryFile, '--tags', TAGS, '--output', 'ndjson',
   ]);
   const events = t.stdout.split('\n').filter(Boolean).map((l) => {

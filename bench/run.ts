@@ -165,7 +165,7 @@ async function versionTimes(runs: number): Promise<Record<'meshplay' | 'ansible'
   const m: number[] = [];
   const a: number[] = [];
   for (let i = 0; i < Math.max(runs, 5); i++) {
-    m.push((await timed(process.execPath, [join(REPO_ROOT, 'dist/runner/cli.js'), '--version'])).ms);
+    m.push((await timed(process.execPath, [join(REPO_ROOT, 'dist/bin/cli.js'), '--version'])).ms);
     a.push((await timed('ansible-playbook', ['--version'])).ms);
   }
   return { meshplay: summarize(m), ansible: summarize(a) };

@@ -137,7 +137,7 @@ export interface RunOutcome {
 export async function runMeshplay(work: Work, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<RunOutcome> {
   const t = await timed(process.execPath, [
     ...nodeArgs,
-    join(REPO_ROOT, 'dist/runner/cli.js'),
+    join(REPO_ROOT, 'dist/bin/cli.js'),
     'run',
     join(REPO_ROOT, 'playbooks/pod-cidr-routes.yml'),
     '-i',

@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 // Compiled to dist/test/, so the repository is two levels up.
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const casesDir = join(repo, 'test', 'bad-inputs');
-const cli = join(repo, 'dist', 'runner', 'cli.js');
+const cli = join(repo, 'dist', 'bin', 'cli.js');
 const PARALLEL = 4;
 const SUMMARY = /^(\d+) problem\(s\) found; nothing was run\.$/m;
 

@@ -1,6 +1,7 @@
 // `meshplay run`: parse options, validate everything (inventory, playbooks, variables) before touching
 // anything, then run the plays and print the recap.
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { ExitCode, OptionError, ValidationError, formatProblem, type Problem } from '../errors.js';
@@ -37,10 +38,9 @@ export async function parseExtraVars(values: string[]): Promise<Record<string, u
   for (const v of values) {
     const text = v.trim();
     if (text.startsWith('@')) {
-      const { parse } = await import('yaml');
       let data: unknown;
       try {
-        data = parse(readFileSync(text.slice(1), 'utf8'));
+        data = parseYaml(readFileSync(text.slice(1), 'utf8'));
       } catch (e) {
         throw new OptionError(`-e ${text}: ${(e as Error).message}`);
       }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const cliPath = join(repoRoot, 'dist', 'runner', 'cli.js');
+export const cliPath = join(repoRoot, 'dist', 'bin', 'cli.js');
 
 export interface CliRun {
   code: number;
