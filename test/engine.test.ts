@@ -50,6 +50,14 @@ t.test('loops, when, register, handlers, run_once, delegate_to, retries, environ
   t.equal(totals(r).failed, 0);
 });
 
+t.test('renders shared between hosts never hide a fact set since', async (t) => {
+  const r = await meshplay(['run', fx('shared-renders.yml'), ...inv, '--output', 'ndjson']);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  for (const task of ['all see the first marks', 'all see the second marks', 'all see that one change']) {
+    t.same(results(r, task).map((e) => e.status), ['ok', 'ok', 'ok'], task);
+  }
+});
+
 t.test('block/rescue/always and ignore_errors are counted as Ansible does', async (t) => {
   const r = await meshplay(['run', fx('blocks.yml'), ...inv, '--output', 'ndjson']);
   t.equal(r.code, 0, r.stdout);

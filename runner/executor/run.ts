@@ -12,6 +12,7 @@ import type { Templater } from '../template/types.js';
 import { ConnectionPool } from './connections.js';
 import { runModuleTask, type TaskOutcome } from './task.js';
 import { layeredVars, type VarLayer } from './vars.js';
+import { RenderMemo } from '../template/memo.js';
 
 type Dict = Record<string, unknown>;
 
@@ -68,9 +69,16 @@ export class Runner {
    * A host's entry is dropped when its facts change, and the whole cache when a play or task starts.
    */
   private readonly hostvarsCache = new Map<string, Dict>();
+  /** Renders of variable-only templates shared between hosts until facts change (runner/template/memo.ts). */
+  private readonly renderMemo = new RenderMemo();
+  /** Built once: the same objects for every host, so templates reading them can share renders. */
+  private readonly groupsView: Dict;
+  private readonly hostvarsView: Dict;
 
   constructor(readonly o: RunOptions) {
     this.startAtReached = !o.startAtTask;
+    this.groupsView = Object.fromEntries(o.inventory.groups);
+    this.hostvarsView = this.hostvarsProxy();
     this.pool = new ConnectionPool({
       inventory: o.inventory,
       acceptNewHostKeys: o.acceptNewHostKeys,
@@ -155,7 +163,7 @@ export class Runner {
 
   private async runPlay(play: Play): Promise<void> {
     this.play = play;
-    this.hostvarsCache.clear();
+    this.forgetViews();
     const { hosts, warnings } = selectHosts(this.o.inventory, play.hosts, this.o.limit);
     for (const w of warnings) this.emit({ type: 'warning', message: w });
     this.emit({ type: 'play_start', play: play.name, hosts });
@@ -314,6 +322,7 @@ export class Runner {
         return;
       case 'clear_facts':
         for (const h of hosts) this.facts.delete(h);
+        this.forgetViews();
         return;
       case 'noop':
         return;
@@ -327,7 +336,7 @@ export class Runner {
   private async runTask(task: ModuleTask, hosts: string[], rescuable: boolean, handler = false): Promise<void> {
     const name = taskName(task);
     const targets = task.run_once ? hosts.slice(0, 1) : hosts;
-    this.hostvarsCache.clear();
+    this.forgetViews();
     this.emit({ type: 'task_start', play: this.play.name, task: name, hosts: targets, role: task.role?.name, handler });
     const t0 = performance.now();
     await mapLimit(targets, this.o.forks, async (host) => {
@@ -406,8 +415,18 @@ export class Runner {
     }
   }
 
+  /**
+   * Facts or registered results changed (one host's, or possibly any): drop the hostvars views built from
+   * them and every render hosts were sharing, so no template sees stale values.
+   */
+  private forgetViews(host?: string): void {
+    if (host === undefined) this.hostvarsCache.clear();
+    else this.hostvarsCache.delete(host);
+    this.renderMemo.invalidate();
+  }
+
   private setFacts(host: string, values: Dict): void {
-    this.hostvarsCache.delete(host);
+    this.forgetViews(host);
     const f = this.facts.get(host) ?? {};
     Object.assign(f, values);
     if (values.ansible_facts && typeof values.ansible_facts === 'object') {
@@ -428,11 +447,10 @@ export class Runner {
 
   private magicVars(host: string): Dict {
     const inv = this.o.inventory;
-    const groups: Dict = Object.fromEntries(inv.groups);
     return {
       inventory_hostname: host,
       inventory_hostname_short: host.split('.')[0],
-      groups,
+      groups: this.groupsView,
       group_names: [...inv.groups].filter(([g, hs]) => g !== 'all' && hs.includes(host)).map(([g]) => g),
       play_hosts: this.active(this.playHosts),
       ansible_play_hosts: this.active(this.playHosts),
@@ -442,7 +460,7 @@ export class Runner {
       ansible_diff_mode: this.o.diff,
       ansible_verbosity: this.o.verbosity,
       playbook_dir: this.playbook?.dir,
-      hostvars: this.hostvarsProxy(),
+      hostvars: this.hostvarsView,
     };
   }
 
@@ -463,7 +481,7 @@ export class Runner {
     const magic: Dict = this.magicVars(host);
     if (role) Object.assign(magic, { role_name: role.name, role_path: role.dir });
     layers.push({ values: magic, render: false });
-    return layeredVars(layers, this.o.templater, this.searchPaths(task));
+    return layeredVars(layers, this.o.templater, { searchPaths: this.searchPaths(task), memo: this.renderMemo });
   }
 
   private resolvedHostVars(host: string): Dict {
@@ -522,6 +540,7 @@ export class Runner {
       inventory: this.o.inventory,
       templater: this.o.templater,
       searchPaths: this.searchPaths(task),
+      memo: this.renderMemo,
       check: this.o.check,
       diff: this.o.diff,
       verbosity: this.o.verbosity,

@@ -6,6 +6,7 @@ import type { Module, ModuleContext, ModuleResult } from '../modules/types.js';
 import type { HostStatus, RunEvent } from '../output/events.js';
 import type { ModuleTask } from '../playbook/types.js';
 import type { Templater } from '../template/types.js';
+import type { RenderMemo } from '../template/memo.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ConnectionPool } from './connections.js';
 import type { Redaction } from './run.js';
@@ -17,6 +18,8 @@ export interface TaskEnvironment {
   inventory: Inventory;
   templater: Templater;
   searchPaths: string[];
+  /** Shared renders between hosts (runner/template/memo.ts). */
+  memo?: RenderMemo;
   check: boolean;
   diff: boolean;
   verbosity: number;
@@ -58,7 +61,7 @@ function dropOmitted(args: Dict): Dict {
 export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnvironment): Promise<TaskOutcome> {
   const mod = await loadModule(task.module);
   const { templater, searchPaths } = env;
-  const opts = { searchPaths };
+  const opts = { searchPaths, memo: env.memo };
   const noLog = task.no_log !== undefined && templater.condition(task.no_log, env.vars, opts);
 
   if (task.loop === undefined) {
@@ -102,12 +105,12 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
 
 function ignoreErrors(task: ModuleTask, env: TaskEnvironment): boolean {
   if (task.ignore_errors === undefined || task.ignore_errors === null) return false;
-  return env.templater.condition(task.ignore_errors, env.vars, { searchPaths: env.searchPaths });
+  return env.templater.condition(task.ignore_errors, env.vars, { searchPaths: env.searchPaths, memo: env.memo });
 }
 
 async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnvironment, vars: Dict, noLog: boolean): Promise<TaskOutcome> {
   const { templater, searchPaths } = env;
-  const opts = { searchPaths };
+  const opts = { searchPaths, memo: env.memo };
   const args = dropOmitted(templater.render(task.args, vars, opts) as Dict);
   await validateArgs(mod, args);
   for (const k of mod.secretArgs ?? []) if (typeof args[k] === 'string' && args[k]) env.redactor.addSecret(args[k] as string);

@@ -1,7 +1,7 @@
 // Variable scopes with Ansible's precedence, templated lazily: a variable is rendered when a template
 // first reads it, so defaults may refer to inventory values and vice versa, as in Ansible.
 import { TemplateError } from '../errors.js';
-import type { Templater } from '../template/types.js';
+import type { RenderOptions, Templater } from '../template/types.js';
 
 type Dict = Record<string, unknown>;
 
@@ -22,7 +22,7 @@ const templated = (v: unknown): boolean => {
  * Merges layers (lowest precedence first) into one object whose properties render on first read.
  * Rendering sees the merged object itself, so `a: "{{ b }}"` resolves `b` by the same precedence.
  */
-export function layeredVars(layers: VarLayer[], templater: Templater, searchPaths: string[]): Dict {
+export function layeredVars(layers: VarLayer[], templater: Templater, options: RenderOptions): Dict {
   const winner = new Map<string, VarLayer>();
   for (const layer of layers) for (const k of Object.keys(layer.values)) winner.set(k, layer);
   const out: Dict = {};
@@ -43,7 +43,7 @@ export function layeredVars(layers: VarLayer[], templater: Templater, searchPath
         if (rendering.has(key)) throw new TemplateError(String(raw), `recursive loop detected in template for variable '${key}'`);
         rendering.add(key);
         try {
-          value = templater.render(raw, out, { searchPaths });
+          value = templater.render(raw, out, options);
           done = true;
         } finally {
           rendering.delete(key);

@@ -10,7 +10,10 @@ import { TESTS, UNDEFINED_TOLERANT_TESTS, type TestFn } from './tests.js';
 import type { RenderOptions, Templater } from './types.js';
 import { Undefined } from './undefined.js';
 import { isKeywordArgs, isMapping, isSafeString, toText, truthy } from './values.js';
-import { freeVariables } from './variables.js';
+import { freeVariables, readsOnlyVariables } from './variables.js';
+
+/** A compiled template and whether hosts may share its renders (it reads nothing but variables). */
+type Entry = Compiled & { shareable: boolean };
 
 export { OMIT } from './lookups.js';
 export { FILTERS } from './filters.js';
@@ -89,7 +92,7 @@ export function conditionValue(value: unknown): boolean {
 }
 
 export function createTemplater(): Templater {
-  const compiled = new Map<string, Compiled>();
+  const compiled = new Map<string, Entry>();
   const filters = new Map<string, FilterFn>();
   const tests = new Map<string, TestFn>();
 
@@ -119,7 +122,7 @@ export function createTemplater(): Templater {
     },
   };
 
-  function compiledFor(key: string, source: string, build: () => Compiled, what: string): Compiled {
+  function compiledFor(key: string, source: string, build: () => Entry, what: string): Entry {
     let entry = compiled.get(key);
     if (!entry) {
       try {
@@ -133,8 +136,14 @@ export function createTemplater(): Templater {
     return entry;
   }
 
-  function run(entry: Compiled, source: string, vars: Record<string, unknown>, options: RenderOptions): unknown {
+  function run(entry: Entry, source: string, vars: Record<string, unknown>, options: RenderOptions): unknown {
+    const memo = entry.shareable ? options.memo : undefined;
+    if (memo) {
+      const hit = memo.lookup(entry, vars);
+      if (hit) return hit.value;
+    }
     const context = new RenderContext(vars, options, env);
+    if (memo) context.reads = [];
     const frame = new nj.runtime.Frame();
     frame.topLevel = true;
     let failure: unknown;
@@ -148,14 +157,14 @@ export function createTemplater(): Templater {
       const message = (failure as Error)?.message ?? String(failure);
       throw new TemplateError(source, `${message} in ${excerpt(source)}`, { cause: failure });
     }
-    if (!entry.native) return output;
-    // A template that is only a macro call yields the macro's text.
-    return isSafeString(context.native) ? String(context.native) : context.native;
+    const value = !entry.native ? output : isSafeString(context.native) ? String(context.native) : context.native; // a lone macro call yields its text
+    if (memo && !context.readEverything) memo.remember(entry, context.reads!, value);
+    return value;
   }
 
   function renderString(source: string, vars: Record<string, unknown>, options: RenderOptions, native: boolean): unknown {
     if (!isTemplate(source)) return source;
-    const entry = compiledFor(`${native ? 'n' : 't'}:${source}`, source, () => compile(source, native), 'template');
+    const entry = compiledFor(`${native ? 'n' : 't'}:${source}`, source, () => ({ ...compile(source, native), shareable: readsOnlyVariables(parse(source)) }), 'template');
     return run(entry, source, vars, options);
   }
 
@@ -186,7 +195,7 @@ export function createTemplater(): Templater {
       if (typeof rendered !== 'string' || isTemplate(rendered) || rendered.trim() === '') return rendered;
       return evaluate(rendered, vars, options);
     }
-    const entry = compiledFor(`e:${source}`, source, () => compileExpression(source), 'expression');
+    const entry = compiledFor(`e:${source}`, source, () => ({ ...compileExpression(source), shareable: readsOnlyVariables(parseExpression(source)) }), 'expression');
     return run(entry, source, vars, options);
   }
 

@@ -23,6 +23,10 @@ export class RenderContext {
   /** Variables set at top level with `{% set %}`; never written into the caller's vars. */
   private readonly locals: Record<string, unknown> = Object.create(null);
   native: unknown;
+  /** When set, every top-level variable read is recorded (for RenderMemo); undefined when not memoizing. */
+  reads?: Array<[string, unknown]>;
+  /** Something read all variables at once: the reads list is incomplete and the render is not shared. */
+  readEverything = false;
 
   constructor(vars: Record<string, unknown>, options: RenderOptions, env: RenderEnvironment) {
     this.vars = vars;
@@ -33,6 +37,7 @@ export class RenderContext {
   lookup(name: string): unknown {
     if (name in this.locals) return this.locals[name];
     const value = this.vars[name];
+    this.reads?.push([name, value]);
     if (value !== undefined && !(name in Object.prototype && value === (Object.prototype as Record<string, unknown>)[name])) {
       return value;
     }
@@ -48,6 +53,7 @@ export class RenderContext {
   addExport(): void {}
 
   getVariables(): Record<string, unknown> {
+    this.readEverything = true;
     return { ...this.vars, ...this.locals };
   }
 }

@@ -3,6 +3,8 @@
 export interface RenderOptions {
   /** Directories searched by lookup('file'|'template') and the template module, in order. */
   searchPaths?: string[];
+  /** Lets hosts share renders of variable-only templates (runner/template/memo.ts). */
+  memo?: import('./memo.js').RenderMemo;
 }
 
 export interface Templater {

@@ -74,3 +74,34 @@ export function freeVariables(root: AnyNode): string[] {
   walk(root, new Set(), found);
   return [...found];
 }
+
+const IMPURE_CALLS = new Set(['lookup', 'query', 'q']);
+const IMPURE_FILTERS = new Set(['random', 'shuffle', 'password_hash']);
+
+/**
+ * Whether a template's output depends only on the variables it reads: no lookups (files, environment,
+ * commands), no includes or imports, no random filters. Only such templates may share a render between hosts.
+ */
+export function readsOnlyVariables(root: AnyNode): boolean {
+  let pure = true;
+  const visit = (node: AnyNode): void => {
+    if (!pure || !node || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!(node instanceof nodes.Node)) return;
+    if (node instanceof nodes.Include || node instanceof nodes.Import || node instanceof nodes.FromImport || node instanceof nodes.Extends) {
+      pure = false;
+      return;
+    }
+    if (node instanceof nodes.FunCall && node.name instanceof nodes.Symbol && IMPURE_CALLS.has(node.name.value)) {
+      pure = false;
+      return;
+    }
+    if (node instanceof nodes.Filter && node.name instanceof nodes.Symbol && IMPURE_FILTERS.has(node.name.value)) {
+      pure = false;
+      return;
+    }
+    for (const field of node.fields as string[]) visit(node[field]);
+  };
+  visit(root);
+  return pure;
+}

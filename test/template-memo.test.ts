@@ -1,0 +1,85 @@
+// Renders shared between hosts (runner/template/memo.ts): reused only for variable-only templates whose reads
+// are identical, never after invalidate(), and checking a cached render never evaluates a variable the render
+// itself would not have read.
+import t from 'tap';
+import { createTemplater } from '../runner/template/index.js';
+import { RenderMemo } from '../runner/template/memo.js';
+
+const templater = createTemplater();
+
+/** A host's variables where reading `name` counts the reads (as a lazily rendered variable would). */
+function hostVars(values: Record<string, unknown>, counted: Record<string, number> = {}) {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    Object.defineProperty(out, k, {
+      enumerable: true,
+      get() {
+        counted[k] = (counted[k] ?? 0) + 1;
+        return v;
+      },
+    });
+  }
+  return out;
+}
+
+t.test('identical reads share one render; a different value renders afresh', async (t) => {
+  const memo = new RenderMemo();
+  const nodes = [{ name: 'a', routes: ['x'] }, { name: 'b', routes: ['y'] }];
+  const peers = "{{ nodes | selectattr('routes', 'defined') | map(attribute='routes') | list }}";
+  const first = templater.render(peers, hostVars({ nodes, inventory_hostname: 'a' }), { memo });
+  const second = templater.render(peers, hostVars({ nodes, inventory_hostname: 'b' }), { memo });
+  t.same(first, [['x'], ['y']]);
+  t.equal(second, first, 'the same value object: rendered once');
+  t.equal(memo.hits, 1);
+
+  const own = '{{ inventory_hostname }}-{{ nodes | length }}';
+  t.equal(templater.render(own, hostVars({ nodes, inventory_hostname: 'a' }), { memo }), 'a-2');
+  t.equal(templater.render(own, hostVars({ nodes, inventory_hostname: 'b' }), { memo }), 'b-2', 'a host-specific read misses');
+
+  const otherNodes = [{ name: 'c', routes: ['z'] }];
+  t.same(templater.render(peers, hostVars({ nodes: otherNodes }), { memo }), [['z']], 'an equal-looking but different object misses');
+});
+
+t.test('invalidate() forgets: state another host changed is seen', async (t) => {
+  const memo = new RenderMemo();
+  const facts = { a: { x: 1 } } as Record<string, { x: number }>;
+  const tpl = "{{ facts['a'].x }}";
+  t.equal(templater.render(tpl, hostVars({ facts }), { memo }), 1);
+  facts.a!.x = 2; // same object, new content: what setFacts does to a host's facts
+  memo.invalidate();
+  t.equal(templater.render(tpl, hostVars({ facts }), { memo }), 2);
+});
+
+t.test('lookups, includes and random filters are never shared', async (t) => {
+  const memo = new RenderMemo();
+  process.env.MESHPLAY_MEMO_TEST = 'one';
+  const tpl = "{{ lookup('env', 'MESHPLAY_MEMO_TEST') }}";
+  t.equal(templater.render(tpl, {}, { memo }), 'one');
+  process.env.MESHPLAY_MEMO_TEST = 'two';
+  t.equal(templater.render(tpl, {}, { memo }), 'two');
+  t.equal(memo.hits, 0);
+  delete process.env.MESHPLAY_MEMO_TEST;
+});
+
+t.test('checking a remembered render reads only what the render read, in its order', async (t) => {
+  const memo = new RenderMemo();
+  const tpl = '{{ a if flag else b }}';
+  const firstReads: Record<string, number> = {};
+  t.equal(templater.render(tpl, hostVars({ flag: true, a: 'A', b: 'B' }, firstReads), { memo }), 'A');
+  t.notOk(firstReads.b, 'the render did not read b');
+  const reads: Record<string, number> = {};
+  t.equal(templater.render(tpl, hostVars({ flag: true, a: 'A', b: 'B' }, reads), { memo }), 'A');
+  t.equal(memo.hits, 1);
+  t.notOk(reads.b, 'nor did the check: b (perhaps a failing or costly variable) was never evaluated');
+  const other: Record<string, number> = {};
+  t.equal(templater.render(tpl, hostVars({ flag: false, a: 'A', b: 'B' }, other), { memo }), 'B', 'a different flag renders afresh');
+  t.equal(other.a ?? 0, 0, 'and stops checking at the first difference');
+});
+
+t.test('without a memo nothing is shared', async (t) => {
+  const nodes = [1, 2];
+  const a = templater.render('{{ nodes | list }}', { nodes });
+  const b = templater.render('{{ nodes | list }}', { nodes });
+  t.not(a, b);
+  t.same(a, b);
+});
