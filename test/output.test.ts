@@ -313,3 +313,28 @@ t.test('a closed output pipe stops the output, not the run', async (t) => {
   await r.close();
   t.ok(writes >= 1 && writes < run().length, `stopped writing after the pipe closed (${writes} writes)`);
 });
+
+t.test('safeStringify without copying says what the copying path says', async (t) => {
+  const { safeStringify, toJsonSafe } = await import('../runner/output/format.js');
+  const err = Object.assign(new Error('boom'), { code: 'E1' });
+  const odd = {
+    buf: Buffer.from('bytes'),
+    u8: new Uint8Array([104, 105]),
+    when: new Date(0),
+    invalid: new Date(NaN),
+    big: 10n,
+    nan: NaN,
+    inf: -Infinity,
+    map: new Map<unknown, unknown>([[1, 'one'], ['k', { n: 2 }]]),
+    set: new Set(['x', 'y']),
+    err,
+    fn: () => 1,
+    list: [undefined, () => 1, 3],
+  };
+  t.equal(safeStringify(odd), JSON.stringify(toJsonSafe(odd)));
+  t.equal(safeStringify(odd, 2), JSON.stringify(toJsonSafe(odd), null, 2));
+  const cyclic: Record<string, unknown> = { a: [1] };
+  cyclic.back = cyclic;
+  t.equal(safeStringify(cyclic), '{"a":[1],"back":"[Circular]"}', 'cycles fall back to the copying path');
+  t.equal(safeStringify(undefined), 'null');
+});

@@ -215,3 +215,26 @@ t.test('a planted secret never reaches any output format', async (t) => {
   t.match(written.plainV, 'exec login -p <secret #1>');
   t.match(written.json, '"msg": "login failed with password <secret #1>"');
 });
+
+t.test('events with nothing to mask pass through uncopied; anything to mask or convert is copied', async (t) => {
+  const r = new Redactor();
+  const clean = { type: 'task_result', result: { routes: Array.from({ length: 50 }, (_, i) => ({ dest: `10.0.${i}.0/24`, via: '10.1.1.1' })) } };
+  t.equal(r.redact(clean), clean, 'the same object: no copy made');
+  const withKey = { result: { password: 'hunter2-long-enough' } };
+  const masked = r.redact(withKey);
+  t.not(masked, withKey);
+  t.match(masked, { result: { password: '<secret #1>' } });
+  t.equal(withKey.result.password, 'hunter2-long-enough', 'input untouched');
+  const later = { msg: 'login with hunter2-long-enough now' };
+  t.same(r.redact(later), { msg: 'login with <secret #1> now' }, 'a registered value inside text is found');
+  const pem = { out: '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----' };
+  t.not(r.redact(pem), pem);
+  const bearer = { header: 'Authorization: Bearer abcdefgh12345678' };
+  t.match(r.redact(bearer), { header: /Bearer <secret #\d+>/ });
+  t.same(r.redact({ m: new Map([['a', 1]]) }), { m: { a: 1 } }, 'a Map is converted, as before');
+  const secretObject = { kind: 'Secret', data: { a: Buffer.from('s3cr3t-value').toString('base64') } };
+  t.not(r.redact(secretObject), secretObject, 'a Kubernetes Secret is always copied and masked');
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  t.same(r.redact(cyclic), { a: 1, self: '[Circular]' });
+});

@@ -81,8 +81,33 @@ export function toJsonSafe(value: unknown, ancestors: Set<object> = new Set()): 
   }
 }
 
+/** JSON.stringify's replacer doing what toJsonSafe does, without first copying the whole value. */
+function jsonSafeReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key]; // before toJSON: Buffers and Dates arrive here converted already
+  if (raw instanceof Uint8Array) return Buffer.from(raw).toString('utf8');
+  if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? String(raw) : raw.toISOString();
+  switch (typeof value) {
+    case 'bigint':
+      return value.toString();
+    case 'number':
+      return Number.isFinite(value) ? value : String(value);
+    case 'object':
+      if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), v]));
+      if (value instanceof Set) return [...value];
+      if (value instanceof Error) return Object.assign({ name: value.name, message: value.message }, value);
+      return value;
+    default:
+      return value;
+  }
+}
+
 export function safeStringify(value: unknown, indent?: number): string {
-  return JSON.stringify(toJsonSafe(value), null, indent) ?? 'null';
+  try {
+    return JSON.stringify(value, jsonSafeReplacer, indent) ?? 'null';
+  } catch {
+    // a cycle (or a throwing toJSON): the copying path replaces cycles with '[Circular]'
+    return JSON.stringify(toJsonSafe(value), null, indent) ?? 'null';
+  }
 }
 
 export function itemLabel(item: unknown): string {
