@@ -74,6 +74,9 @@ export class Runner {
   /** Built once: the same objects for every host, so templates reading them can share renders. */
   private readonly groupsView: Dict;
   private readonly hostvarsView: Dict;
+  /** Per task (or playbook) and per host, computed once: both were rebuilt for every host of every task. */
+  private readonly searchPathCache = new WeakMap<object, { playbook: Playbook; dirs: string[] }>();
+  private readonly groupNamesCache = new Map<string, string[]>();
 
   constructor(readonly o: RunOptions) {
     this.startAtReached = !o.startAtTask;
@@ -438,20 +441,23 @@ export class Runner {
   // ---------------------------------------------------------------- variables
 
   private searchPaths(task?: ModuleTask): string[] {
+    const key = task ?? this.playbook;
+    const cached = this.searchPathCache.get(key);
+    if (cached && cached.playbook === this.playbook) return cached.dirs;
     const dirs: string[] = [];
     if (task?.role) dirs.push(join(task.role.dir, 'templates'), join(task.role.dir, 'files'), task.role.dir);
     dirs.push(this.playbook.dir, join(this.playbook.dir, 'templates'), join(this.playbook.dir, 'files'));
     dirs.push(...this.o.inventory.sources.map((s) => dirname(s)));
+    this.searchPathCache.set(key, { playbook: this.playbook, dirs });
     return dirs;
   }
 
   private magicVars(host: string): Dict {
-    const inv = this.o.inventory;
     return {
       inventory_hostname: host,
       inventory_hostname_short: host.split('.')[0],
       groups: this.groupsView,
-      group_names: [...inv.groups].filter(([g, hs]) => g !== 'all' && hs.includes(host)).map(([g]) => g),
+      group_names: this.groupNames(host),
       play_hosts: this.active(this.playHosts),
       ansible_play_hosts: this.active(this.playHosts),
       ansible_play_hosts_all: this.playHosts,
@@ -462,6 +468,15 @@ export class Runner {
       playbook_dir: this.playbook?.dir,
       hostvars: this.hostvarsView,
     };
+  }
+
+  private groupNames(host: string): string[] {
+    let names = this.groupNamesCache.get(host);
+    if (!names) {
+      names = [...this.o.inventory.groups].filter(([g, hs]) => g !== 'all' && hs.includes(host)).map(([g]) => g);
+      this.groupNamesCache.set(host, names);
+    }
+    return names;
   }
 
   /** Variables of a host outside any task: inventory < play vars < facts < extra vars. */
