@@ -1,10 +1,13 @@
 // Where a meshplay run spends its time: phases seen from outside (ndjson event arrival times), the
 // transport figures from the recap, and CPU self time by component from a V8 --cpu-prof profile.
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }>;
   samples: number[];
   timeDeltas: number[];
   startTime: number;
@@ -27,13 +30,38 @@ export function component(url: string, fn: string): string {
   return url;
 }
 
+const sourceMaps = new Map<string, SourceMap | null>();
+
+/**
+ * The CLI runs as an esbuild bundle (dist/bin/*.js): a frame there is attributed to the source file its
+ * function came from, through the bundle's source map, so the table names runner modules and dependencies.
+ */
+export function originalUrl(url: string, line: number, column: number): string {
+  if (!url.includes('/dist/bin/')) return url;
+  let map = sourceMaps.get(url);
+  if (map === undefined) {
+    try {
+      map = new SourceMap(JSON.parse(readFileSync(fileURLToPath(url) + '.map', 'utf8')));
+    } catch {
+      map = null;
+    }
+    sourceMaps.set(url, map);
+  }
+  const entry = map?.findEntry(line, column) as { originalSource?: string } | undefined;
+  // sources are relative to dist/bin: ../runner/x.js -> /dist/runner/x.js (what component() expects)
+  const source = entry?.originalSource;
+  if (!source) return url;
+  if (source.includes('node_modules/')) return source;
+  return source.replace(/^(?:file:\/\/)?.*?\/(runner|lab|bench)\//, '/dist/$1/').replace(/\.ts$/, '.js');
+}
+
 /** Self time (ms) by component, largest first. */
 export function cpuByComponent(profile: CpuProfile): Array<{ component: string; ms: number }> {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const totals = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const n = byId.get(id);
-    const c = n ? component(n.callFrame.url, n.callFrame.functionName) : 'unknown';
+    const c = n ? component(originalUrl(n.callFrame.url, n.callFrame.lineNumber, n.callFrame.columnNumber), n.callFrame.functionName) : 'unknown';
     totals.set(c, (totals.get(c) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
   });
   return [...totals].map(([c, ms]) => ({ component: c, ms: Math.round(ms) })).sort((a, b) => b.ms - a.ms);
