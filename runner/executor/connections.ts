@@ -42,12 +42,13 @@ export class ConnectionPool {
     if (!host) throw new Error(`unknown host '${hostName}'`);
     const o = this.options;
     // As Ansible's ansible_connection: lets a test inventory or a workstation run a node's tasks locally.
-    const override = o.hostVars(hostName).ansible_connection;
+    const vars = o.hostVars(hostName); // every variable of the host, rendered: built once per connection
+    const override = vars.ansible_connection;
     const kind = override === 'local' || override === 'ssh' || override === 'kubernetes' ? override : host.connection;
     const connect = await connectors[kind]();
     return connect({
       host,
-      vars: o.hostVars(hostName),
+      vars,
       acceptNewHostKeys: o.acceptNewHostKeys,
       log: (level, message) => o.log(level, message, hostName),
       warn: (message) => o.warn(message, hostName),
