@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { startTestCluster, connectTo, moduleContext, type TestCluster } from './helpers/kube.js';
-import { KubeApiError, type KubernetesConnection, type RequestCounts } from '../runner/connection/kubernetes.js';
+import { KubeApiError, watchEventOutcome, type KubernetesConnection, type RequestCounts } from '../runner/connection/kubernetes.js';
 import { UnreachableError } from '../runner/connection/types.js';
 import k8s, { type K8sArgs } from '../runner/modules/k8s.js';
 import k8sInfo from '../runner/modules/k8s_info.js';
@@ -21,6 +21,17 @@ const labNodes = [
 let conn: KubernetesConnection;
 
 t.test('pure helpers: definitions, Secret diff markers, conflict message', async (t) => {
+  // watch lines as kube-apiserver 1.26 writes them: only object events count as a change
+  t.equal(watchEventOutcome('{"type":"ADDED","object":{"kind":"ConfigMap","metadata":{"name":"a"}}}'), 'changed');
+  t.equal(watchEventOutcome('{"type":"MODIFIED","object":{}}'), 'changed');
+  t.equal(watchEventOutcome('{"type":"DELETED","object":{}}'), 'changed');
+  t.equal(
+    watchEventOutcome('{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (812)","reason":"Expired","code":410}}'),
+    'ended',
+    '410 Gone is not a change: the waiter sleeps and reads again instead of looping',
+  );
+  t.equal(watchEventOutcome('{"type":"BOOKMARK","object":{}}'), 'ended');
+  t.equal(watchEventOutcome('not json'), 'ended');
   t.same(
     parseDefinitions('a: 1\n---\n---\nkind: List\nitems:\n  - kind: X\n  - kind: Y\n').map((o) => o.kind ?? o.a),
     [1, 'X', 'Y'],
@@ -299,6 +310,16 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   t.equal((watched.result!.resources as any[])[0]?.metadata.name, 'watched');
   t.ok(Date.now() - t0 < 20_000, `seen through the watch after ${Date.now() - t0} ms, before any 30 s poll`);
   t.ok((conn.requestCounts().byVerb.WATCH ?? 0) > (adminBefore.byVerb.WATCH ?? 0), 'a watch was opened');
+  // a wait that never succeeds costs a read and one long watch per round, never a tight loop
+  const loopBefore = conn.requestCounts();
+  await t.rejects(
+    k8sInfo.plan(moduleContext(conn), { kind: 'ConfigMap', name: 'watched', namespace: 'mp-test', wait: true, wait_condition: { type: 'Never' }, wait_timeout: 3, wait_sleep: 1 }),
+    /timed out after 3 s waiting for condition Never=True/,
+  );
+  const loopAfter = conn.requestCounts();
+  t.ok((loopAfter.byVerb.LIST ?? 0) - (loopBefore.byVerb.LIST ?? 0) <= 3, 'at most 3 reads in 3 s');
+  t.ok((loopAfter.byVerb.WATCH ?? 0) - (loopBefore.byVerb.WATCH ?? 0) <= 2, 'at most 2 watches in 3 s');
+
   // the robot may get configmaps but not watch them: waiting falls back to polling and still sees the object appear
   const before = tokenConn.requestCounts();
   setTimeout(() => void run(admin, { definition: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: 'mp-test' }, data: { a: 'b' } } }), 600);
@@ -306,7 +327,7 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   t.equal((late.result!.resources as any[])[0]?.metadata.name, 'late', 'found by polling after the forbidden watch');
   const after = tokenConn.requestCounts();
   t.equal((after.byVerb.WATCH ?? 0) - (before.byVerb.WATCH ?? 0), 1, 'one watch tried, then polling');
-  t.ok((after.byVerb.GET ?? 0) - (before.byVerb.GET ?? 0) >= 3, 'several reads while polling');
+  t.ok((after.byVerb.LIST ?? 0) - (before.byVerb.LIST ?? 0) >= 3, 'several reads while polling');
   await tokenConn.close();
 
   const certConn = await connectTo('k8stest', { url: cluster.api.url, ca_file: cluster.files.ca, client_cert_file: cluster.files.adminCert, client_key_file: cluster.files.adminKey });

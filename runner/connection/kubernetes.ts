@@ -73,6 +73,20 @@ function isTlsError(e: any): boolean {
   return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/.test(code);
 }
 
+/**
+ * What one line of a watch stream means for a waiter: ADDED/MODIFIED/DELETED are changes; an ERROR event (410
+ * Gone when the version was compacted), a BOOKMARK or anything unreadable ends the watch without one.
+ */
+export function watchEventOutcome(line: string): 'changed' | 'ended' {
+  let type: unknown;
+  try {
+    type = (JSON.parse(line) as { type?: unknown }).type;
+  } catch {
+    return 'ended';
+  }
+  return type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED' ? 'changed' : 'ended';
+}
+
 export class KubernetesConnection implements Connection {
   readonly kind = 'kubernetes' as const;
   readonly host: string;
@@ -196,18 +210,20 @@ export class KubernetesConnection implements Connection {
   }
 
   /**
-   * Opens a watch on a collection and resolves true at its first event (the caller re-reads the object), false
-   * when timeoutMs passes or the server ends the watch first. Waiting this way answers as soon as a controller
-   * acts, where polling would add up to one sleep interval.
+   * Watches a collection from `resourceVersion` and resolves 'changed' at the first ADDED/MODIFIED/DELETED event
+   * (the caller re-reads), 'ended' when the watch gives no such event: timeout, the server closing it, an ERROR
+   * event (410 Gone: the version was compacted), a network error, or an abort. Rejects only when the server
+   * refuses the watch (e.g. 403), so the caller can fall back to polling. Waiting this way answers as soon as a
+   * controller acts, where polling would add up to one sleep interval.
    */
-  watchForChange(path: string, query: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  watchForChange(path: string, query: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<'changed' | 'ended'> {
     const qs = new URLSearchParams({ ...query, watch: '1', allowWatchBookmarks: 'false', timeoutSeconds: String(Math.max(1, Math.ceil(timeoutMs / 1000))) });
     const url = new URL(this.server.replace(/\/$/, '') + path + `?${qs}`);
     this.counts.byVerb.WATCH = (this.counts.byVerb.WATCH ?? 0) + 1;
     this.counts.total++;
     return new Promise((resolve, reject) => {
       let settled = false;
-      const finish = (value: boolean | Error) => {
+      const finish = (value: 'changed' | 'ended' | Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -216,8 +232,8 @@ export class KubernetesConnection implements Connection {
         if (value instanceof Error) reject(value);
         else resolve(value);
       };
-      const onAbort = () => finish(false);
-      const timer = setTimeout(() => finish(false), timeoutMs);
+      const onAbort = () => finish('ended');
+      const timer = setTimeout(() => finish('ended'), timeoutMs);
       const req = https.request(url, { agent: this.agent, method: 'GET', headers: { ...this.headers, Accept: 'application/json' } }, (res) => {
         if ((res.statusCode ?? 0) >= 400) {
           const chunks: Buffer[] = [];
@@ -233,13 +249,23 @@ export class KubernetesConnection implements Connection {
           });
           return;
         }
-        res.on('data', (c: Buffer) => {
-          if (c.includes(10)) finish(true);
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          let nl: number;
+          while ((nl = pending.indexOf('\n')) >= 0) {
+            const line = pending.slice(0, nl).trim();
+            pending = pending.slice(nl + 1);
+            if (!line) continue;
+            return finish(watchEventOutcome(line));
+          }
         });
-        res.on('end', () => finish(false));
-        res.on('error', () => finish(false));
+        res.on('end', () => finish('ended'));
+        res.on('error', () => finish('ended'));
       });
-      req.on('error', (e) => finish(settled ? false : e));
+      // A reset keep-alive socket or a restarting server: the caller sleeps and reads again, as polling would.
+      req.on('error', () => finish('ended'));
       signal?.addEventListener('abort', onAbort);
       req.end();
     });

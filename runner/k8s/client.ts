@@ -120,16 +120,32 @@ function conditionMet(o: KubeObject, c: NonNullable<WaitSpec['condition']>): boo
 }
 
 /**
- * Waits until the object exists and satisfies the condition/expression; returns it. Between reads it watches the
- * object (resuming from the version it read), so it answers as soon as a controller acts; when watching is not
- * allowed it polls every sleepS seconds.
+ * Waits until the object exists and satisfies the condition/expression; returns it. Each read is a LIST of that
+ * one name, whose resourceVersion is the collection's current one: the watch that follows starts there and ends
+ * at the next change, so the wait answers as soon as a controller acts. (An object's own resourceVersion can be
+ * long compacted away, and a watch from it fails at once.) When watching is refused, or a watch ends without a
+ * change, it sleeps sleepS seconds before reading again, as polling would.
  */
 export async function waitForObject(ctx: ModuleContext, conn: KubernetesConnection, r: ApiResourceInfo, o: KubeObject, spec: WaitSpec): Promise<KubeObject> {
   const deadline = Date.now() + spec.timeoutS * 1000;
+  const collection = conn.pathFor(r, o.metadata?.namespace);
+  const byName = `metadata.name=${o.metadata?.name ?? ''}`;
   let canWatch = true;
   let last: KubeObject | undefined;
   for (;;) {
-    last = await getLive(conn, r, o);
+    let listVersion: string | undefined;
+    try {
+      const list = await conn.request<{ metadata?: { resourceVersion?: string }; items: KubeObject[] }>({
+        method: 'GET',
+        list: true,
+        path: collection,
+        query: { fieldSelector: byName },
+      });
+      listVersion = list.metadata?.resourceVersion;
+      last = list.items[0] ? { apiVersion: r.apiVersion, kind: r.kind, ...list.items[0] } : undefined;
+    } catch (e) {
+      throw explain(e, o, 'read');
+    }
     if (last) {
       registerSecretValues(ctx, last);
       const okCondition = !spec.condition || conditionMet(last, spec.condition);
@@ -141,21 +157,30 @@ export async function waitForObject(ctx: ModuleContext, conn: KubernetesConnecti
       const what = spec.expression ? `'${spec.expression}'` : spec.condition ? `condition ${spec.condition.type}=${spec.condition.status ?? 'True'}` : 'existence';
       throw new Error(`${describe(o)}: timed out after ${spec.timeoutS} s waiting for ${what}${last ? '' : ' (object does not exist)'}`);
     }
-    if (ctx.signal.aborted) throw new Error(`${describe(o)}: interrupted while waiting`);
-    if (canWatch) {
-      const query: Record<string, string> = { fieldSelector: `metadata.name=${o.metadata?.name ?? ''}` };
-      const rv = (last?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-      if (rv) query.resourceVersion = rv;
+    if (canWatch && listVersion) {
       try {
-        // false: the watch ended without an event (timeout, or a proxy closing it); sleep before reading again
-        if (await conn.watchForChange(conn.pathFor(r, o.metadata?.namespace), query, left, ctx.signal)) continue;
+        if ((await conn.watchForChange(collection, { fieldSelector: byName, resourceVersion: listVersion }, left, ctx.signal)) === 'changed') continue;
       } catch (e) {
         if (!(e instanceof KubeApiError)) throw e;
-        canWatch = false; // e.g. RBAC grants get but not watch
+        canWatch = false; // e.g. RBAC grants list but not watch
       }
     }
-    await new Promise((res) => setTimeout(res, Math.min(spec.sleepS * 1000, left)));
+    if (ctx.signal.aborted) throw new Error(`${describe(o)}: interrupted while waiting`);
+    await sleepUnlessAborted(Math.min(spec.sleepS * 1000, left), ctx.signal);
+    if (ctx.signal.aborted) throw new Error(`${describe(o)}: interrupted while waiting`);
   }
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 export async function waitForDeletion(ctx: ModuleContext, conn: KubernetesConnection, r: ApiResourceInfo, o: KubeObject, timeoutS: number, sleepS: number): Promise<void> {
