@@ -100,6 +100,13 @@ t.test('not provable, or a real change: false', async (t) => {
 
 t.test('maps, atomic maps, sets and plain lists', async (t) => {
   t.equal(unchanged({ a: 1 }, { a: 1, b: 2 }, { 'f:a': {} }), true, 'a granular map may hold more keys');
+  const ownsType = { 'f:spec': { 'f:type': {} } };
+  t.equal(
+    unchanged({ spec: { type: 'ClusterIP', selector: { app: 'a' } } }, { spec: { type: 'ClusterIP', selector: { app: 'a', version: 'v1' } } }, ownsType),
+    false,
+    'a map not owned yet (kubectl edit added a key to an atomic selector) must be equal: the apply would replace it',
+  );
+  t.equal(unchanged({ spec: { type: 'ClusterIP', selector: { app: 'a' } } }, { spec: { type: 'ClusterIP', selector: { app: 'a' } } }, ownsType), true);
   t.equal(unchanged({ sel: { a: '1' } }, { sel: { a: '1', b: '2' } }, { 'f:sel': {} }), false, 'an atomic map is replaced whole');
   t.equal(unchanged({ sel: { a: '1' } }, { sel: { a: '1' } }, { 'f:sel': {} }), true);
   t.equal(unchanged({ l: ['a', 'b'] }, { l: ['a', 'b'] }, { 'f:l': { 'v:"a"': {}, 'v:"b"': {} } }), true, 'a set, equal');

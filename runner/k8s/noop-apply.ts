@@ -1,7 +1,7 @@
 // Decides, from the live object alone, that a server-side apply would change nothing, so a converged run can skip
 // the dry-run request it otherwise sends per object. It answers "no-op" only when that is certain:
-//   1. every value the desired object sets is already live (maps and keyed lists may hold more that others set
-//      or the server defaulted; other lists must be equal), and
+//   1. every value the desired object sets is already live (maps the manager owns field by field, and keyed
+//      lists, may hold more that others set or the server defaulted; other maps and lists must be equal), and
 //   2. the field manager's Apply entry in managedFields (same apiVersion) owns no field or keyed list element that
 //      the desired object dropped: the apply would remove it.
 // Whatever it cannot prove (no Apply entry, another apiVersion, sets, values the server would normalise, a keyed
@@ -59,19 +59,18 @@ function keyedListUnchanged(desired: unknown[], live: unknown, fields: Fields): 
 export function unchanged(desired: unknown, live: unknown, fields: Fields | undefined): boolean {
   if (isMap(desired)) {
     if (!isMap(live)) return false;
-    // owned as one value (an atomic map): the apply replaces it whole
-    if (fields && Object.keys(fields).length === 0) return deepEqual(desired, live);
-    if (fields) {
-      for (const key of Object.keys(fields)) {
-        if (key === '.') continue;
-        // a field we own but no longer set would be removed; list keys at a map level are not provable
-        if (!key.startsWith('f:') || desired[key.slice(2)] === undefined) return false;
-      }
+    // Owned as one value (an atomic map), or not owned yet: without the schema a map might be atomic (a Service
+    // selector, a nodeSelector) and the apply would replace it whole, so only an equal map proves nothing changes.
+    if (!fields || Object.keys(fields).length === 0) return deepEqual(desired, live);
+    for (const key of Object.keys(fields)) {
+      if (key === '.') continue;
+      // a field we own but no longer set would be removed; list keys at a map level are not provable
+      if (!key.startsWith('f:') || desired[key.slice(2)] === undefined) return false;
     }
     return Object.entries(desired).every(([k, v]) => {
       if (v === undefined) return true;
       if (!(k in live)) return false;
-      const sub = fields?.[`f:${k}`];
+      const sub = fields[`f:${k}`];
       return unchanged(v, live[k], isMap(sub) ? sub : undefined);
     });
   }
