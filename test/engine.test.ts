@@ -56,6 +56,10 @@ t.test('renders shared between hosts never hide a fact set since', async (t) => 
   for (const task of ['all see the first marks', 'all see the second marks', 'all see that one change']) {
     t.same(results(r, task).map((e) => e.status), ['ok', 'ok', 'ok'], task);
   }
+  // within one task: hosts in turn (--forks 1), each render must see the fact the previous host just set
+  const same = await meshplay(['run', fx('shared-renders-same-task.yml'), ...inv, '--forks', '1', '--output', 'ndjson']);
+  t.equal(same.code, 0, same.stdout + same.stderr);
+  t.same(results(same, 'each host saw the marks set before it in the same task').map((e) => e.status), ['ok', 'ok', 'ok']);
 });
 
 t.test('block/rescue/always and ignore_errors are counted as Ansible does', async (t) => {

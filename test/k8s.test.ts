@@ -374,6 +374,31 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   await tfConn.close();
   await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'cert.yaml'), context: 'missing' }), /context 'missing' not found in .*cert\.yaml; it has: chosen, current/);
 
+  // an inventory token replaces the kubeconfig's user: it must not ride along with the admin certificate
+  const overridden = await connectTo('k8stest', { kubeconfig: path.join(dir, 'cert.yaml'), context: 'chosen', token: robotToken });
+  await t.rejects(k8sInfo.plan(moduleContext(overridden), { kind: 'Secret', namespace: 'mp-test' }), /mp-test:robot" cannot list resource "secrets"/, 'runs as the robot, not as the admin');
+  await overridden.close();
+  // a token file wins over an inline token, as in client-go
+  fs.writeFileSync(path.join(dir, 'both.yaml'), kubeconfig({ token: 'not-a-valid-token', tokenFile: 'robot.token' }));
+  const both = await connectTo('k8stest', { kubeconfig: path.join(dir, 'both.yaml'), context: 'chosen' });
+  t.ok(((await k8sInfo.plan(moduleContext(both), { kind: 'ConfigMap', namespace: 'mp-test' })).result!.resources as any[]).length > 0, 'authenticated with the file');
+  await both.close();
+  // refused with a reason instead of silently connecting some other way
+  fs.writeFileSync(path.join(dir, 'basic.yaml'), kubeconfig({ username: 'admin', password: 'pw-in-kubeconfig' }));
+  await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'basic.yaml'), context: 'chosen' }), /basic authentication \(username\/password\), which Kubernetes removed in 1\.19/);
+  fs.writeFileSync(path.join(dir, 'as.yaml'), kubeconfig({ token: 'x', as: 'someone' }));
+  await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'as.yaml'), context: 'chosen' }), /sets as \(impersonation\), which meshplay does not support/);
+  const proxied = stringifyYaml({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'lab', cluster: { server: cluster.api.url, 'proxy-url': 'http://127.0.0.1:3128' } }],
+    users: [{ name: 'u', user: { token: 'x' } }],
+    contexts: [{ name: 'c', context: { cluster: 'lab', user: 'u' } }],
+    'current-context': 'c',
+  });
+  fs.writeFileSync(path.join(dir, 'proxy.yaml'), proxied);
+  await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'proxy.yaml') }), /proxy-url, which meshplay does not support/);
+
   // an exec credential plugin goes through @kubernetes/client-node (a real plugin process prints the robot's token)
   const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: robotToken } });
   fs.writeFileSync(path.join(dir, 'plugin.sh'), `#!/bin/sh\ncat <<'EOF'\n${credential}\nEOF\n`, { mode: 0o700 });

@@ -1,11 +1,11 @@
 // The Kubernetes transport: one authenticated HTTPS client per cluster host for the whole run, with a keep-alive
 // agent and one TLS context (the client key is parsed once, sockets and TLS sessions are reused).
 // Credentials come from runner/k8s/kubeconfig.ts; @kubernetes/client-node (~0.3 s to import) is loaded only for
-// kubeconfigs that need it (exec plugins, auth providers).
+// kubeconfig users that need it (exec plugins, auth providers).
 import https from 'node:https';
 import fs from 'node:fs';
 import tls from 'node:tls';
-import { readKubeconfig, type StaticCredentials } from '../k8s/kubeconfig.js';
+import { readKubeconfig, type KubeconfigReading, type StaticCredentials } from '../k8s/kubeconfig.js';
 import type { Connection, ConnectionTimings } from './types.js';
 import { UnreachableError } from './types.js';
 import type { ConnectOptions } from './options.js';
@@ -384,31 +384,34 @@ function inventoryCredentials(hostName: string, api: ApiSettings): StaticCredent
   if (!api.token && !api.client_cert_file) {
     throw new Error(`${hostName}: api.url is set but no credentials: give api.token or api.client_cert_file + api.client_key_file`);
   }
-  if (api.client_cert_file && !api.client_key_file) throw new Error(`${hostName}: api.client_cert_file needs api.client_key_file`);
   return withOverrides({ server: api.url, insecure: false }, api);
 }
 
-/** The inventory's api fields win over a kubeconfig's (URL, token, CA, client certificate, insecure). */
+/**
+ * The inventory's api fields win over a kubeconfig's (URL, CA, insecure). A token or client certificate in the
+ * inventory replaces the kubeconfig's user entirely, as the old whole-user replacement did: a least-privilege
+ * token must never ride along with an admin certificate (the API server would authenticate the certificate).
+ */
 function withOverrides(c: StaticCredentials, api: ApiSettings): StaticCredentials {
   const out = { ...c };
   if (api.url) out.server = api.url;
-  if (api.token) out.token = api.token;
   if (api.insecure) out.insecure = true;
   if (api.ca_file) out.ca = fs.readFileSync(api.ca_file);
   if (api.ca_data) out.ca = api.ca_data.includes('-----BEGIN') ? Buffer.from(api.ca_data) : Buffer.from(api.ca_data, 'base64');
-  if (api.client_cert_file) {
-    out.cert = fs.readFileSync(api.client_cert_file);
+  if (api.token || api.client_cert_file) {
+    out.token = api.token || undefined;
+    out.cert = api.client_cert_file ? fs.readFileSync(api.client_cert_file) : undefined;
     out.key = api.client_key_file ? fs.readFileSync(api.client_key_file) : undefined;
-    if (!api.token) out.token = undefined;
   }
   return out;
 }
 
 /**
- * A kubeconfig this module cannot read alone (exec plugin, auth provider...): @kubernetes/client-node runs it
- * once and hands back TLS options and headers.
+ * A kubeconfig user that authenticates through an exec plugin or an auth provider: @kubernetes/client-node runs
+ * it once and hands back the Authorization header (and a client certificate, if the plugin returns one).
+ * Cluster settings stay those read by runner/k8s/kubeconfig.ts.
  */
-async function clientLibraryCredentials(hostName: string, api: ApiSettings): Promise<{ creds: StaticCredentials; headers: Record<string, string> }> {
+async function libraryUserCredentials(hostName: string, api: ApiSettings): Promise<{ cert?: Buffer; key?: Buffer; headers: Record<string, string> }> {
   const client = await import('@kubernetes/client-node');
   const kc = new client.KubeConfig();
   kc.loadFromFile(api.kubeconfig!);
@@ -420,12 +423,8 @@ async function clientLibraryCredentials(hostName: string, api: ApiSettings): Pro
     throw new Error(`${hostName}: cannot use the Kubernetes credentials: ${e?.message ?? e}`, { cause: e });
   }
   const buf = (v: unknown) => (v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
-  const creds = withOverrides(
-    { server: kc.getCurrentCluster()!.server, ca: buf(opts.ca), cert: buf(opts.cert), key: buf(opts.key), insecure: opts.rejectUnauthorized === false || !!kc.getCurrentCluster()!.skipTLSVerify },
-    api,
-  );
   const headers = Object.fromEntries(Object.entries((opts.headers ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
-  return { creds, headers };
+  return { cert: buf(opts.cert), key: buf(opts.key), headers };
 }
 
 /** Opens the cluster host's API connection and checks it answers (GET /version). */
@@ -438,22 +437,25 @@ export async function connect(options: ConnectOptions): Promise<KubernetesConnec
     throw new Error(`${host.name}: api.username/api.password are not supported. ${basicAuthRefusal}`);
   }
   if (api.token) options.secret(api.token);
+  if (api.client_cert_file && !api.client_key_file) throw new Error(`${host.name}: api.client_cert_file needs api.client_key_file`);
   if (api.insecure) {
     options.warn(`${host.name}: api.insecure is set: the API server's certificate is NOT verified (anyone on the path can impersonate it)`);
   }
   let creds: StaticCredentials;
   let headers: Record<string, string> = {};
   if (api.kubeconfig) {
-    let reading;
+    let reading: KubeconfigReading;
     try {
-      reading = readKubeconfig(api.kubeconfig, api.context);
+      reading = readKubeconfig(api.kubeconfig, { context: api.context, ignoreUser: !!(api.token || api.client_cert_file) });
     } catch (e: any) {
       throw new Error(`${host.name}: ${e?.message ?? e}`, { cause: e });
     }
-    if (reading.kind === 'static') creds = withOverrides(reading.credentials, api);
-    else {
-      options.log(3, `${host.name}: ${api.kubeconfig} uses ${reading.why}: loading @kubernetes/client-node`);
-      ({ creds, headers } = await clientLibraryCredentials(host.name, api));
+    creds = withOverrides(reading.credentials, api);
+    if (reading.libraryUser) {
+      options.log(3, `${host.name}: ${api.kubeconfig} uses ${reading.libraryUser}: loading @kubernetes/client-node`);
+      const user = await libraryUserCredentials(host.name, api);
+      headers = user.headers;
+      creds = { ...creds, cert: user.cert ?? creds.cert, key: user.key ?? creds.key };
       const bearer = /^Bearer (.+)$/i.exec(headers.Authorization ?? headers.authorization ?? '')?.[1];
       if (bearer) options.secret(bearer);
     }

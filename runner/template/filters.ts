@@ -1,5 +1,6 @@
 // Jinja and Ansible filters as playbooks use them. Keyword arguments arrive as a trailing object
-// (nunjucks' convention) and are read with splitArgs.
+// (nunjucks' convention) and are read with splitArgs. Every filter is a pure function of its arguments (no
+// clock, randomness, environment or files): hosts share renders of templates on that basis (template/memo.ts).
 
 import { createHash } from 'node:crypto';
 import path from 'node:path';

@@ -76,11 +76,11 @@ export function freeVariables(root: AnyNode): string[] {
 }
 
 const IMPURE_CALLS = new Set(['lookup', 'query', 'q']);
-const IMPURE_FILTERS = new Set(['random', 'shuffle', 'password_hash']);
 
 /**
  * Whether a template's output depends only on the variables it reads: no lookups (files, environment,
- * commands), no includes or imports, no random filters. Only such templates may share a render between hosts.
+ * commands), no includes or imports. Only such templates may share a render between hosts. Filters and tests
+ * are pure functions of their arguments (runner/template/filters.ts keeps them so).
  */
 export function readsOnlyVariables(root: AnyNode): boolean {
   let pure = true;
@@ -93,10 +93,6 @@ export function readsOnlyVariables(root: AnyNode): boolean {
       return;
     }
     if (node instanceof nodes.FunCall && node.name instanceof nodes.Symbol && IMPURE_CALLS.has(node.name.value)) {
-      pure = false;
-      return;
-    }
-    if (node instanceof nodes.Filter && node.name instanceof nodes.Symbol && IMPURE_FILTERS.has(node.name.value)) {
       pure = false;
       return;
     }
