@@ -1,7 +1,7 @@
 // The SSH transport against real OpenSSH servers on loopback (test/helpers/sshd.ts).
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect, sshConnectionCount, shellQuote } from '../runner/connection/ssh.js';
@@ -110,6 +110,66 @@ t.test('become', async (t) => {
     t.not(r.code, 0);
     t.match(r.stderr, /become needs sudo, which is not installed on n1/);
   }
+});
+
+t.test('become through a real sudo, logged in as a user that is not root', async (t) => {
+  // Production nodes are reached as an unprivileged user with sudo. Two throwaway local users log in to the
+  // test sshd with the test key: one may sudo without a password, the other must give its own.
+  t.ok(existsSync('/usr/bin/sudo'), 'sudo is installed (scripts/install-deps.sh installs it)');
+  const users = { nopw: 'mpbecome', pw: 'mpbecomepw' };
+  const password = 'Sudo-Pass-5150-planted';
+  const sudoers = '/etc/sudoers.d/meshplay-test-become';
+  const run = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { input, stdio: ['pipe', 'pipe', 'pipe'] });
+  const cleanup = () => {
+    for (const u of Object.values(users)) {
+      try {
+        run('userdel', [u]);
+      } catch {
+        /* not there */
+      }
+    }
+    try {
+      run('rm', ['-f', sudoers]);
+    } catch {
+      /* not there */
+    }
+  };
+  cleanup(); // a killed earlier run may have left them
+  t.teardown(cleanup);
+  for (const u of Object.values(users)) run('useradd', ['-M', '-s', '/bin/sh', u]);
+  // sshd (without PAM) refuses accounts whose password is locked ('!'): give real passwords
+  run('chpasswd', [], `${users.nopw}:unused-${password}\n${users.pw}:${password}\n`);
+  writeFileSync(sudoers, `${users.nopw} ALL=(ALL) NOPASSWD: ALL\n${users.pw} ALL=(ALL) ALL\n`, { mode: 0o440 });
+  run('visudo', ['-cf', sudoers]);
+  // sshd reads AuthorizedKeysFile as the user logging in: let them reach the (public) key list
+  chmodSync(server.dir, 0o711);
+  chmodSync(join(server.dir, 'authorized_keys'), 0o644);
+
+  const as = (user: string, secrets: string[] = []) =>
+    connect({ ...opts('n1', server.port, { ...base(), user }), secret: (v) => secrets.push(v) });
+  const plain = await as(users.nopw);
+  t.teardown(() => plain.close());
+  t.not((await plain.exec(['id', '-u'])).stdout.trim(), '0', 'logged in unprivileged');
+  const root = await plain.exec(['id', '-u'], { become: true });
+  t.equal(root.code, 0, root.stderr);
+  t.equal(root.stdout.trim(), '0', 'become: root through sudo -n');
+  const shell = await plain.exec('echo "$HOME" > /dev/null && id -un', { become: true, env: { MP_X: 'a b' } });
+  t.equal(shell.stdout.trim(), 'root', 'a shell command with environment, through sudo');
+
+  const secrets: string[] = [];
+  const withPw = await as(users.pw, secrets);
+  t.teardown(() => withPw.close());
+  const refused = await withPw.exec(['id', '-u'], { become: true });
+  t.not(refused.code, 0, 'sudo -n fails when a password is required');
+  t.match(refused.stderr, /password is required/);
+  const ok = await withPw.exec(['id', '-u'], { become: true, becomePassword: password });
+  t.equal(ok.code, 0, ok.stderr);
+  t.equal(ok.stdout.trim(), '0', 'become with the password on stdin (sudo -S)');
+  t.notMatch(ok.stdout + ok.stderr, new RegExp(password), 'the password is not echoed back');
+  t.ok(secrets.includes(password), 'the become password is registered for redaction');
+  const wrong = await withPw.exec(['id', '-u'], { become: true, becomePassword: 'wrong-password-1' });
+  t.not(wrong.code, 0, 'a wrong password fails the command');
+  t.notMatch(wrong.stdout, /^0$/m);
 });
 
 t.test('unknown host key: refused with type and OpenSSH fingerprint', async (t) => {
