@@ -43,6 +43,17 @@ export class RenderMemo {
   }
 
   remember(key: object, reads: Array<[string, unknown]>, value: unknown): void {
+    // A shared value reaches several hosts' tasks: nothing may mutate it. The test suite freezes every one
+    // (MESHPLAY_FREEZE_SHARED_RENDERS=1, set by scripts/run-tests.mjs) so a module that does fails loudly there.
+    if (freezeShared) deepFreeze(value);
     this.entries.set(key, { generation: this.generation, reads, value });
   }
+}
+
+const freezeShared = process.env.MESHPLAY_FREEZE_SHARED_RENDERS === '1';
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }
