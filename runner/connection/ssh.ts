@@ -99,6 +99,23 @@ function describe(e: Endpoint): string {
   return `${e.user}@${e.address}:${e.port}`;
 }
 
+/**
+ * Each key file is read and parsed once per run, not once per node: ssh2 takes the parsed key as is, and
+ * parsing (PEM conversion, key objects) for every one of 48 connections showed in the profile.
+ */
+const parsedKeys = new Map<string, Promise<ReturnType<typeof utils.parseKey>>>();
+
+function parsedKey(file: string, passphrase: string | undefined): Promise<ReturnType<typeof utils.parseKey>> {
+  const cacheKey = `${file}\0${passphrase ?? ''}`;
+  let p = parsedKeys.get(cacheKey);
+  if (!p) {
+    p = readFile(file).then((data) => utils.parseKey(data, passphrase));
+    parsedKeys.set(cacheKey, p);
+    p.catch(() => parsedKeys.delete(cacheKey));
+  }
+  return p;
+}
+
 async function authMethods(e: Endpoint, options: ConnectOptions): Promise<{ methods: AnyAuthMethod[]; names: string[] }> {
   const methods: AnyAuthMethod[] = [];
   const names: string[] = [];
@@ -111,13 +128,12 @@ async function authMethods(e: Endpoint, options: ConnectOptions): Promise<{ meth
     options.warn(`${e.label}: private_key_passphrase_env names ${passphraseEnv}, which is not set`);
   if (passphrase) options.secret(passphrase);
   for (const file of keyFiles) {
-    let key: Buffer;
+    let parsed: ReturnType<typeof utils.parseKey>;
     try {
-      key = await readFile(file);
+      parsed = await parsedKey(file, passphrase);
     } catch (err) {
       throw new UnreachableError(e.label, `cannot read SSH private key ${file}: ${(err as Error).message}`);
     }
-    const parsed = utils.parseKey(key, passphrase);
     if (parsed instanceof Error) {
       const hint = /encrypted|passphrase/i.test(parsed.message)
         ? passphraseEnv
@@ -126,7 +142,7 @@ async function authMethods(e: Endpoint, options: ConnectOptions): Promise<{ meth
         : '';
       throw new UnreachableError(e.label, `cannot use SSH private key ${file}: ${parsed.message}${hint}`);
     }
-    methods.push({ type: 'publickey', username: e.user, key, passphrase });
+    methods.push({ type: 'publickey', username: e.user, key: parsed, passphrase });
     names.push(`publickey (${file})`);
   }
   if (process.env.SSH_AUTH_SOCK) {
