@@ -43,16 +43,27 @@ function knownPeers(raw: unknown[], nodes: string[] = []): { peers: PeerFacts[];
   return { peers, missing: [...new Set(nodes.filter((n) => !have.has(n)))], unnamed: raw.length - peers.length };
 }
 
-// Every node checks the same peer set; the check is quadratic in blocks, so do it once per distinct set.
-const overlapCache = new Map<string, string[]>();
+// Every node checks the same peer set; the overlap check is quadratic in blocks, so it runs once per distinct
+// set. Nodes usually receive the very same peers list (hosts share that render), recognised by identity; a key
+// built from the peers would itself cost hosts x peers.
+interface PeerCheck {
+  problems: string[];
+  warnings: string[];
+}
+const checksByList = new WeakMap<object, PeerCheck>();
+const checksByKey = new Map<string, PeerCheck>();
 
-function checkPeers(ctx: ModuleContext, peers: PeerFacts[], warnAll: boolean): void {
-  const key = JSON.stringify(peers.map((p) => [p.node, p.cluster, p.pod_cidr, p.owned_blocks]));
-  let problems = overlapCache.get(key);
-  if (!problems) overlapCache.set(key, (problems = overlapProblems(peers)));
-  if (problems.length)
-    throw new Error(`pod blocks of different clusters overlap, so routes between them would be ambiguous; nothing was changed:\n- ${problems.join('\n- ')}`);
-  for (const w of outsideCidrWarnings(peers)) if (warnAll || w.startsWith(`node ${ctx.host.name} `)) ctx.warn(w);
+function checkPeers(ctx: ModuleContext, peers: PeerFacts[], warnAll: boolean, sharedList?: object): void {
+  let check = sharedList ? checksByList.get(sharedList) : undefined;
+  if (!check) {
+    const key = JSON.stringify(peers.map((p) => [p.node, p.cluster, p.pod_cidr, p.owned_blocks]));
+    check = checksByKey.get(key);
+    if (!check) checksByKey.set(key, (check = { problems: overlapProblems(peers), warnings: outsideCidrWarnings(peers) }));
+    if (sharedList) checksByList.set(sharedList, check);
+  }
+  if (check.problems.length)
+    throw new Error(`pod blocks of different clusters overlap, so routes between them would be ambiguous; nothing was changed:\n- ${check.problems.join('\n- ')}`);
+  for (const w of check.warnings) if (warnAll || w.startsWith(`node ${ctx.host.name} `)) ctx.warn(w);
 }
 
 // The diff shows what identifies a route (dest, via, metric); the kernel fills in dev by itself.
@@ -93,14 +104,14 @@ const mod: Module<Args, Data> = {
       throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
     if (args.only_check) {
       if (!args.peers) throw new Error('only_check needs peers');
-      checkPeers(ctx, peers, true);
+      checkPeers(ctx, peers, true, standIns.length ? undefined : args.peers);
       const clusters = new Set(peers.map((p) => p.cluster));
       return { changed: false, msg: `no overlapping pod blocks among ${peers.length} node(s) of ${clusters.size} cluster(s)`, result: { overlaps: [] } };
     }
     const desired = [...(args.routes ?? [])];
     let prune = args.prune ?? false;
     if (args.peers) {
-      checkPeers(ctx, peers, false);
+      checkPeers(ctx, peers, false, standIns.length ? undefined : args.peers);
       desired.push(...desiredRoutesFor({ node: ctx.host.name, cluster: ctx.host.cluster ?? '' }, peers));
       // A node we could not read may still own blocks: pruning now would cut its pods off.
       if ((missing.length || unnamed) && prune) {
