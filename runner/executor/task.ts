@@ -1,6 +1,7 @@
 // One module task on one host: conditions, loops, retries, check mode, changed_when/failed_when, no_log.
 // The module plans; this code decides whether to apply, so --check and --diff come from the same plan.
 import { argsValidator, loadModule } from '../modules/index.js';
+import { sleep } from '../sleep.js';
 import { noLog as censored } from '../output/redact.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/types.js';
 import type { HostStatus, RunEvent } from '../output/events.js';
@@ -210,16 +211,4 @@ async function validateArgs(mod: Module, args: Dict): Promise<void> {
     return `${at} ${e.message}`;
   });
   throw new Error(`invalid arguments for module ${mod.name}: ${msgs.join('; ')}`);
-}
-
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
 }

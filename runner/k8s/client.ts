@@ -1,6 +1,7 @@
 // Kubernetes operations the k8s modules share: getting the cluster connection, server-side apply
 // (real and dry-run), delete, list and waiting, with errors phrased for the operator.
 import type { Connection } from '../connection/types.js';
+import { sleep } from '../sleep.js';
 import type { ModuleContext } from '../modules/types.js';
 import type { ApiResourceInfo, KubernetesConnection } from '../connection/kubernetes.js';
 import { KubeApiError } from '../connection/kubernetes.js';
@@ -166,21 +167,9 @@ export async function waitForObject(ctx: ModuleContext, conn: KubernetesConnecti
       }
     }
     if (ctx.signal.aborted) throw new Error(`${describe(o)}: interrupted while waiting`);
-    await sleepUnlessAborted(Math.min(spec.sleepS * 1000, left), ctx.signal);
+    await sleep(Math.min(spec.sleepS * 1000, left), ctx.signal);
     if (ctx.signal.aborted) throw new Error(`${describe(o)}: interrupted while waiting`);
   }
-}
-
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export async function waitForDeletion(ctx: ModuleContext, conn: KubernetesConnection, r: ApiResourceInfo, o: KubeObject, timeoutS: number, sleepS: number): Promise<void> {
