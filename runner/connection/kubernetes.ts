@@ -5,6 +5,7 @@
 import https from 'node:https';
 import fs from 'node:fs';
 import tls from 'node:tls';
+import { sleep } from '../sleep.js';
 import { readKubeconfig, type KubeconfigReading, type StaticCredentials } from '../k8s/kubeconfig.js';
 import type { Connection, ConnectionTimings } from './types.js';
 import { UnreachableError } from './types.js';
@@ -73,6 +74,15 @@ function isTlsError(e: any): boolean {
   return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/.test(code);
 }
 
+/** A response body: its JSON (a Status object on errors), or the text itself when it is not JSON. */
+function responseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 /**
  * What one line of a watch stream means for a waiter: ADDED/MODIFIED/DELETED are changes; an ERROR event (410
  * Gone when the version was compacted), a BOOKMARK or anything unreadable ends the watch without one.
@@ -130,13 +140,16 @@ export class KubernetesConnection implements Connection {
   }
 
   private count(req: KubeRequest): void {
-    const verb: Verb = req.method === 'GET' && req.list ? 'LIST' : req.method;
-    this.counts.byVerb[verb] = (this.counts.byVerb[verb] ?? 0) + 1;
-    this.counts.total++;
+    this.countVerb(req.method === 'GET' && req.list ? 'LIST' : req.method);
     if (req.method !== 'GET') {
       if (req.dryRun) this.counts.dryRun++;
       else this.counts.persisting++;
     }
+  }
+
+  private countVerb(verb: Verb): void {
+    this.counts.byVerb[verb] = (this.counts.byVerb[verb] ?? 0) + 1;
+    this.counts.total++;
   }
 
   /** Sends one request; retries 429/5xx/connection resets with backoff, never 4xx. Returns the parsed body. */
@@ -174,14 +187,7 @@ export class KubernetesConnection implements Connection {
         await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : backoff(attempt));
         continue;
       }
-      let body: any = undefined;
-      if (res.body) {
-        try {
-          body = JSON.parse(res.body);
-        } catch {
-          body = res.body;
-        }
-      }
+      const body: any = res.body ? responseBody(res.body) : undefined;
       if (res.status >= 400) throw new KubeApiError(verb, req.path, res.status, body, this.host);
       return body as T;
     }
@@ -219,8 +225,7 @@ export class KubernetesConnection implements Connection {
   watchForChange(path: string, query: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<'changed' | 'ended'> {
     const qs = new URLSearchParams({ ...query, watch: '1', allowWatchBookmarks: 'false', timeoutSeconds: String(Math.max(1, Math.ceil(timeoutMs / 1000))) });
     const url = new URL(this.server.replace(/\/$/, '') + path + `?${qs}`);
-    this.counts.byVerb.WATCH = (this.counts.byVerb.WATCH ?? 0) + 1;
-    this.counts.total++;
+    this.countVerb('WATCH');
     return new Promise((resolve, reject) => {
       let settled = false;
       const finish = (value: 'changed' | 'ended' | Error) => {
@@ -238,15 +243,7 @@ export class KubernetesConnection implements Connection {
         if ((res.statusCode ?? 0) >= 400) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let body: unknown = Buffer.concat(chunks).toString('utf8');
-            try {
-              body = JSON.parse(body as string);
-            } catch {
-              /* not JSON: keep the text */
-            }
-            finish(new KubeApiError('WATCH', path, res.statusCode ?? 0, body, this.host));
-          });
+          res.on('end', () => finish(new KubeApiError('WATCH', path, res.statusCode ?? 0, responseBody(Buffer.concat(chunks).toString('utf8')), this.host)));
           return;
         }
         let pending = '';
@@ -363,9 +360,6 @@ export class KubernetesConnection implements Connection {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function backoff(attempt: number): number {
   return Math.min(200 * 2 ** (attempt - 1), 2000) + Math.floor(Math.random() * 100);
