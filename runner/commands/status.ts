@@ -2,6 +2,7 @@
 // live clusters (think `istioctl remote-clusters` / `cilium clustermesh status`). Read-only. Exits 1 when a row is
 // not healthy, saying why. Secret values (tokens, kubeconfigs) are used in memory only and never printed.
 import { parseArgs } from 'node:util';
+import { parseKubeconfig, type KubeconfigReading } from '../k8s/kubeconfig.js';
 import { ExitCode, ValidationError, formatProblem } from '../errors.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
@@ -261,19 +262,17 @@ async function probeKubeconfig(cluster: string, secret: any, o: StatusOptions): 
   o.secret(encoded);
   const text = Buffer.from(encoded, 'base64').toString('utf8');
   o.secret(text);
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
+  let reading: KubeconfigReading;
   try {
-    kc.loadFromString(text);
+    reading = parseKubeconfig(text, "the remote secret's kubeconfig", process.cwd());
   } catch (e) {
     return { present: true, authenticates: false, error: `remote secret's kubeconfig does not parse: ${errText(e)}` };
   }
-  const c = kc.getCurrentCluster();
-  const token = kc.getCurrentUser()?.token;
+  const { server, ca, token } = reading.credentials;
   if (token) o.secret(token);
-  if (!c?.server || !token) return { present: true, authenticates: false, error: "remote secret's kubeconfig has no server or token" };
+  if (!token) return { present: true, authenticates: false, error: "remote secret's kubeconfig has no server or token" };
   const { connect } = await import('../connection/kubernetes.js');
-  const host: Host = { name: `${cluster}-remote-secret`, kind: 'cluster', connection: 'kubernetes', cluster, vars: {}, api: { url: c.server, token, ca_data: c.caData } };
+  const host: Host = { name: `${cluster}-remote-secret`, kind: 'cluster', connection: 'kubernetes', cluster, vars: {}, api: { url: server, token, ca_data: ca?.toString('utf8') } };
   let conn: KubernetesConnection;
   try {
     conn = await connect({ host, vars: {}, acceptNewHostKeys: false, log: () => undefined, warn: () => undefined, secret: o.secret, signal: new AbortController().signal });

@@ -49,7 +49,16 @@ function entries<T>(doc: any, list: string, field: string, file: string): Named<
 
 /** Picks the context (the given one, else current-context). Errors name the file and what is missing or refused. */
 export function readKubeconfig(file: string, options: ReadOptions = {}): KubeconfigReading {
-  const doc = parse(fs.readFileSync(file, 'utf8')) as any;
+  // Relative paths in a kubeconfig are relative to the file, as kubectl reads them.
+  return parseKubeconfig(fs.readFileSync(file, 'utf8'), file, path.dirname(path.resolve(file)), options);
+}
+
+/**
+ * The same, for a kubeconfig held in memory (a remote secret's). `file` names it in errors; relative paths in it
+ * resolve against `dir`.
+ */
+export function parseKubeconfig(text: string, file: string, dir: string, options: ReadOptions = {}): KubeconfigReading {
+  const doc = parse(text) as any;
   const contexts = entries<{ cluster?: string; user?: string }>(doc, 'contexts', 'context', file);
   const wanted = options.context ?? doc?.['current-context'];
   if (!wanted) throw new Error(`${file} has no current context; set api.context`);
@@ -61,8 +70,6 @@ export function readKubeconfig(file: string, options: ReadOptions = {}): Kubecon
     throw new Error(`${file}: cluster '${ctx.value.cluster}' sets proxy-url, which meshplay does not support: it connects to the API server directly`);
   }
 
-  // Relative paths in a kubeconfig are relative to the file, as kubectl reads them.
-  const dir = path.dirname(path.resolve(file));
   const fromFileOrData = (owner: Record<string, unknown>, fileKey: string, dataKey: string): Buffer | undefined => {
     const data = owner[dataKey];
     if (typeof data === 'string' && data) return Buffer.from(data, 'base64');
