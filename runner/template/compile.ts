@@ -307,6 +307,8 @@ export interface Compiled {
   root: (env: unknown, context: unknown, frame: unknown, runtime: unknown, cb: (err: unknown, out?: string) => void) => void;
   /** True when the template is one `{{ expression }}` whose value is returned as is. */
   native: boolean;
+  /** The parsed template, for callers that inspect it (which variables it reads, whether it looks anything up). */
+  ast: AnyNode;
 }
 
 export function parse(source: string): AnyNode {
@@ -356,7 +358,7 @@ function build(root: AnyNode): Compiled['root'] {
 export function compileExpression(source: string): Compiled {
   const expression = parseExpression(source);
   const root = new nodes.Root(0, 0, [new NativeResult(expression.lineno, expression.colno, expression)]);
-  return { root: build(root), native: true };
+  return { root: build(root), native: true, ast: root };
 }
 
 /** Compile a template. With `native`, a lone `{{ expr }}` compiles to a function that yields its value. */
@@ -370,5 +372,5 @@ export function compile(source: string, native: boolean): Compiled {
       isNative = true;
     }
   }
-  return { root: build(root), native: isNative };
+  return { root: build(root), native: isNative, ast: root };
 }

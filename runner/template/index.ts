@@ -13,7 +13,12 @@ import { isKeywordArgs, isMapping, isSafeString, toText, truthy } from './values
 import { freeVariables, readsOnlyVariables } from './variables.js';
 
 /** A compiled template and whether hosts may share its renders (it reads nothing but variables). */
-type Entry = Compiled & { shareable: boolean };
+type Entry = Omit<Compiled, 'ast'> & { shareable: boolean };
+
+/** The cache keeps the compiled function and the verdict, not the parse tree. */
+function entryOf({ ast, ...compiled }: Compiled): Entry {
+  return { ...compiled, shareable: readsOnlyVariables(ast) };
+}
 
 export { OMIT } from './lookups.js';
 export { FILTERS } from './filters.js';
@@ -164,7 +169,7 @@ export function createTemplater(): Templater {
 
   function renderString(source: string, vars: Record<string, unknown>, options: RenderOptions, native: boolean): unknown {
     if (!isTemplate(source)) return source;
-    const entry = compiledFor(`${native ? 'n' : 't'}:${source}`, source, () => ({ ...compile(source, native), shareable: readsOnlyVariables(parse(source)) }), 'template');
+    const entry = compiledFor(`${native ? 'n' : 't'}:${source}`, source, () => entryOf(compile(source, native)), 'template');
     return run(entry, source, vars, options);
   }
 
@@ -195,7 +200,7 @@ export function createTemplater(): Templater {
       if (typeof rendered !== 'string' || isTemplate(rendered) || rendered.trim() === '') return rendered;
       return evaluate(rendered, vars, options);
     }
-    const entry = compiledFor(`e:${source}`, source, () => ({ ...compileExpression(source), shareable: readsOnlyVariables(parseExpression(source)) }), 'expression');
+    const entry = compiledFor(`e:${source}`, source, () => entryOf(compileExpression(source)), 'expression');
     return run(entry, source, vars, options);
   }
 
