@@ -34,8 +34,18 @@ export const DEFAULT_SHAPE: LabShape = { clusters: 2, nodes: 3, overlap: false }
 export const MAX_CLUSTERS = 50;
 export const MAX_NODES = 250; // node j of cluster i is x.y.i.j
 
-/** Every name the lab creates on the machine starts with this, so it can find (and only touch) its own. */
-export const PREFIX = 'mpl-';
+/**
+ * Every name the lab creates on the machine starts with this, so it can find (and only touch) its own.
+ * MESHPLAY_LAB_PREFIX gives a second lab on the same machine its own names (2-4 characters ending in `-`,
+ * so node interface names stay within Linux's 15 characters); each lab then clears only its own.
+ */
+export const PREFIX = labPrefix(process.env.MESHPLAY_LAB_PREFIX);
+
+function labPrefix(value: string | undefined): string {
+  if (value === undefined || value === '') return 'mpl-';
+  if (!/^[a-z][a-z0-9]{0,2}-$/.test(value)) throw new Error(`MESHPLAY_LAB_PREFIX=${value}: expected 1-3 lowercase letters or digits followed by '-', e.g. mpb-`);
+  return value;
+}
 export const BGP_AS = 64512;
 
 /** Candidate lab networks, tried in order; the first not used on the machine wins. */
