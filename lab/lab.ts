@@ -235,7 +235,10 @@ async function finishWithKube(
   spec: LabSpec, stateDir: string, state: LabState, useKube: boolean, warnings: string[], log: (l: string) => void,
   topology: LabTopology,
 ): Promise<Record<string, ApiSettings>> {
-  if (state.topology !== topology) await stopPilots(stateDir, state);
+  if (state.topology !== topology) {
+    await stopPilots(stateDir, state);
+    await (await import('./coredns.js')).stopLabDns(stateDir);
+  }
   state.topology = topology;
   if (!useKube) return {};
   const { kube, why } = await loadKube();
@@ -261,6 +264,7 @@ async function finishWithKube(
       state.pilots![c.name] = pilot.httpAddr;
       log(`Pilot (pilot-discovery 1.3) for ${c.name}: debug endpoint http://${pilot.httpAddr}`);
     }));
+    await startLabDns(spec, stateDir, log);
     return api;
   }
   // What a real control plane would have: its istio-system Services (lab fixtures) and a real Pilot
@@ -273,6 +277,16 @@ async function finishWithKube(
   state.pilots[cp] = pilot.httpAddr;
   log(`Pilot (pilot-discovery 1.3) for ${cp}: debug endpoint http://${pilot.httpAddr}`);
   return api;
+}
+
+/** The real CoreDNS of every cluster (lab/coredns.ts), reading what is in the cluster now. */
+async function startLabDns(spec: LabSpec, stateDir: string, log: (l: string) => void): Promise<void> {
+  const { syncClusterDns } = await import('./coredns.js');
+  const { labCredentials } = await import('./fixtures/control-plane.js');
+  for (const c of spec.clusters) {
+    const s = await syncClusterDns({ stateDir, cluster: c.name, serviceCidr: c.serviceCidr, creds: labCredentials(stateDir, c.name) });
+    log(`CoreDNS (1.10.1) for ${c.name}: ${s.address} in netns ${s.namespace} (\`ip netns exec ${s.namespace} dig @${s.address} NAME\`)`);
+  }
 }
 
 function labVars(state: LabState): Record<string, unknown> {
@@ -319,6 +333,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
     const { kube } = await loadKube();
     if (kube && previous) await kube.kubeDown(stateDir);
   }
+  await (await import('./coredns.js')).stopLabDns(stateDir);
   await teardownNetwork(stateDir);
   await rm(paths.stateFile, { force: true });
 
@@ -356,6 +371,7 @@ export async function labDown(opts: LabOptions & { kube?: boolean } = {}): Promi
   const { stateDir, inventoryFile, log } = resolveOptions(opts);
   if (opts.kube ?? true) {
     await stopPilots(stateDir, await readState(stateDir));
+    await (await import('./coredns.js')).stopLabDns(stateDir);
     const { kube, why } = await loadKube();
     if (kube) await kube.kubeDown(stateDir);
     else log(`kube lab not available (${why}); skipping its teardown`);
@@ -431,6 +447,7 @@ export async function labStatus(opts: LabOptions & { kube?: boolean } = {}): Pro
     `lab network ${state.subnet} (root end ${state.rootAddress} on ${state.rootLink}, bridge in namespace ${state.labNamespace}); BGP AS ${BGP_AS}`,
     ...statusTable(state, nodes),
     ...kube,
+    ...(await import('./coredns.js')).labDnsStatus(stateDir, state.spec.clusters.map((c) => c.name)),
     healthy ? 'lab healthy' : 'lab NOT healthy',
   ];
   return { healthy, state, nodes, kube, lines };

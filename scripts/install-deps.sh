@@ -1,12 +1,12 @@
 #!/bin/sh
 # Debian packages meshplay's lab and tests need. Idempotent: does nothing when all are present.
-#   scripts/install-deps.sh           lab + tests: iproute2, ping, BIRD 2, OpenSSH, etcd, procps, sudo (become tests)
+#   scripts/install-deps.sh           lab + tests: iproute2, ping, BIRD 2, OpenSSH, etcd, procps, sudo (become tests), socat + dig (lab DNS)
 #   scripts/install-deps.sh --bench   also ansible-core, ansible (kubernetes.core) and python3-kubernetes (the comparison bench)
 # System services the packages ship (ssh, bird, etcd) are never started: the lab runs its own
 # daemons, and a system etcd would hold port 2379.
 set -eu
 
-packages="iproute2 iputils-ping bird2 openssh-server openssh-client etcd-server procps sudo"
+packages="iproute2 iputils-ping bird2 openssh-server openssh-client etcd-server procps sudo socat bind9-dnsutils"
 for arg in "$@"; do
   case "$arg" in
     --bench) packages="$packages ansible-core ansible python3-kubernetes" ;;
