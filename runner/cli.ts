@@ -17,26 +17,11 @@ commands:
   run PLAYBOOK... -i INVENTORY [options]   run playbooks against an inventory
   inventory -i INVENTORY --list|--graph     show hosts, groups and variables (secrets redacted)
   status -i INVENTORY [--output json]      per-cluster mesh health (API, remote secret, Endpoints, mTLS, routes)
+  doc MODULE | --list | --role ROLE         module and role documentation, from their schemas
   lab up|down|status [options]              local lab of clusters in network namespaces
   --version                                 print the version
 
-run options:
-  -i, --inventory FILE|DIR   inventory (repeatable)
-  -l, --limit PATTERN        further limit the hosts
-  -t, --tags TAGS            only tasks with these tags (comma separated, repeatable)
-      --skip-tags TAGS       skip tasks with these tags
-  -e, --extra-vars VARS      k=v, JSON, or @file.yml (repeatable; highest precedence)
-  -C, --check                predict changes without making them
-  -D, --diff                 show what changes (or would change)
-      --detailed-exitcode    with --check: exit 10 when something would change
-  -f, --forks N              parallel hosts per task (default 50)
-  -v, -vv, -vvv              verbosity
-      --syntax-check         validate and exit
-      --list-tasks | --list-hosts | --list-tags
-      --start-at-task NAME
-      --output FORMAT        pretty | plain | json | ndjson (default: pretty on a terminal, else plain)
-      --junit FILE           also write a JUnit XML report
-      --ssh-accept-new       record unknown SSH host keys (never accepts a changed key)
+\`meshplay COMMAND --help\` lists the options of each command.
 `;
 
 function version(): string {
@@ -67,7 +52,11 @@ async function main(argv: string[]): Promise<number> {
       return (await import('../lab/cli.js')).labMain(rest);
     default:
       if (command.endsWith('.yml') || command.endsWith('.yaml')) return (await import('./commands/run.js')).runCommand(argv);
-      process.stderr.write(`meshplay: unknown command '${command}'\n\n${USAGE}`);
+      {
+        const { nearest } = await import('./commands/options.js');
+        const near = nearest(command, ['run', 'inventory', 'status', 'doc', 'lab', 'vault']);
+        process.stderr.write(`meshplay: unknown command '${command}'${near ? `; did you mean '${near}'?` : ''}\n\n${USAGE}`);
+      }
       return 5;
   }
 }

@@ -1,26 +1,33 @@
 // `meshplay inventory`: what ansible-inventory shows, with secrets redacted.
-import { parseArgs } from 'node:util';
+import { HelpRequested, parseCommandLine, type CommandSpec } from './options.js';
 import { ExitCode, ValidationError, formatProblem } from '../errors.js';
 
+export const INVENTORY_COMMAND: CommandSpec = {
+  name: 'meshplay inventory',
+  usage: ['meshplay inventory -i INVENTORY --list | --graph | --host HOST'],
+  summary: 'Show the hosts, groups and variables of an inventory as ansible-inventory does (secrets redacted).',
+  options: [
+    { name: 'inventory', short: 'i', type: 'string', multiple: true, arg: 'FILE|DIR', help: 'inventory' },
+    { name: 'list', type: 'boolean', help: 'every group and host with its variables, as JSON' },
+    { name: 'graph', type: 'boolean', help: 'the group tree' },
+    { name: 'host', type: 'string', arg: 'HOST', help: "one host's variables, as JSON" },
+  ],
+};
+
 export async function inventoryCommand(argv: string[]): Promise<number> {
-  let v;
+  let v: { inventory?: string[]; list?: boolean; graph?: boolean; host?: string };
   try {
-    v = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        inventory: { type: 'string', short: 'i', multiple: true },
-        list: { type: 'boolean' },
-        graph: { type: 'boolean' },
-        host: { type: 'string' },
-      },
-    }).values;
+    v = parseCommandLine(INVENTORY_COMMAND, argv).values as typeof v;
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(e.text);
+      return ExitCode.ok;
+    }
     process.stderr.write(`meshplay inventory: ${(e as Error).message}\n`);
     return ExitCode.badOption;
   }
   if (!v.inventory?.length || (!v.list && !v.graph && !v.host)) {
-    process.stderr.write('usage: meshplay inventory -i INVENTORY --list | --graph | --host HOST\n');
+    process.stderr.write(`usage: ${INVENTORY_COMMAND.usage[0]}\n`);
     return ExitCode.badOption;
   }
   const [{ createTemplater }, inv] = await Promise.all([import('../template/index.js'), import('../inventory/index.js')]);

@@ -1,6 +1,6 @@
 // `meshplay run`: parse options, validate everything (inventory, playbooks, variables) before touching
 // anything, then run the plays and print the recap.
-import { parseArgs } from 'node:util';
+import { HelpRequested, parseCommandLine, type CommandSpec } from './options.js';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
@@ -62,39 +62,47 @@ export async function parseExtraVars(values: string[]): Promise<Record<string, u
   return out;
 }
 
+export const RUN_COMMAND: CommandSpec = {
+  name: 'meshplay run',
+  usage: ['meshplay run PLAYBOOK... -i INVENTORY [options]'],
+  summary: 'Validate the inventory and playbooks, then run the plays and print the recap (exit codes as ansible-playbook).',
+  options: [
+    { name: 'inventory', short: 'i', type: 'string', multiple: true, arg: 'FILE|DIR', help: 'inventory' },
+    { name: 'limit', short: 'l', type: 'string', arg: 'PATTERN', help: 'further limit the hosts' },
+    { name: 'tags', short: 't', type: 'string', multiple: true, arg: 'TAGS', help: 'only tasks with these tags (comma separated)' },
+    { name: 'skip-tags', type: 'string', multiple: true, arg: 'TAGS', help: 'skip tasks with these tags' },
+    { name: 'extra-vars', short: 'e', type: 'string', multiple: true, arg: 'VARS', help: 'k=v, JSON, or @file.yml (highest precedence)' },
+    { name: 'check', short: 'C', type: 'boolean', help: 'predict changes without making them' },
+    { name: 'diff', short: 'D', type: 'boolean', help: 'show what changes (or would change)' },
+    { name: 'detailed-exitcode', type: 'boolean', help: 'with --check: exit 10 when something would change' },
+    { name: 'forks', short: 'f', type: 'string', arg: 'N', help: 'parallel hosts per task (default 50)' },
+    { name: 'verbose', short: 'v', type: 'boolean', multiple: true, help: 'more output: -v, -vv, -vvv' },
+    { name: 'syntax-check', type: 'boolean', help: 'validate and exit' },
+    { name: 'list-tasks', type: 'boolean', help: 'list the tasks that would run, and exit' },
+    { name: 'list-hosts', type: 'boolean', help: 'list the hosts each play targets, and exit' },
+    { name: 'list-tags', type: 'boolean', help: 'list the tags, and exit' },
+    { name: 'start-at-task', type: 'string', arg: 'NAME', help: 'start at the first task with this name' },
+    { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'pretty | plain | json | ndjson (default: pretty on a terminal, else plain)' },
+    { name: 'junit', type: 'string', arg: 'FILE', help: 'also write a JUnit XML report' },
+    { name: 'ssh-accept-new', type: 'boolean', help: 'record unknown SSH host keys (never accepts a changed key)' },
+  ],
+  epilog: [
+    'exit codes: 0 ok, 1 other error, 2 a host failed, 4 a host unreachable or a parse/validation error,',
+    '            5 bad option, 10 drift under --check --detailed-exitcode, 99 interrupted, 250 internal error',
+  ],
+};
+
 export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   // -vvv is a single token in Ansible; turn it into repeated -v for parseArgs.
   const normalized = argv.flatMap((a) => (/^-v{2,}$/.test(a) ? Array.from({ length: a.length - 1 }, () => '-v') : [a]));
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normalized,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        inventory: { type: 'string', short: 'i', multiple: true },
-        limit: { type: 'string', short: 'l' },
-        tags: { type: 'string', short: 't', multiple: true },
-        'skip-tags': { type: 'string', multiple: true },
-        'extra-vars': { type: 'string', short: 'e', multiple: true },
-        check: { type: 'boolean', short: 'C' },
-        diff: { type: 'boolean', short: 'D' },
-        'detailed-exitcode': { type: 'boolean' },
-        forks: { type: 'string', short: 'f' },
-        verbose: { type: 'boolean', short: 'v', multiple: true },
-        'syntax-check': { type: 'boolean' },
-        'list-tasks': { type: 'boolean' },
-        'list-hosts': { type: 'boolean' },
-        'list-tags': { type: 'boolean' },
-        'start-at-task': { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        junit: { type: 'string' },
-        'ssh-accept-new': { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new OptionError((e as Error).message);
-  }
+  const parsed = parseCommandLine(RUN_COMMAND, normalized, { allowPositionals: true }) as {
+    values: {
+      inventory?: string[]; limit?: string; tags?: string[]; 'skip-tags'?: string[]; 'extra-vars'?: string[]; check?: boolean; diff?: boolean;
+      'detailed-exitcode'?: boolean; forks?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
+      'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean;
+    };
+    positionals: string[];
+  };
   const v = parsed.values;
   if (parsed.positionals.length === 0) throw new OptionError('no playbook given: meshplay run PLAYBOOK -i INVENTORY');
   const forks = v.forks === undefined ? 50 : Number(v.forks);
@@ -142,6 +150,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     opts = await parseRunOptions(argv);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(e.text);
+      return ExitCode.ok;
+    }
     process.stderr.write(`meshplay run: ${(e as Error).message}\n`);
     return ExitCode.badOption;
   }
