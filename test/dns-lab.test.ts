@@ -162,7 +162,8 @@ t.test('every Corefile meshplay writes into the real-world Corefiles loads in th
 });
 
 t.test('after uninstall: .global no longer resolves, the rest does', async (t) => {
-  const run = await play('uninstall.yml');
+  // The nodes of this inventory are addresses only (API servers, no machines): the route play has no one to reach.
+  const run = await play('uninstall.yml', ['-l', 'clusters']);
   t.equal(failures(run), '');
   for (const c of names) {
     await sync(c);

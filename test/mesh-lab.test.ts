@@ -319,9 +319,10 @@ t.test('Bookinfo split: objects in both clusters, second run changed=0', async (
 });
 
 t.test('uninstall leaves each cluster as it was before the first run', async (t) => {
-  const run = await play('uninstall.yml');
+  // The nodes of this inventory are addresses only (API servers, no machines): the route play has no one to reach.
+  const run = await play('uninstall.yml', ['-l', 'clusters']);
   t.equal(failures(run), '');
   for (const c of Object.keys(conns)) t.same(await snapshot(conns[c]!), before[c], `${c} object lists and DNS data as before`);
-  const again = await play('uninstall.yml');
+  const again = await play('uninstall.yml', ['-l', 'clusters']);
   t.equal(totals(again).changed ?? 0, 0, 'uninstall twice: changed=0');
 });

@@ -308,6 +308,16 @@ export class KubernetesConnection implements Connection {
     return p;
   }
 
+  /** Every resource of each group's preferred version that can be listed (no subresources); each version's discovery is cached. */
+  async listableResources(): Promise<ApiResourceInfo[]> {
+    const core = await this.request<{ versions: string[] }>({ method: 'GET', path: '/api' });
+    const groups = await this.request<{ groups: { preferredVersion?: { groupVersion: string }; versions: { groupVersion: string }[] }[] }>({ method: 'GET', path: '/apis' });
+    const versions = [...core.versions.slice(0, 1), ...groups.groups.map((g) => g.preferredVersion?.groupVersion ?? g.versions[0]!.groupVersion)];
+    const out: ApiResourceInfo[] = [];
+    for (const gv of versions) for (const r of (await this.resourcesOf(gv)) ?? []) if (r.verbs.includes('list')) out.push(r);
+    return out;
+  }
+
   /**
    * Finds the REST resource for apiVersion + kind through discovery. A miss re-reads once (CRDs may have been
    * installed earlier in the run), then fails with what the server offers.

@@ -142,15 +142,6 @@ export function toYaml(o: KubeObject | undefined): string {
   return o ? stringify(o, { sortMapEntries: false }) : '';
 }
 
-/** Adds the managed-by label (and owner label when given) that pruning relies on. */
-export function withMeshplayLabels(o: KubeObject, owner?: string): KubeObject {
-  const c = structuredClone(o);
-  c.metadata ??= {};
-  c.metadata.labels = { ...(c.metadata.labels ?? {}), [managedByLabel]: managedByValue };
-  if (owner) c.metadata.labels[ownerLabel] = owner;
-  return c;
-}
-
 /** A conflict Status (409 on apply) as a sentence naming managers and fields. */
 export function conflictMessage(object: string, causes: { message?: string; field?: string }[], fallback: string): string {
   if (!causes.length) return `${object}: apply conflict: ${fallback}`;

@@ -3,7 +3,8 @@ import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { KubeApiError } from '../connection/kubernetes.js';
 import type { ModuleContext } from '../modules/types.js';
 import type { Inventory } from '../inventory/types.js';
-import { managedByLabel, managedByValue, ownerLabel, type KubeObject } from '../k8s/objects.js';
+import type { KubeObject } from '../k8s/objects.js';
+import { createdLabels, isCreated } from '../k8s/ownership.js';
 
 export const componentLabel = 'meshplay.io/component';
 
@@ -26,16 +27,18 @@ export function rootClusterOf(inventory: Inventory): string {
   return marked[0]!;
 }
 
+/** Labels of an object meshplay creates for a component (the created mark: runner/k8s/ownership.ts). */
 export function meshLabels(component: string, owner?: string): Record<string, string> {
-  return { [managedByLabel]: managedByValue, [componentLabel]: component, ...(owner ? { [ownerLabel]: owner } : {}) };
+  return { ...createdLabels(owner), [componentLabel]: component };
 }
 
 export function ownerOf(ctx: ModuleContext, arg?: string): string | undefined {
   return arg ?? (typeof ctx.vars.meshplay_owner === 'string' ? ctx.vars.meshplay_owner : undefined);
 }
 
+/** Created by meshplay (not merely touched by it): see runner/k8s/ownership.ts. */
 export function isManaged(o: KubeObject | undefined): boolean {
-  return o?.metadata?.labels?.[managedByLabel] === managedByValue;
+  return isCreated(o);
 }
 
 export function b64(s: string): string {

@@ -19,6 +19,7 @@ const loaders: Record<string, Loader> = {
   ip_routes: () => import('./ip_routes.js'),
   k8s: () => import('./k8s.js'),
   k8s_info: () => import('./k8s_info.js'),
+  k8s_uninstall: () => import('./k8s_uninstall.js'),
   mesh_ca: () => import('./mesh_ca.js'),
   mesh_global_dns: () => import('./mesh_global_dns.js'),
   mesh_service_entries: () => import('./mesh_service_entries.js'),

@@ -13,17 +13,15 @@ import {
   forCompare,
   forDiff,
   forOutput,
-  managedByLabel,
-  managedByValue,
   parseDefinitions,
   redactSecretPair,
   toYaml,
-  withMeshplayLabels,
   type KubeObject,
   waitConditionSchema,
 } from '../k8s/objects.js';
 import {
   deleteObject,
+  explain,
   getLive,
   kubeConnection,
   listObjects,
@@ -33,6 +31,20 @@ import {
   waitForObject,
   type WaitSpec,
 } from '../k8s/client.js';
+import {
+  afterRelease,
+  isAdopted,
+  isCreated,
+  markAdopted,
+  markCreated,
+  mergeRecords,
+  readRecord,
+  recordPaths,
+  releasePatch,
+  revertPatch,
+  touchesSecretData,
+  withoutMarks,
+} from '../k8s/ownership.js';
 
 export interface K8sArgs {
   state?: 'present' | 'absent';
@@ -53,7 +65,10 @@ export interface K8sArgs {
   force?: boolean;
   /** Value of the meshplay.io/owner label (defaults to the task variable meshplay_owner). */
   owner?: string;
-  /** Deletes meshplay-managed objects matching selector that this task no longer defines. */
+  /**
+   * Objects matching selector that this task no longer defines: those meshplay created are deleted, those it
+   * adopted get their recorded values back (runner/k8s/ownership.ts); anything else is left alone.
+   */
   prune?: {
     selector: string;
     keep?: string[];
@@ -67,11 +82,22 @@ interface Item {
   desired: KubeObject;
   live?: KubeObject;
   action: 'create' | 'patch' | 'none' | 'delete' | 'absent';
+  /** The definition without meshplay's marks: what is applied if a create lands on an object made meanwhile. */
+  plain?: KubeObject;
+}
+
+/** An object prune takes back: deleted (meshplay created it) or released (its recorded values put back). */
+export interface PruneItem {
+  resource: ApiResourceInfo;
+  object: KubeObject;
+  action: 'delete' | 'release';
+  /** release: the merge patch. */
+  patch?: Record<string, unknown>;
 }
 
 interface PlanData {
   items: Item[];
-  prune: { resource: ApiResourceInfo; object: KubeObject }[];
+  prune: PruneItem[];
 }
 
 
@@ -177,7 +203,19 @@ function keyOf(r: ApiResourceInfo, o: KubeObject): string {
   return `${r.group}/${r.kind}/${r.namespaced ? o.metadata?.namespace ?? '' : ''}/${o.metadata?.name}`;
 }
 
-async function planPrune(conn: KubernetesConnection, args: K8sArgs, items: Item[]): Promise<PlanData['prune']> {
+/** Deleting a created object, or giving an adopted one back; undefined for an object meshplay has no part in. */
+export function takeBack(resource: ApiResourceInfo, o: KubeObject): PruneItem | undefined {
+  if (isCreated(o)) return { resource, object: o, action: 'delete' };
+  if (!isAdopted(o)) return undefined;
+  const record = readRecord(o);
+  if (record instanceof Error) throw new Error(`${describe(o)}: ${record.message}; fix or remove the annotation and the label meshplay.io/adopted-by`);
+  // The label without meshplay's record: a controller copied it from its source (the endpoints controller copies a
+  // Service's labels onto its Endpoints); it follows the source when that is given back.
+  if (!record) return undefined;
+  return { resource, object: o, action: 'release', patch: releasePatch(o, record) };
+}
+
+async function planPrune(conn: KubernetesConnection, args: K8sArgs, items: Item[]): Promise<PruneItem[]> {
   const p = args.prune!;
   const kinds = new Map<string, ApiResourceInfo>();
   for (const it of items) kinds.set(`${it.resource.apiVersion}/${it.resource.kind}`, it.resource);
@@ -188,18 +226,55 @@ async function planPrune(conn: KubernetesConnection, args: K8sArgs, items: Item[
   if (!kinds.size) throw new Error('prune: no kinds to prune: give prune.kinds or a definition');
   const keep = new Set(items.map((it) => keyOf(it.resource, it.desired)));
   const keepNames = new Set(p.keep ?? []);
-  const out: PlanData['prune'] = [];
+  const out: PruneItem[] = [];
   for (const r of kinds.values()) {
     const ns = r.namespaced ? p.namespace ?? args.namespace : undefined;
-    const found = await listObjects(conn, r, ns, `${managedByLabel}=${managedByValue},${p.selector}`);
+    // One LIST by the role's selector; which of them meshplay created or adopted is read from each object.
+    const found = await listObjects(conn, r, ns, p.selector);
     for (const o of found) {
-      // The server filtered already; checking again keeps a mistyped selector from ever touching unmanaged objects.
-      if (o.metadata?.labels?.[managedByLabel] !== managedByValue) continue;
       if (keep.has(keyOf(r, o)) || keepNames.has(o.metadata?.name ?? '')) continue;
-      out.push({ resource: r, object: o });
+      const back = takeBack(r, o);
+      if (back) out.push(back);
     }
   }
   return out;
+}
+
+/** Sends a prune item: DELETE, or the release merge patch. True when something changed. */
+export async function sendTakeBack(conn: KubernetesConnection, p: PruneItem): Promise<boolean> {
+  if (p.action === 'delete') return deleteObject(conn, p.resource, p.object);
+  try {
+    await conn.request({ method: 'PATCH', path: conn.pathFor(p.resource, p.object.metadata?.namespace, p.object.metadata?.name), body: p.patch, contentType: 'application/merge-patch+json', query: { fieldManager: 'meshplay' } });
+    return true;
+  } catch (e) {
+    throw explain(e, p.object, 'release (put back the values meshplay changed)');
+  }
+}
+
+export function takeBackDiff(p: PruneItem): FileDiff {
+  const after = p.action === 'release' ? afterRelease(p.object, p.patch!) : undefined;
+  const [b, a] = redactSecretPair(forDiff(p.object), after && forDiff(after));
+  return { before: toYaml(b), after: toYaml(a), beforeHeader: `${describe(p.object)} (live)`, afterHeader: `${describe(p.object)} (${after ? 'as before meshplay' : 'absent'})` };
+}
+
+export function takeBackLine(p: PruneItem): string {
+  return p.action === 'delete' ? `delete ${describe(p.object)}` : `give back ${describe(p.object)} (${recordPaths(p.patch ?? {}).filter((x) => !x.startsWith('metadata.resourceVersion') && !x.includes('meshplay.io/adopted')).join(', ') || 'marks only'})`;
+}
+
+/** `pruned` (deleted) and `released` (given back) object names, each only when non-empty. */
+function pruneSummary(done: { p: PruneItem; done: boolean }[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const pruned = done.filter((d) => d.done && d.p.action === 'delete').map((d) => describe(d.p.object));
+  const released = done.filter((d) => d.done && d.p.action === 'release').map((d) => describe(d.p.object));
+  if (pruned.length) out.pruned = pruned;
+  if (released.length) out.released = released;
+  return out;
+}
+
+/** True when an object carries fields of another field manager: it was not (only) made by this apply. */
+function madeByOthers(o: KubeObject, fieldManager: string): boolean {
+  const entries = ((o.metadata as { managedFields?: { manager?: string }[] } | undefined)?.managedFields ?? []);
+  return entries.some((e) => e.manager !== fieldManager);
 }
 
 function summarise(items: Item[], results: (KubeObject | undefined)[], methods: string[], extra: Record<string, unknown>): Record<string, unknown> {
@@ -236,7 +311,7 @@ const k8s: Module<K8sArgs, PlanData> = {
       const resource = await conn.resourceFor(o.apiVersion!, o.kind!);
       if (resource.namespaced) o.metadata!.namespace ??= args.namespace ?? 'default';
       else delete o.metadata!.namespace;
-      resolved.push({ resource, object: state === 'present' ? withMeshplayLabels(o, owner) : o });
+      resolved.push({ resource, object: o });
     }
 
     const force = args.server_side_apply?.force_conflicts ?? args.force ?? false;
@@ -244,6 +319,11 @@ const k8s: Module<K8sArgs, PlanData> = {
     const items: Item[] = [];
     const diff: FileDiff[] = [];
     const previews: (KubeObject | undefined)[] = [];
+    const dryRun = async (o: KubeObject, resource: ApiResourceInfo) => {
+      const preview = await serverSideApply(conn, resource, o, { fieldManager, force, dryRun: true });
+      registerSecretValues(ctx, preview);
+      return preview;
+    };
     for (const { resource, object } of resolved) {
       registerSecretValues(ctx, object);
       const live = await getLive(conn, resource, object);
@@ -254,16 +334,41 @@ const k8s: Module<K8sArgs, PlanData> = {
         previews.push(live);
         continue;
       }
-      if (live && applyIsNoop(live, object, fieldManager)) {
+      // Ownership (runner/k8s/ownership.ts): the created mark only on what this apply creates; an object that
+      // existed is adopted: applied without meshplay's marks, and what the apply changes is recorded first.
+      const plain = withoutMarks(object);
+      let desired: KubeObject;
+      let record: Record<string, unknown> | undefined;
+      if (!live || isCreated(live)) desired = markCreated(object, owner);
+      else {
+        const r = readRecord(live);
+        if (r instanceof Error) throw new Error(`${describe(object)}: ${r.message}; meshplay cannot tell what to give back on uninstall`);
+        record = r;
+        desired = record ? markAdopted(plain, record) : plain;
+      }
+      if (live && applyIsNoop(live, desired, fieldManager)) {
         // Provably unchanged from the live object alone: no dry-run request (see runner/k8s/noop-apply.ts).
-        items.push({ resource, desired: object, live, action: 'none' });
+        items.push({ resource, desired, live, action: 'none' });
         previews.push(live);
         continue;
       }
-      const preview = await serverSideApply(conn, resource, object, { fieldManager, force, dryRun: true });
-      registerSecretValues(ctx, preview);
+      let preview = await dryRun(desired, resource);
       const changed = !live || !deepEqual(forCompare(live), forCompare(preview));
-      const item: Item = { resource, desired: object, live, action: !live ? 'create' : changed ? 'patch' : 'none' };
+      if (live && changed && !isCreated(live)) {
+        // First change to this adopted object (or to fields not recorded yet): record the values as they are.
+        const merged = mergeRecords(record, revertPatch(live, preview));
+        if (touchesSecretData(live, merged) && !force) {
+          throw new Error(
+            `${describe(object)} exists and was not created by meshplay; changing its data would leave uninstall unable to put ` +
+              'the old values back (meshplay never copies secret values into an annotation). Delete or rename it, or set force: true to overwrite it for good',
+          );
+        }
+        if (!deepEqual(merged, record)) {
+          desired = markAdopted(plain, merged);
+          preview = await dryRun(desired, resource);
+        }
+      }
+      const item: Item = { resource, desired, live, plain, action: !live ? 'create' : changed ? 'patch' : 'none' };
       items.push(item);
       previews.push(changed ? preview : live);
       if (changed) diff.push(diffOf(item, preview));
@@ -272,12 +377,12 @@ const k8s: Module<K8sArgs, PlanData> = {
     const prune = args.prune ? await planPrune(conn, args, items) : [];
     for (const p of prune) {
       registerSecretValues(ctx, p.object);
-      diff.push(diffOf({ resource: p.resource, desired: p.object, live: p.object, action: 'delete' }, undefined));
+      diff.push(takeBackDiff(p));
     }
 
     const changed = items.some((i) => i.action === 'create' || i.action === 'patch' || i.action === 'delete') || prune.length > 0;
     const methods = items.map((i) => ({ create: 'created', patch: 'patched', delete: 'deleted', none: 'unchanged', absent: 'unchanged' })[i.action]);
-    const extra: Record<string, unknown> = prune.length ? { pruned: prune.map((p) => describe(p.object)) } : {};
+    const extra = pruneSummary(prune.map((p) => ({ p, done: true })));
     const plan: Plan<PlanData> = { changed, diff, data: { items, prune } };
 
     if (!changed) {
@@ -292,7 +397,7 @@ const k8s: Module<K8sArgs, PlanData> = {
       plan.msg = items
         .filter((i) => i.action !== 'none' && i.action !== 'absent')
         .map((i) => `${i.action === 'create' ? 'create' : i.action === 'patch' ? 'update' : 'delete'} ${describe(i.desired)}`)
-        .concat(prune.map((p) => `prune ${describe(p.object)}`))
+        .concat(prune.map((p) => `prune: ${takeBackLine(p)}`))
         .join(', ');
       // Check mode reports what the server says the objects would become.
       plan.result = summarise(items, previews, methods, extra);
@@ -310,6 +415,11 @@ const k8s: Module<K8sArgs, PlanData> = {
     for (const it of items) {
       if (it.action === 'create' || it.action === 'patch') {
         let after = await serverSideApply(conn, it.resource, it.desired, { fieldManager, force, dryRun: false });
+        if (it.action === 'create' && it.plain && madeByOthers(after, fieldManager)) {
+          // Someone created it between our read and our apply: it is not ours to mark, nor to delete on uninstall.
+          after = await serverSideApply(conn, it.resource, it.plain, { fieldManager, force, dryRun: false });
+          ctx.warn(`${describe(it.desired)} was created by someone else while meshplay was creating it: applied without the created mark (uninstall will leave it)`);
+        }
         registerSecretValues(ctx, after);
         if (wantsWait(args)) after = await waitForObject(ctx, conn, it.resource, it.desired, waitSpec(args));
         results.push(after);
@@ -326,16 +436,14 @@ const k8s: Module<K8sArgs, PlanData> = {
         methods.push('unchanged');
       }
     }
-    const pruned: string[] = [];
-    for (const p of prune) {
-      if (await deleteObject(conn, p.resource, p.object)) pruned.push(describe(p.object));
-    }
-    if (args.wait) for (const p of prune) await waitForDeletion(ctx, conn, p.resource, p.object, args.wait_timeout ?? 120, args.wait_sleep ?? 1);
+    const done: { p: PruneItem; done: boolean }[] = [];
+    for (const p of prune) done.push({ p, done: await sendTakeBack(conn, p) });
+    if (args.wait) for (const p of prune) if (p.action === 'delete') await waitForDeletion(ctx, conn, p.resource, p.object, args.wait_timeout ?? 120, args.wait_sleep ?? 1);
     return {
       changed: true,
       diff: plan.diff,
       msg: plan.msg,
-      ...summarise(items, results, methods, pruned.length ? { pruned } : {}),
+      ...summarise(items, results, methods, pruneSummary(done)),
     };
   },
 };

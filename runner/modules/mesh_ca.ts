@@ -34,6 +34,8 @@ interface PlanData {
   root?: KeyAndCert;
   cacertsAction: 'create' | 'replace' | 'keep';
   reason: string;
+  /** cacerts gets the created mark only when meshplay creates it (or created it before). */
+  cacertsOurs: boolean;
 }
 
 const secretKeysRoot = { cert: 'root-cert.pem', key: 'root-key.pem' };
@@ -161,7 +163,7 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
     const diff = [];
     if (rootAction === 'create') diff.push(secretDiff(`Secret ${ns}/${rootName} (${rootCluster})`, false, Object.values(secretKeysRoot)));
     if (cacertsAction !== 'keep') diff.push(secretDiff(`Secret ${ns}/${name}`, !!live, cacertsKeys));
-    return { changed, msg: msgs.join('; ') || `cacerts ${reason}`, result, diff, data: { rootAction, root, cacertsAction, reason } };
+    return { changed, msg: msgs.join('; ') || `cacerts ${reason}`, result, diff, data: { rootAction, root, cacertsAction, reason, cacertsOurs: !live || isManaged(live) } };
   },
 
   async apply(ctx, args, plan): Promise<ModuleResult> {
@@ -212,7 +214,8 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
       const body = {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name, namespace: ns, labels: meshLabels('mesh-ca', owner), annotations: { 'meshplay.io/ca-serial': v.serial!, 'meshplay.io/ca-not-after': v.notAfter!.toISOString() } },
+        // A cacerts that existed and is replaced under force is not marked created: uninstall leaves it.
+        metadata: { name, namespace: ns, ...(data.cacertsOurs ? { labels: meshLabels('mesh-ca', owner) } : {}), annotations: { 'meshplay.io/ca-serial': v.serial!, 'meshplay.io/ca-not-after': v.notAfter!.toISOString() } },
         type: 'Opaque',
         data: Object.fromEntries(cacertsKeys.map((k) => [k, b64(files[k])])),
       };

@@ -44,7 +44,7 @@ function cmPath(ns: string, name: string): string {
 }
 
 /** Which ConfigMap holds the DNS configuration, and which format it is in. */
-async function findDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Promise<{ cm: KubeObject; key: 'Corefile' | 'stubDomains'; flavour: string }> {
+async function findDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Promise<{ cm: KubeObject; key: 'Corefile' | 'stubDomains'; flavour: string } | undefined> {
   const coredns = dns !== 'kube-dns' ? await get(conn, cmPath(ns, 'coredns')) : undefined;
   if (coredns && typeof (coredns.data as any)?.Corefile === 'string') return { cm: coredns, key: 'Corefile', flavour: 'coredns' };
   const kubeDns = dns !== 'coredns' ? await get(conn, cmPath(ns, 'kube-dns')) : undefined;
@@ -53,7 +53,11 @@ async function findDnsConfig(conn: KubernetesConnection, ns: string, dns: string
     if (typeof (kubeDns.data as any)?.Corefile === 'string') return { cm: kubeDns, key: 'Corefile', flavour: 'coredns (ConfigMap kube-dns)' };
     return { cm: kubeDns, key: 'stubDomains', flavour: 'kube-dns' };
   }
-  throw new Error(
+  return undefined;
+}
+
+function noDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Error {
+  return new Error(
     `${conn.host}: no DNS ConfigMap found in ${ns} (looked for ${dns === 'kube-dns' ? '' : 'coredns with a Corefile'}${dns === 'auto' ? ' and ' : ''}${dns === 'coredns' ? '' : 'kube-dns'}); ` +
       'set mesh_dns (coredns | kube-dns) or mesh_dns_namespace if the cluster keeps it elsewhere',
   );
@@ -79,7 +83,13 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
     const conn = await clusterConnection(ctx, ctx.host.name);
     const zone = args.zone ?? 'global';
     const dnsNs = args.dns_namespace ?? 'kube-system';
-    const { cm, key, flavour } = await findDnsConfig(conn, dnsNs, args.dns ?? 'auto');
+    const found = await findDnsConfig(conn, dnsNs, args.dns ?? 'auto');
+    if (!found) {
+      // Nothing meshplay could have edited: giving back is already done.
+      if (args.state === 'absent') return { changed: false, msg: `no DNS ConfigMap in ${dnsNs}: nothing to give back`, result: { zone, action: 'unchanged' } };
+      throw noDnsConfig(conn, dnsNs, args.dns ?? 'auto');
+    }
+    const { cm, key, flavour } = found;
     const name = cm.metadata!.name!;
     const data = (cm.data ?? {}) as Record<string, string>;
     const annotations = cm.metadata?.annotations ?? {};

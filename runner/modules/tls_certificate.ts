@@ -7,7 +7,8 @@ import { X509Certificate as NodeX509 } from 'node:crypto';
 import type { FileDiff, Module, ModuleContext, ModuleResult, Plan } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { getLive, kubeConnection, registerSecretValues, serverSideApply } from '../k8s/client.js';
-import { describe, redactSecretPair, secretValues, toYaml, withMeshplayLabels, forDiff, type KubeObject } from '../k8s/objects.js';
+import { describe, redactSecretPair, secretValues, toYaml, forDiff, type KubeObject } from '../k8s/objects.js';
+import { isCreated, markCreated } from '../k8s/ownership.js';
 import { day, pemCerts, reissueReason, type Pem } from '../tls/certs.js';
 /** @peculiar/x509 loads only when a certificate has to be made. */
 const issuing = () => import('../tls/issue.js');
@@ -152,8 +153,14 @@ const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
     }
     ctx.secret(pem.keyPem);
     ctx.secret(Buffer.from(pem.keyPem).toString('base64'));
+    if (live && !isCreated(live)) {
+      throw new Error(
+        `${describe(ref)} exists and was not created by meshplay (${reason}); meshplay does not overwrite a Secret it did not create ` +
+          '(uninstall could not put it back): delete or rename it, or give this task another name',
+      );
+    }
     const labels = { 'meshplay.io/certificate': args.type };
-    const target = withMeshplayLabels(tlsSecret(args.name, namespace, pem, labels), owner);
+    const target = markCreated(tlsSecret(args.name, namespace, pem, labels), owner);
     return {
       changed: true,
       msg: `${live ? 'update' : 'create'} ${describe(target)}: ${reason}`,
