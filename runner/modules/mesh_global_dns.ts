@@ -6,7 +6,8 @@
 import type { Module, Plan } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { restoreBlock, upsertForwardBlock } from '../mesh/corefile.js';
-import { mergeStubDomain, restoreStubDomain } from '../mesh/stubdomains.js';
+import { mergeStubDomain, parseStubDomains, restoreStubDomain } from '../mesh/stubdomains.js';
+import { deepEqual } from '../k8s/objects.js';
 import { clusterConnection, get } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
 
@@ -31,6 +32,8 @@ interface Record_ {
   separator?: boolean;
   /** Whether the key existed in the ConfigMap before. */
   hadKey: boolean;
+  /** kube-dns: stubDomains exactly as it was written, so giving back keeps its formatting byte for byte. */
+  text?: string;
 }
 
 interface PlanData {
@@ -120,7 +123,7 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
         const e = mergeStubDomain(data.stubDomains, zone, [upstream]);
         after = e.text;
         action = e.action;
-        if (e.changed && !recorded) record = { key, previous: e.previous ?? null, hadKey: key in data };
+        if (e.changed && !recorded) record = { key, previous: e.previous ?? null, hadKey: key in data, ...(key in data ? { text: data.stubDomains } : {}) };
       }
     } else if (recorded) {
       if (recorded.key === 'Corefile') {
@@ -131,6 +134,11 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
         const e = restoreStubDomain(data.stubDomains, zone, (recorded.previous as string[] | null) ?? undefined);
         after = e.text;
         action = e.action;
+        // The same domains and servers as when meshplay first edited it: put back the text exactly as it was.
+        if (recorded.text !== undefined && after !== recorded.text && deepEqual(parseStubDomains(after), parseStubDomains(recorded.text))) {
+          after = recorded.text;
+          if (action === 'unchanged') action = 'restored';
+        }
       }
       record = null;
     }
