@@ -346,7 +346,8 @@ export async function startCluster(opts: StartOptions): Promise<StartedCluster> 
     if (!isAlive(state.pids.apiserver)) return `kube-apiserver for cluster ${opts.name} exited:\n${logTail(dir, 'kube-apiserver')}`;
     return undefined;
   };
-  await waitFor(`kube-apiserver of cluster ${opts.name}`, 60_000, () => healthy(creds), exited);
+  // Generous: on a loaded machine (CI, several labs at once) etcd + apiserver can take minutes; ready returns at once.
+  await waitFor(`kube-apiserver of cluster ${opts.name}`, 180_000, () => healthy(creds), exited);
 
   state.pids.controllerManager = launch(dir, 'kube-controller-manager', bins.controllerManager, [
     `--kubeconfig=${dir.p('controller-manager.kubeconfig')}`,
