@@ -19,6 +19,7 @@ commands:
   status -i INVENTORY [--output json]      per-cluster mesh health (API, remote secret, Endpoints, mTLS, routes)
   doc MODULE | --list | --role ROLE         module and role documentation, from their schemas
   lab up|down|status [options]              local lab of clusters in network namespaces
+  vault encrypt|decrypt|view|encrypt_string|rekey   Ansible Vault files and values (as ansible-vault)
   --version                                 print the version
 
 \`meshplay COMMAND --help\` lists the options of each command.
@@ -48,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
     case 'inventory':
       return (await import('./commands/inventory.js')).inventoryCommand(rest);
     case 'status': return (await import('./commands/status.js')).statusCommand(rest);
+    case 'vault':
+      return (await import('./commands/vault.js')).vaultCommand(rest);
     case 'lab':
       return (await import('../lab/cli.js')).labMain(rest);
     default:

@@ -1,6 +1,7 @@
 // `meshplay inventory`: what ansible-inventory shows, with secrets redacted.
 import { HelpRequested, parseCommandLine, type CommandSpec } from './options.js';
 import { ExitCode, ValidationError, formatProblem } from '../errors.js';
+import { VAULT_OPTION_SPECS, openVaults, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
 
 export const INVENTORY_COMMAND: CommandSpec = {
   name: 'meshplay inventory',
@@ -11,11 +12,12 @@ export const INVENTORY_COMMAND: CommandSpec = {
     { name: 'list', type: 'boolean', help: 'every group and host with its variables, as JSON' },
     { name: 'graph', type: 'boolean', help: 'the group tree' },
     { name: 'host', type: 'string', arg: 'HOST', help: "one host's variables, as JSON" },
+    ...VAULT_OPTION_SPECS,
   ],
 };
 
 export async function inventoryCommand(argv: string[]): Promise<number> {
-  let v: { inventory?: string[]; list?: boolean; graph?: boolean; host?: string };
+  let v: { inventory?: string[]; list?: boolean; graph?: boolean; host?: string; [vaultOption: string]: unknown };
   try {
     v = parseCommandLine(INVENTORY_COMMAND, argv).values as typeof v;
   } catch (e) {
@@ -30,19 +32,36 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
     process.stderr.write(`usage: ${INVENTORY_COMMAND.usage[0]}\n`);
     return ExitCode.badOption;
   }
-  const [{ createTemplater }, inv] = await Promise.all([import('../template/index.js'), import('../inventory/index.js')]);
+  const vault = vaultCliOptions(v);
+  const vaultProblem = vaultOptionProblem(vault);
+  if (vaultProblem) {
+    process.stderr.write(`meshplay inventory: ${vaultProblem}\n`);
+    return ExitCode.badOption;
+  }
+  const vaultExit = await openVaults(vault);
+  if (vaultExit !== undefined) return vaultExit;
+  const [{ createTemplater }, inv, { Redactor }, { vaultPlaintexts }] = await Promise.all([
+    import('../template/index.js'),
+    import('../inventory/index.js'),
+    import('../output/redact.js'),
+    import('../vault/keyring.js'),
+  ]);
+  // Values a vault opened are shown masked, whatever their key is named.
+  const masker = new Redactor();
+  for (const secret of vaultPlaintexts()) masker.addSecret(secret);
   let inventory;
   try {
     inventory = inv.loadInventory(v.inventory, { templater: createTemplater() });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    for (const p of e.problems) process.stderr.write(`ERROR: ${formatProblem(p)}\n`);
-    return ExitCode.parseError;
+    const { isWrongVaultPassword } = await import('../vault/yaml.js');
+    for (const p of e.problems) process.stderr.write(`ERROR: ${masker.redactText(formatProblem(p))}\n`);
+    return e.problems.some(isWrongVaultPassword) ? ExitCode.error : ExitCode.parseError;
   }
   if (v.graph) process.stdout.write(`${inv.inventoryGraph(inventory)}\n`);
   else {
     const list = inv.inventoryList(inventory) as { _meta: { hostvars: Record<string, unknown> } };
-    const data = v.host ? list._meta.hostvars[v.host] : list;
+    const data = masker.redact(v.host ? list._meta.hostvars[v.host] : list);
     if (v.host && data === undefined) {
       process.stderr.write(`meshplay inventory: unknown host '${v.host}'\n`);
       return ExitCode.error;

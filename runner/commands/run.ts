@@ -1,13 +1,13 @@
 // `meshplay run`: parse options, validate everything (inventory, playbooks, variables) before touching
 // anything, then run the plays and print the recap.
 import { HelpRequested, parseCommandLine, type CommandSpec } from './options.js';
-import { parse as parseYaml } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import { ExitCode, OptionError, ValidationError, formatProblem, type Problem } from '../errors.js';
 import type { Reporter, RunEvent } from '../output/events.js';
 import type { Playbook } from '../playbook/types.js';
 import type { Inventory } from '../inventory/types.js';
+import { VAULT_OPTION_SPECS, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
+import type { VaultCliOptions } from '../vault/secrets.js';
 
 export interface RunCliOptions {
   playbooks: string[];
@@ -15,6 +15,8 @@ export interface RunCliOptions {
   limit?: string;
   tags: string[];
   skipTags: string[];
+  /** The raw `-e` values; parsed into extraVars once the vault passwords are known. */
+  extraVarArgs: string[];
   extraVars: Record<string, unknown>;
   check: boolean;
   diff: boolean;
@@ -29,22 +31,40 @@ export interface RunCliOptions {
   output: 'pretty' | 'plain' | 'json' | 'ndjson';
   junit?: string;
   acceptNewHostKeys: boolean;
+  /** Where vault passwords come from; read before any YAML is loaded. */
+  vault: VaultCliOptions;
 }
 
 const splitList = (vals: string[] | undefined) => (vals ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
 
-export async function parseExtraVars(values: string[]): Promise<Record<string, unknown>> {
+/**
+ * `-e` values: key=value pairs, JSON, or @file (YAML, possibly vault-encrypted or holding `!vault` values, so it is
+ * read with the vault passwords of the run: call it after openVaults()). A broken @file is a validation problem.
+ */
+export async function parseExtraVars(values: string[]): Promise<{ vars: Record<string, unknown>; problems: Problem[] }> {
   const out: Record<string, unknown> = {};
+  const problems: Problem[] = [];
   for (const v of values) {
     const text = v.trim();
     if (text.startsWith('@')) {
-      let data: unknown;
+      const file = text.slice(1);
+      const [{ loadYamlFile }, { addVaultLeaves }] = await Promise.all([import('../yaml/source.js'), import('../vault/keyring.js')]);
+      let src;
       try {
-        data = parseYaml(readFileSync(text.slice(1), 'utf8'));
+        src = loadYamlFile(file);
       } catch (e) {
         throw new OptionError(`-e ${text}: ${(e as Error).message}`);
       }
-      if (!data || typeof data !== 'object' || Array.isArray(data)) throw new OptionError(`-e ${text}: the file must hold a mapping`);
+      if (src.problems.length) {
+        problems.push(...src.problems);
+        continue;
+      }
+      const data = src.value;
+      if (!data || typeof data !== 'object' || Array.isArray(data)) {
+        problems.push(src.problem([], `-e ${text}: the file must hold a mapping`, 'a YAML mapping of variable names to values'));
+        continue;
+      }
+      if (src.vaultEncrypted) addVaultLeaves(data);
       Object.assign(out, data);
     } else if (text.startsWith('{')) {
       try {
@@ -59,7 +79,7 @@ export async function parseExtraVars(values: string[]): Promise<Record<string, u
       Object.assign(out, kv);
     }
   }
-  return out;
+  return { vars: out, problems };
 }
 
 export const RUN_COMMAND: CommandSpec = {
@@ -85,6 +105,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'pretty | plain | json | ndjson (default: pretty on a terminal, else plain)' },
     { name: 'junit', type: 'string', arg: 'FILE', help: 'also write a JUnit XML report' },
     { name: 'ssh-accept-new', type: 'boolean', help: 'record unknown SSH host keys (never accepts a changed key)' },
+    ...VAULT_OPTION_SPECS,
   ],
   epilog: [
     'exit codes: 0 ok, 1 other error, 2 a host failed, 4 a host unreachable or a parse/validation error,',
@@ -100,6 +121,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
       inventory?: string[]; limit?: string; tags?: string[]; 'skip-tags'?: string[]; 'extra-vars'?: string[]; check?: boolean; diff?: boolean;
       'detailed-exitcode'?: boolean; forks?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
       'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean;
+      [vaultOption: string]: unknown;
     };
     positionals: string[];
   };
@@ -110,13 +132,17 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   const output = (v.output ?? (process.stdout.isTTY && !process.env.CI ? 'pretty' : 'plain')) as RunCliOptions['output'];
   if (!['pretty', 'plain', 'json', 'ndjson'].includes(output)) throw new OptionError(`--output must be pretty, plain, json or ndjson, got '${output}'`);
   if (v['detailed-exitcode'] && !v.check) throw new OptionError('--detailed-exitcode needs --check');
+  const vault = vaultCliOptions(v);
+  const vaultProblem = vaultOptionProblem(vault);
+  if (vaultProblem) throw new OptionError(vaultProblem);
   return {
     playbooks: parsed.positionals,
     inventory: v.inventory ?? [],
     limit: v.limit,
     tags: splitList(v.tags),
     skipTags: splitList(v['skip-tags']),
-    extraVars: await parseExtraVars(v['extra-vars'] ?? []),
+    extraVarArgs: v['extra-vars'] ?? [],
+    extraVars: {},
     check: Boolean(v.check),
     diff: Boolean(v.diff),
     detailedExitcode: Boolean(v['detailed-exitcode']),
@@ -130,6 +156,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     output,
     junit: v.junit,
     acceptNewHostKeys: Boolean(v['ssh-accept-new']),
+    vault,
   };
 }
 
@@ -157,6 +184,19 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`meshplay run: ${(e as Error).message}\n`);
     return ExitCode.badOption;
   }
+  const { openVaults } = await import('../vault/options.js');
+  const vaultExit = await openVaults(opts.vault);
+  if (vaultExit !== undefined) return vaultExit;
+  const problems: Problem[] = [];
+  try {
+    const extra = await parseExtraVars(opts.extraVarArgs);
+    opts.extraVars = extra.vars;
+    problems.push(...extra.problems);
+  } catch (e) {
+    if (!(e instanceof OptionError)) throw e;
+    process.stderr.write(`meshplay run: ${e.message}\n`);
+    return ExitCode.badOption;
+  }
   const [{ createTemplater }, { loadInventory, SECRET_KEY_PATTERN }, { loadPlaybook }, { checkVariables }] = await Promise.all([
     import('../template/index.js'),
     import('../inventory/index.js'),
@@ -164,7 +204,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     import('../playbook/check-vars.js'),
   ]);
   const templater = createTemplater();
-  const problems: Problem[] = [];
   let inventory: Inventory | undefined;
   const playbooks: Playbook[] = [];
   try {
@@ -182,7 +221,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
   if (inventory && problems.length === 0) problems.push(...checkVariables(playbooks, inventory, opts.extraVars, templater));
-  if (problems.length) return reportEarly(opts.output, ExitCode.parseError, 'validation', problems.map(formatProblem));
+  if (problems.length) {
+    // A vault that none of the given passwords opens ends the run as ansible-playbook ends it (exit 1).
+    const [{ isWrongVaultPassword }, { vaultPlaintexts }, { Redactor }] = await Promise.all([import('../vault/yaml.js'), import('../vault/keyring.js'), import('../output/redact.js')]);
+    const masker = new Redactor();
+    for (const s of vaultPlaintexts()) masker.addSecret(s);
+    const wrongPassword = problems.some(isWrongVaultPassword);
+    const texts = problems.map((p) => masker.redactText(formatProblem(p)));
+    return reportEarly(opts.output, wrongPassword ? ExitCode.error : ExitCode.parseError, wrongPassword ? 'vault' : 'validation', texts);
+  }
 
   if (opts.syntaxCheck) {
     for (const pb of playbooks) process.stdout.write(`playbook: ${pb.file}\n`);
@@ -211,6 +258,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
   const redactor = new Redactor(extra === undefined ? {} : { secretKey: new RegExp(`(?:${DEFAULT_SECRET_KEY.source})|(?:${String(extra)})`, 'i') });
+  const { vaultPlaintexts } = await import('../vault/keyring.js');
+  for (const secret of vaultPlaintexts()) redactor.addSecret(secret);
   const reporters: Reporter[] = [
     output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
   ];

@@ -4,6 +4,9 @@
 import { parseArgs } from 'node:util';
 import { parseKubeconfig, type KubeconfigReading } from '../k8s/kubeconfig.js';
 import { ExitCode, ValidationError, formatProblem } from '../errors.js';
+import { VAULT_OPTIONS, openVaults, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
+import { vaultPlaintexts } from '../vault/keyring.js';
+import { isWrongVaultPassword } from '../vault/yaml.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import type { CommandConnection } from '../connection/types.js';
@@ -27,7 +30,7 @@ export interface ClusterStatus {
   reasons: string[];
 }
 
-const USAGE = 'usage: meshplay status -i INVENTORY [--output plain|json] [--no-routes] [--pilot HOST:PORT]';
+const USAGE = 'usage: meshplay status -i INVENTORY [--output plain|json] [--no-routes] [--pilot HOST:PORT] [--vault-id [LABEL@]SOURCE] [--vault-password-file FILE] [--ask-vault-pass]';
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && !v.includes('{{') ? v : undefined;
@@ -48,6 +51,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
         output: { type: 'string', short: 'o' },
         'no-routes': { type: 'boolean' },
         pilot: { type: 'string' },
+        ...VAULT_OPTIONS,
       },
     }).values;
   } catch (e) {
@@ -58,6 +62,14 @@ export async function statusCommand(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return ExitCode.badOption;
   }
+  const vault = vaultCliOptions(v);
+  const vaultProblem = vaultOptionProblem(vault);
+  if (vaultProblem) {
+    process.stderr.write(`meshplay status: ${vaultProblem}\n`);
+    return ExitCode.badOption;
+  }
+  const vaultExit = await openVaults(vault);
+  if (vaultExit !== undefined) return vaultExit;
   const [{ createTemplater }, inv, { Redactor }] = await Promise.all([
     import('../template/index.js'),
     import('../inventory/index.js'),
@@ -69,10 +81,13 @@ export async function statusCommand(argv: string[]): Promise<number> {
     inventory = inv.loadInventory(v.inventory, { templater });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    for (const p of e.problems) process.stderr.write(`ERROR: ${formatProblem(p)}\n`);
-    return ExitCode.parseError;
+    const masker = new Redactor();
+    for (const secret of vaultPlaintexts()) masker.addSecret(secret);
+    for (const p of e.problems) process.stderr.write(`ERROR: ${masker.redactText(formatProblem(p))}\n`);
+    return e.problems.some(isWrongVaultPassword) ? ExitCode.error : ExitCode.parseError;
   }
   const redactor = new Redactor();
+  for (const secret of vaultPlaintexts()) redactor.addSecret(secret);
   const vars = (host: string) => {
     try {
       return templater.render(inv.hostVars(inventory, host), inv.hostVars(inventory, host), {}) as Record<string, unknown>;

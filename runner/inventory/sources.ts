@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Problem } from '../errors.js';
+import { addVaultLeaves } from '../vault/keyring.js';
 import { loadYamlFile, type PathSegment, type SourceFile } from '../yaml/source.js';
 
 const YAML_EXT = /\.ya?ml$/;
@@ -105,5 +106,7 @@ function pushVars(out: VarsFile[], target: string, file: string, strict: boolean
     problems.push(src.problem([], `${file} must be a mapping of variable names to values`, 'a YAML mapping'));
     return;
   }
+  // Every value of an encrypted group_vars/host_vars file is a secret of the run.
+  if (src.vaultEncrypted) addVaultLeaves(value);
   out.push({ target, src, vars: value as Record<string, unknown>, path: [], strict });
 }

@@ -7,6 +7,7 @@ import type { ErrorObject } from 'ajv';
 import { ValidationError, type Problem } from '../errors.js';
 import { argsValidator, freeFormArg, loadModule, moduleName, moduleNames } from '../modules/index.js';
 import type { Module } from '../modules/types.js';
+import { addVaultLeaves } from '../vault/keyring.js';
 import { loadYamlFile, pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
 import { BLOCK_KEYS, HANDLER_KEYS, INCLUDE_ACTIONS, META_ACTIONS, PLAY_KEYS, ROLE_ENTRY_KEYS, TASK_KEYS } from './keywords.js';
 import type { BlockTask, Handler, ModuleTask, Play, Playbook, RoleScope, Task, TaskCommon } from './types.js';
@@ -131,6 +132,7 @@ export class PlaybookLoader {
       }
       const f = this.yaml(isAbsolute(vf) ? vf : join(this.playbookDir, vf), { src, path: [...path, 'vars_files', i] });
       if (f && f.value !== undefined) {
+        if (f.vaultEncrypted) addVaultLeaves(f.value);
         if (isDict(f.value)) Object.assign(vars, f.value);
         else this.problems.push(f.problem([], 'a vars file must be a mapping'));
       }
@@ -441,6 +443,7 @@ export class PlaybookLoader {
         this.problems.push(s.problem([], `${sub}/main.yml must be a mapping`));
         return { value: {}, src: s };
       }
+      if (s.vaultEncrypted && sub !== 'meta') addVaultLeaves(s.value);
       return { value: s.value, src: s };
     };
     const defaults = read('defaults');

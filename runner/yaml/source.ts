@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
 import { Problem } from '../errors.js';
+import { openVaultFile, openVaultTags, vaultTag } from '../vault/yaml.js';
+import { addVaultVars } from '../vault/keyring.js';
 
 export interface SourcePosition {
   file: string;
@@ -18,14 +20,24 @@ export class SourceFile {
   readonly value: unknown;
   /** YAML syntax errors, already as positioned problems. Empty when the file parsed. */
   readonly problems: Problem[];
+  /** The whole file was encrypted by ansible-vault (positions are then in its decrypted text). */
+  readonly vaultEncrypted: boolean;
   private readonly lines: LineCounter;
 
   constructor(file: string, text: string) {
     this.file = file;
     this.lines = new LineCounter();
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1' });
-    this.problems = this.doc.errors.length ? [this.syntaxProblem(text)] : [];
-    this.value = this.problems.length ? undefined : this.doc.toJS({ maxAliasCount: 1000 });
+    const opened = openVaultFile(file, text);
+    this.vaultEncrypted = opened.encrypted;
+    this.doc = parseDocument(opened.text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1', customTags: [vaultTag] });
+    if (opened.problem) this.problems = [opened.problem];
+    else if (this.doc.errors.length) this.problems = [this.syntaxProblem(opened.text)];
+    else this.problems = openVaultTags(this.doc, (offset) => this.at(offset));
+    // A `!vault` value that could not be opened leaves a placeholder (never its vault text) and a problem, so the
+    // rest of the file is still checked and every problem is reported at once; the problem stops the run.
+    const parsed = opened.problem === undefined && this.doc.errors.length === 0;
+    this.value = parsed ? this.doc.toJS({ maxAliasCount: 1000 }) : undefined;
+    if (this.vaultEncrypted) addVaultVars(this.value);
   }
 
   /**
