@@ -408,3 +408,24 @@ t.test('meshplay vault fails where ansible-vault fails, with its exit code', asy
     t.match(oracle.stderr, message, `${what}: in ansible-vault's words`);
   }
 });
+
+t.test('meshplay vault ACTION --help lists the options ansible-vault takes for it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshplay-vault-help-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const expected: Record<string, string[]> = {
+    encrypt: ['--vault-id', '--vault-password-file', '--ask-vault-pass', '--output', '--encrypt-vault-id'],
+    decrypt: ['--vault-id', '--output'],
+    view: ['--vault-id', '--ask-vault-pass'],
+    encrypt_string: ['--name', '--stdin-name', '--prompt', '--output', '--encrypt-vault-id'],
+    rekey: ['--new-vault-password-file', '--new-vault-id', '--encrypt-vault-id'],
+  };
+  for (const [action, options] of Object.entries(expected)) {
+    const r = await run(process.execPath, [cliPath, 'vault', action, '--help'], { cwd: dir });
+    t.equal(r.code, 0, `${action} --help`);
+    t.match(r.stdout, new RegExp(`^usage: meshplay vault ${action}`));
+    for (const o of options) t.match(r.stdout, new RegExp(`\\n\\s+(-\\w, )?${o}\\b`), `${action} lists ${o}`);
+  }
+  const typo = await run(process.execPath, [cliPath, 'vault', 'view', '--vault-passwd-file', 'x', 'f.yml'], { cwd: dir });
+  t.equal(typo.code, 5, 'a misspelled option exits 5');
+  t.match(typo.stderr, /did you mean '--vault-password-file'\?/);
+});

@@ -46,18 +46,22 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
     import('../output/redact.js'),
     import('../vault/keyring.js'),
   ]);
-  // Values a vault opened are shown masked, whatever their key is named.
+  // Values a vault opened (known once the inventory is loaded) are shown masked, whatever their key is named.
   const masker = new Redactor();
-  for (const secret of vaultPlaintexts()) masker.addSecret(secret);
+  const maskVaultValues = () => {
+    for (const secret of vaultPlaintexts()) masker.addSecret(secret);
+  };
   let inventory;
   try {
     inventory = inv.loadInventory(v.inventory, { templater: createTemplater() });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const { isWrongVaultPassword } = await import('../vault/yaml.js');
+    maskVaultValues();
     for (const p of e.problems) process.stderr.write(`ERROR: ${masker.redactText(formatProblem(p))}\n`);
     return e.problems.some(isWrongVaultPassword) ? ExitCode.error : ExitCode.parseError;
   }
+  maskVaultValues();
   if (v.graph) process.stdout.write(`${inv.inventoryGraph(inventory)}\n`);
   else {
     const list = inv.inventoryList(inventory) as { _meta: { hostvars: Record<string, unknown> } };
