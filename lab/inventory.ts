@@ -11,6 +11,7 @@ export function labInventory(
   api: Record<string, ApiSettings> = {},
   vars: Record<string, unknown> = {},
   topology: 'single-control-plane' | 'multi-control-plane' = 'single-control-plane',
+  clusterVars: Record<string, Record<string, unknown>> = {},
 ): { topology?: string; clusters: ClusterSpec[]; ssh: SshSettings; vars: Record<string, unknown> } {
   return {
     ...(topology === 'multi-control-plane' ? { topology } : {}),
@@ -22,6 +23,7 @@ export function labInventory(
         pod_cidr: c.podCidr,
         service_cidr: c.serviceCidr,
         nodes: c.nodes.map((n) => ({ name: n.name, address: n.address })),
+        ...(clusterVars[c.name] ? { vars: clusterVars[c.name] } : {}),
       };
       return cluster;
     }),

@@ -276,6 +276,9 @@ async function finishWithKube(
   const pilot = await startPilot({ stateDir, cluster: cp, kubeconfig: creds.kubeconfig });
   state.pilots[cp] = pilot.httpAddr;
   log(`Pilot (pilot-discovery 1.3) for ${cp}: debug endpoint http://${pilot.httpAddr}`);
+  // Each remote's sidecar injector URL (lab/injector.ts runs the real injector once meshplay installed it).
+  const { injectorUrls } = await import('./injector.js');
+  state.injectorUrls = await injectorUrls(stateDir, spec.clusters.filter((c) => !c.controlPlane).map((c) => c.name));
   return api;
 }
 
@@ -287,6 +290,12 @@ async function startLabDns(spec: LabSpec, stateDir: string, log: (l: string) => 
     const s = await syncClusterDns({ stateDir, cluster: c.name, serviceCidr: c.serviceCidr, creds: labCredentials(stateDir, c.name) });
     log(`CoreDNS (1.10.1) for ${c.name}: ${s.address} in netns ${s.namespace} (\`ip netns exec ${s.namespace} dig @${s.address} NAME\`)`);
   }
+}
+
+/** Per-cluster inventory variables: the injector URL of each remote (single control plane). */
+function labClusterVars(state: LabState): Record<string, Record<string, unknown>> {
+  if (state.topology === 'multi-control-plane') return {};
+  return Object.fromEntries(Object.entries(state.injectorUrls ?? {}).map(([c, url]) => [c, { istio_sidecar_injector_url: url }]));
 }
 
 function labVars(state: LabState): Record<string, unknown> {
@@ -324,14 +333,17 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
     await raiseNeighbourLimits(previous.nodes.length, paths.neighLimits);
     const api = await finishWithKube(previous.spec, stateDir, previous, useKube, warnings, log, topology);
     await writeState(stateDir, previous);
-    await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(previous), previous.topology)));
+    await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(previous), previous.topology, labClusterVars(previous))));
     return { state: previous, rebuilt: false, ms: Date.now() - started, inventoryFile, warnings };
   }
 
   if (previous) log(previous && !sameShape(previous.shape, shape) ? 'lab shape changed: rebuilding' : 'lab not healthy: rebuilding');
   if (useKube || previous) {
     const { kube } = await loadKube();
-    if (kube && previous) await kube.kubeDown(stateDir);
+    if (kube && previous) {
+      await (await import('./injector.js')).stopInjectors(stateDir);
+      await kube.kubeDown(stateDir);
+    }
   }
   await (await import('./coredns.js')).stopLabDns(stateDir);
   await teardownNetwork(stateDir);
@@ -363,7 +375,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
 
   const api = await finishWithKube(spec, stateDir, state, useKube, warnings, log, topology);
   await writeState(stateDir, state);
-  await writeInventory(inventoryFile, inventoryText(labInventory(spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(state), state.topology)));
+  await writeInventory(inventoryFile, inventoryText(labInventory(spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(state), state.topology, labClusterVars(state))));
   return { state, rebuilt: true, ms: Date.now() - started, inventoryFile, warnings };
 }
 
@@ -372,6 +384,7 @@ export async function labDown(opts: LabOptions & { kube?: boolean } = {}): Promi
   if (opts.kube ?? true) {
     await stopPilots(stateDir, await readState(stateDir));
     await (await import('./coredns.js')).stopLabDns(stateDir);
+    await (await import('./injector.js')).stopInjectors(stateDir);
     const { kube, why } = await loadKube();
     if (kube) await kube.kubeDown(stateDir);
     else log(`kube lab not available (${why}); skipping its teardown`);

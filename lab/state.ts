@@ -96,6 +96,8 @@ export interface LabState {
   topology?: LabTopology;
   /** Debug endpoint (host:port) of each running lab Pilot, by cluster. */
   pilots?: Record<string, string>;
+  /** URL of each remote cluster's sidecar injector (lab/injector.ts), given to meshplay as istio_sidecar_injector_url. */
+  injectorUrls?: Record<string, string>;
 }
 
 export async function readState(stateDir: string): Promise<LabState | undefined> {

@@ -131,7 +131,7 @@ t.test('several -i files: clusters appended, vars and ssh merged in order', asyn
   t.same(inv.clusters.map((c) => c.name), ['east', 'west', 'south']);
   t.same(inv.groups.get('remotes'), ['west', 'south']);
   t.equal(inv.vars.mesh_id, 'mesh2');
-  t.equal(inv.vars.istio_version, '1.1.0');
+  t.equal(inv.vars.istio_version, '1.3.8');
   t.equal(inv.hosts.get('south-1')!.ssh!.user, 'ops');
   t.equal(inv.hosts.get('east-1')!.ssh!.user, 'admin', 'cluster ssh still beats the merged defaults');
 });
@@ -259,7 +259,7 @@ t.test('--list and --graph, secrets redacted', async (t) => {
 t.test('templates in the inventory use the given environment and vars', async (t) => {
   const inv = loadInventory([GOOD], { env: { EAST_TOKEN: "it's \\ quoted" } });
   t.equal(inv.hosts.get('east')!.api!.token, "it's \\ quoted", 'env values pass through verbatim');
-  t.equal(inv.vars.istio_version, '1.1.0', 'vars are not rendered at load');
+  t.equal(inv.vars.istio_version, '1.3.8', 'vars are not rendered at load');
 
   const templater = await realTemplater();
   if (!templater) {

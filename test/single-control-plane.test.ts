@@ -242,16 +242,20 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 300_0
     t.same(gw.spec.servers[0].tls, { mode: 'SIMPLE', credentialName: 'meshplay-ingressgateway-cert' });
   });
 
-  await t.test('a control-plane address change re-writes only the Endpoints', async (t) => {
+  await t.test('a control-plane address change re-writes only the Endpoints and the mesh config', async (t) => {
     const before = await get(cp, '/api/v1/namespaces/istio-system/services/istio-pilot');
     const moved = before.spec.clusterIP === '10.201.200.200' ? '10.201.200.201' : '10.201.200.200';
     await moveService(cp, 'istio-pilot', moved);
     const r = await run('--tags', 'istio_remote');
     t.equal(r.code, 0, r.stderr);
-    t.same(changedTasks(r).sort(), ['lab2 istio_remote : Control-plane Endpoints', 'lab3 istio_remote : Control-plane Endpoints']);
-    for (const e of results(r).filter((x) => x.status === 'changed')) t.equal(e.result.msg, 'update Endpoints istio-system/istio-pilot');
+    const components = 'istio_remote : Injector, Citadel, RBAC, webhook and the istio ConfigMap';
+    t.same(changedTasks(r).sort(), [`lab2 istio_remote : Control-plane Endpoints`, `lab2 ${components}`, 'lab3 istio_remote : Control-plane Endpoints', `lab3 ${components}`]);
+    for (const e of results(r, 'istio_remote : Control-plane Endpoints').filter((x) => x.status === 'changed')) t.equal(e.result.msg, 'update Endpoints istio-system/istio-pilot');
+    for (const e of results(r, components).filter((x) => x.status === 'changed')) t.equal(e.result.msg, 'update ConfigMap istio-system/istio', 'only the istio ConfigMap (discoveryAddress) changes');
     const ep = await get(lab2, '/api/v1/namespaces/istio-system/endpoints/istio-pilot');
     t.same(ep.subsets[0].addresses, [{ ip: moved }]);
+    const mesh = (await get(lab2, '/api/v1/namespaces/istio-system/configmaps/istio')).data.mesh as string;
+    t.match(mesh, `discoveryAddress: ${moved}:15010`);
   });
 
   await t.test('status: healthy; a hand-deleted secret makes it unhealthy; a re-run heals it', async (t) => {

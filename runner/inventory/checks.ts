@@ -3,6 +3,7 @@
 import ipaddr from 'ipaddr.js';
 import type { Problem } from '../errors.js';
 import type { PathSegment, SourceFile, SourcePosition } from '../yaml/source.js';
+import { remoteComponentVersions, remoteVersionProblem } from '../mesh/remote-versions.js';
 
 /** A cluster mapping as read from one inventory file, with where it is. */
 export interface RawCluster {
@@ -164,4 +165,23 @@ export function checkCidrs(clusters: RawCluster[], problems: Problem[]): void {
       });
     }
   }
+}
+
+/**
+ * Single control plane: every remote gets Istio's remote components rendered for `istio_version`, so a version
+ * meshplay has no templates for is refused here, before anything runs (inventory vars and cluster vars).
+ */
+export function checkIstioVersion(docs: { src: SourceFile; value: Record<string, unknown> }[], clusters: RawCluster[], topology: string, problems: Problem[]): void {
+  if (topology !== 'single-control-plane') return;
+  const expected = `istio_version ${remoteComponentVersions.map((v) => `${v}.x`).join(' or ')} (the versions whose remote components meshplay knows)`;
+  const check = (vars: unknown, src: SourceFile, path: PathSegment[]) => {
+    if (!vars || typeof vars !== 'object' || Array.isArray(vars) || !('istio_version' in vars)) return;
+    const version = (vars as Record<string, unknown>).istio_version;
+    // A template (e.g. a lookup) is rendered later; the role checks the rendered value again.
+    if (typeof version === 'string' && version.includes('{{')) return;
+    const problem = remoteVersionProblem(version);
+    if (problem) problems.push({ ...src.positionOf([...path, 'istio_version']), message: problem, expected });
+  };
+  for (const d of docs) check(d.value.vars, d.src, ['vars']);
+  for (const c of clusters) check(c.value.vars, c.src, [...c.path, 'vars']);
 }

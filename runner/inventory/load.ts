@@ -17,7 +17,7 @@ import {
   userVars,
   type VarsSources,
 } from './build.js';
-import { checkAddresses, checkCidrs, checkControlPlane, checkNames, type RawCluster } from './checks.js';
+import { checkAddresses, checkCidrs, checkControlPlane, checkIstioVersion, checkNames, type RawCluster } from './checks.js';
 import { checkEnvLookups, renderTree, type RenderContext } from './render.js';
 import { validateInventoryShape } from './schema.js';
 import { expandSources, loadVarsFiles, type VarsFile } from './sources.js';
@@ -85,6 +85,7 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
   const fallback = docs[0]?.src.positionOf([]) ?? { file: paths[0], line: 0, column: 0 };
   checkControlPlane(rawClusters, problems, fallback);
   checkNames(rawClusters, problems);
+  checkIstioVersion(docs, rawClusters, topology, problems);
 
   const sshDefaults = mergeSsh(
     ...docs.map((d) => (isRecord(d.value.ssh) ? (renderTree(d.value.ssh, ['ssh'], d.src, { ...inventoryVars, ...varsSources.groupVars.get('all') }, ctx) as SshSettings) : undefined)),

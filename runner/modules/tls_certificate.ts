@@ -27,6 +27,8 @@ export interface TlsCertificateArgs {
   valid_days?: number;
   renew_before_days?: number;
   owner?: string;
+  /** server: also store the CA certificate under `ca.crt` (for servers that must name their own trust root). */
+  ca_in_secret?: boolean;
 }
 
 interface PlanData {
@@ -34,13 +36,17 @@ interface PlanData {
   reason: string;
 }
 
-function tlsSecret(name: string, namespace: string, pem: Pem, labels: Record<string, string>): KubeObject {
+function tlsSecret(name: string, namespace: string, pem: Pem, labels: Record<string, string>, caPem?: string): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'kubernetes.io/tls',
     metadata: { name, namespace, labels },
-    data: { 'tls.crt': Buffer.from(pem.certPem).toString('base64'), 'tls.key': Buffer.from(pem.keyPem).toString('base64') },
+    data: {
+      'tls.crt': Buffer.from(pem.certPem).toString('base64'),
+      'tls.key': Buffer.from(pem.keyPem).toString('base64'),
+      ...(caPem ? { 'ca.crt': Buffer.from(caPem).toString('base64') } : {}),
+    },
   };
 }
 
@@ -103,6 +109,7 @@ const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
       valid_days: { type: 'number', exclusiveMinimum: 0 },
       renew_before_days: { type: 'number', minimum: 0 },
       owner: { type: 'string' },
+      ca_in_secret: { type: 'boolean' },
     },
   },
 
@@ -144,6 +151,7 @@ const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
       }
       caPem = ca.certPem;
       reason = reissueReason(livePem, ca.certPem, hosts, renewBefore);
+      if (!reason && args.ca_in_secret && secretValues(live)['ca.crt'] !== ca.certPem) reason = 'ca.crt missing or not the CA';
       if (reason) pem = await (await issuing()).issueServerCert(ca, hosts, args.common_name ?? hosts[0]!, args.valid_days ?? 365);
     }
 
@@ -160,7 +168,7 @@ const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
       );
     }
     const labels = { 'meshplay.io/certificate': args.type };
-    const target = markCreated(tlsSecret(args.name, namespace, pem, labels), owner);
+    const target = markCreated(tlsSecret(args.name, namespace, pem, labels, args.type === 'server' && args.ca_in_secret ? caPem : undefined), owner);
     return {
       changed: true,
       msg: `${live ? 'update' : 'create'} ${describe(target)}: ${reason}`,

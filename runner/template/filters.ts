@@ -293,6 +293,29 @@ export const FILTERS: Record<string, FilterFn> = {
   escape: (value) => toText(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;'),
   b64encode: (value) => Buffer.from(toText(value), 'utf8').toString('base64'),
   b64decode: (value) => Buffer.from(toText(value), 'base64').toString('utf8'),
+  // Ansible's urlsplit: the parts Python's urlsplit names (hostname without brackets, port as a number or None).
+  urlsplit(value, part) {
+    let u: URL;
+    try {
+      u = new URL(toText(value));
+    } catch {
+      throw new Error(`urlsplit: not a URL: ${JSON.stringify(toText(value))}`);
+    }
+    const parts: Record<string, unknown> = {
+      scheme: u.protocol.replace(/:$/, ''),
+      netloc: u.host,
+      path: u.pathname,
+      query: u.search.replace(/^\?/, ''),
+      fragment: u.hash.replace(/^#/, ''),
+      hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: u.port ? Number(u.port) : null,
+      username: u.username || null,
+      password: u.password || null,
+    };
+    if (part === undefined || part === null) return parts;
+    if (!(toText(part) in parts)) throw new Error(`urlsplit: unknown part ${JSON.stringify(part)} (one of ${Object.keys(parts).join(', ')})`);
+    return parts[toText(part)];
+  },
   to_json(value, ...args) {
     const { positional, keywords } = splitArgs(args);
     const indent = positional[0] ?? keywords.indent;

@@ -31,8 +31,7 @@ export function reissueReason(existing: Pem | undefined, caPem: string, hosts: s
   }
   const names = (leaf.subjectAltName ?? '')
     .split(', ')
-    .filter((s) => s.startsWith('DNS:'))
-    .map((s) => s.slice(4))
+    .flatMap((s) => (s.startsWith('DNS:') ? [s.slice(4)] : s.startsWith('IP Address:') ? [s.slice(11)] : []))
     .sort();
   const want = [...new Set(hosts)].sort();
   if (names.join(',') !== want.join(',')) return `hosts changed (certificate has ${names.join(', ') || 'none'}, want ${want.join(', ')})`;

@@ -2,6 +2,7 @@
 // Imported only when a certificate has to be made: the library costs ~80 ms to load.
 import 'reflect-metadata';
 import { createPrivateKey, webcrypto } from 'node:crypto';
+import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { day, type Pem } from './certs.js';
 
@@ -63,7 +64,8 @@ export async function issueServerCert(ca: Pem, hosts: string[], commonName: stri
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
-      new x509.SubjectAlternativeNameExtension(hosts.map((value) => ({ type: 'dns' as const, value }))),
+      // An address (a webhook reached by URL, e.g. https://127.0.0.1:PORT) is an IP SAN, a name a DNS SAN.
+      new x509.SubjectAlternativeNameExtension(hosts.map((value) => ({ type: isIP(value) ? ('ip' as const) : ('dns' as const), value }))),
     ],
   });
   // tls.crt carries the chain (leaf, then CA) so clients that only trust the CA can verify the gateway.
