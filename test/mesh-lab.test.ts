@@ -19,6 +19,13 @@ import { multiStatus } from '../runner/mesh/status.js';
 import { kubeadmCorefile } from '../lab/fixtures-multi.js';
 import type { Inventory } from '../runner/inventory/types.js';
 import { httpGet, startPilot, stopPilot, type PilotState } from '../lab/pilot.js';
+import { fetchXds, type XdsSnapshot } from './helpers/xds.js';
+
+/** What east's Pilot sends a sidecar in east for the `.global` clusters (CDS + EDS over ADS). */
+async function globalXds(cluster: string, ok: (s: XdsSnapshot) => boolean): Promise<XdsSnapshot> {
+  const ask = () => fetchXds(pilots.mpeast!.grpcAddr, { ip: '10.64.1.5', pod: 'productpage-0', namespace: 'default', clusterId: 'mpeast' }, { edsFor: (c) => c.name.endsWith('.global') }).catch((): XdsSnapshot => ({ clusters: [], endpoints: {} }));
+  return eventually(`xDS for ${cluster}`, ask, ok);
+}
 
 const pilots: Record<string, PilotState> = {};
 
@@ -203,6 +210,15 @@ t.test('converges from scratch; second run changed=0; keys never printed', async
   t.notOk('cart.shop.global' in eastReg, 'east does not import its own export');
   const westReg = await eventually('west registry', () => registry(pilots.mpwest!), (r) => 'cart.shop.global' in r);
   t.equal(westReg['cart.shop.global'], westSes['cart.shop.global']!.address, 'west Pilot: cart.shop.global at the allocated VIP');
+
+  // What east's Pilot tells a sidecar: reviews.default.global is served by west's gateway, on the port behind 15443.
+  const westGw = await conns.mpwest!.request<any>({ method: 'GET', path: '/api/v1/namespaces/istio-system/services/istio-ingressgateway' });
+  const tlsNodePort = westGw.spec.ports.find((p: any) => p.port === 15443).nodePort as number;
+  const reviews = 'outbound|9080||reviews.default.global';
+  const xds = await globalXds(reviews, (s) => (s.endpoints[reviews] ?? []).length > 0);
+  t.same(xds.endpoints[reviews], [`10.251.2.2:${tlsNodePort}`], `east Pilot EDS ${reviews}: west's node and the nodePort of its gateway's 15443 port`);
+  t.equal(xds.clusters.find((c) => c.name === reviews)?.type, 'EDS');
+  t.comment(`east Pilot CDS/EDS ${reviews}: ${JSON.stringify(xds.endpoints[reviews])}`);
 });
 
 t.test('check mode changes nothing; removing an export prunes only its entry, VIPs stay', async (t) => {
@@ -232,12 +248,16 @@ t.test('check mode changes nothing; removing an export prunes only its entry, VI
 
 t.test('ServiceEntry endpoints follow a gateway address change', async (t) => {
   const vipBefore = (await serviceEntries(conns.mpeast!))['reviews.default.global']!.address;
-  writeInventory(exportsAll, '192.0.2.10:443');
+  writeInventory(exportsAll, '192.0.2.10:15443');
   const moved = await play('multi-control-plane.yml');
   t.equal(failures(moved), '');
   const ses = await serviceEntries(conns.mpeast!);
   t.equal(ses['reviews.default.global']!.endpoint, '192.0.2.10');
-  t.equal(ses['reviews.default.global']!.port, 443);
+  t.equal(ses['reviews.default.global']!.port, 15443);
+  const reviews = 'outbound|9080||reviews.default.global';
+  const xds = await globalXds(reviews, (s) => (s.endpoints[reviews] ?? []).join() === '192.0.2.10:15443');
+  t.same(xds.endpoints[reviews], ['192.0.2.10:15443'], `east Pilot EDS ${reviews}: the gateway address and port 15443`);
+  t.comment(`east Pilot EDS ${reviews} after the gateway move: ${JSON.stringify(xds.endpoints[reviews])}`);
   t.equal(ses['reviews.default.global']!.address, vipBefore, 'VIP unchanged by a gateway move');
   writeInventory(exportsAll);
   const back = await play('multi-control-plane.yml');
