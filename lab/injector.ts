@@ -21,7 +21,7 @@ const NS = 'istio-system';
 const DEPLOYMENT = 'istio-sidecar-injector';
 
 export function injectorBinary(): string {
-  const candidates = [process.env.MESHPLAY_SIDECAR_INJECTOR, path.resolve(repoRoot, '../shared/istio/bin/sidecar-injector'), '/work/shared/istio/bin/sidecar-injector'].filter(
+  const candidates = [process.env.MESHPLAY_SIDECAR_INJECTOR, path.resolve(repoRoot, '../shared/istio/bin/sidecar-injector')].filter(
     (p): p is string => !!p,
   );
   const found = candidates.find((p) => fs.existsSync(p));

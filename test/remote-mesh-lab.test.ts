@@ -146,12 +146,16 @@ t.test('remote components on a 2x1 lab: real injector, real Pilot over xDS', { t
     t.ok(await ping(workload.podAddress), `${workload.podAddress} answers a ping from lab1's pod namespace (routes meshplay made)`);
   });
 
-  await t.test('a control-plane address change and a re-run: new Pods get the new address', async (t) => {
+  await t.test('a control-plane address change and a re-run: new Pods get the new address; a dropped component is pruned', async (t) => {
     const moved = pilotIp === '10.201.200.200' ? '10.201.200.201' : '10.201.200.200';
     await moveService(cp, 'istio-pilot', moved);
+    t.ok(await get(remote, '/apis/apps/v1/namespaces/istio-system/deployments/istio-citadel'), 'Citadel installed by the first run');
     const t1 = Date.now();
-    const r = await play('--tags', 'istio_remote');
+    const r = await play('--tags', 'istio_remote', '-e', 'istio_remote_citadel=false');
     t.equal(failures(r), '');
+    for (const p of ['/apis/apps/v1/namespaces/istio-system/deployments/istio-citadel', '/api/v1/namespaces/istio-system/services/istio-citadel', '/apis/rbac.authorization.k8s.io/v1/clusterroles/istio-citadel-istio-system']) {
+      t.notOk(await get(remote, p), `istio_remote_citadel: false prunes ${p}`);
+    }
     t.comment(`re-run with --tags istio_remote: ${Date.now() - t1} ms, changed=${totals(r).changed}`);
     await syncInjectors(stateDir, ['lab2']);
     // The injector reloads its mesh config from the changed file; the next Pod shows whether it has.
