@@ -215,10 +215,12 @@ t.test('converges from scratch; second run changed=0; keys never printed', async
   const westGw = await conns.mpwest!.request<any>({ method: 'GET', path: '/api/v1/namespaces/istio-system/services/istio-ingressgateway' });
   const tlsNodePort = westGw.spec.ports.find((p: any) => p.port === 15443).nodePort as number;
   const reviews = 'outbound|9080||reviews.default.global';
-  const xds = await globalXds(reviews, (s) => (s.endpoints[reviews] ?? []).length > 0);
-  t.same(xds.endpoints[reviews], [`10.251.2.2:${tlsNodePort}`], `east Pilot EDS ${reviews}: west's node and the nodePort of its gateway's 15443 port`);
-  t.equal(xds.clusters.find((c) => c.name === reviews)?.type, 'EDS');
-  t.comment(`east Pilot CDS/EDS ${reviews}: ${JSON.stringify(xds.endpoints[reviews])}`);
+  // resolution: DNS: a STRICT_DNS cluster whose endpoints come in the cluster itself.
+  const inline = (s: XdsSnapshot) => s.clusters.find((c) => c.name === reviews)?.inline ?? [];
+  const xds = await globalXds(reviews, (s) => inline(s).length > 0);
+  t.same(inline(xds), [`10.251.2.2:${tlsNodePort}`], `east Pilot CDS ${reviews}: west's node and the nodePort of its gateway's 15443 port`);
+  t.equal(xds.clusters.find((c) => c.name === reviews)?.type, 'STRICT_DNS');
+  t.comment(`east Pilot CDS ${reviews}: type STRICT_DNS, endpoints ${JSON.stringify(inline(xds))}`);
 });
 
 t.test('check mode changes nothing; removing an export prunes only its entry, VIPs stay', async (t) => {
@@ -255,9 +257,10 @@ t.test('ServiceEntry endpoints follow a gateway address change', async (t) => {
   t.equal(ses['reviews.default.global']!.endpoint, '192.0.2.10');
   t.equal(ses['reviews.default.global']!.port, 15443);
   const reviews = 'outbound|9080||reviews.default.global';
-  const xds = await globalXds(reviews, (s) => (s.endpoints[reviews] ?? []).join() === '192.0.2.10:15443');
-  t.same(xds.endpoints[reviews], ['192.0.2.10:15443'], `east Pilot EDS ${reviews}: the gateway address and port 15443`);
-  t.comment(`east Pilot EDS ${reviews} after the gateway move: ${JSON.stringify(xds.endpoints[reviews])}`);
+  const inline = (s: XdsSnapshot) => s.clusters.find((c) => c.name === reviews)?.inline ?? [];
+  const xds = await globalXds(reviews, (s) => inline(s).join() === '192.0.2.10:15443');
+  t.same(inline(xds), ['192.0.2.10:15443'], `east Pilot CDS ${reviews}: the gateway address and port 15443`);
+  t.comment(`east Pilot CDS ${reviews} after the gateway move: ${JSON.stringify(inline(xds))}`);
   t.equal(ses['reviews.default.global']!.address, vipBefore, 'VIP unchanged by a gateway move');
   writeInventory(exportsAll);
   const back = await play('multi-control-plane.yml');

@@ -31,7 +31,8 @@ message UpstreamTlsContext { CommonTlsContext common_tls_context = 1; string sni
 message EdsClusterConfig { string service_name = 2; }
 message Cluster {
   enum DiscoveryType { STATIC = 0; STRICT_DNS = 1; LOGICAL_DNS = 2; EDS = 3; ORIGINAL_DST = 4; }
-  string name = 1; DiscoveryType type = 2; EdsClusterConfig eds_cluster_config = 3; UpstreamTlsContext tls_context = 11;
+  string name = 1; DiscoveryType type = 2; EdsClusterConfig eds_cluster_config = 3; repeated Address hosts = 7;
+  UpstreamTlsContext tls_context = 11; ClusterLoadAssignment load_assignment = 33;
 }
 message SocketAddress { string address = 2; oneof port_specifier { uint32 port_value = 3; string named_port = 4; } }
 message Address { oneof address { SocketAddress socket_address = 1; } }
@@ -58,6 +59,8 @@ export interface XdsCluster {
   type: string;
   edsServiceName?: string;
   tls?: { certificateChain?: string; privateKey?: string; trustedCa?: string; alpn: string[]; sni?: string };
+  /** Endpoints carried in the cluster itself (STATIC / STRICT_DNS: load_assignment or the older hosts), "address:port". */
+  inline?: string[];
 }
 
 export interface XdsSnapshot {
@@ -72,6 +75,12 @@ export interface SidecarIdentity {
   namespace: string;
   /** ISTIO_META_CLUSTER_ID: the Kubernetes cluster the workload runs in. */
   clusterId?: string;
+}
+
+const socket = (a: any): string | undefined => (a?.socket_address ? `${a.socket_address.address}:${a.socket_address.port_value}` : undefined);
+
+function assignmentEndpoints(la: any): string[] {
+  return (la?.endpoints ?? []).flatMap((l: any) => l.lb_endpoints ?? []).map((e: any) => socket(e.endpoint?.address)).filter(Boolean).sort();
 }
 
 /** Node id and metadata as an Istio 1.3 sidecar sends them (sidecar~IP~pod.ns~ns.svc.cluster.local). */
@@ -99,7 +108,9 @@ function dataSource(d: any): string | undefined {
 
 function toCluster(c: any): XdsCluster {
   const ctx = c.tls_context?.common_tls_context;
+  const inline = [...assignmentEndpoints(c.load_assignment), ...(c.hosts ?? []).map(socket).filter(Boolean)].sort();
   return {
+    ...(inline.length ? { inline } : {}),
     name: c.name,
     type: typeof c.type === 'string' ? c.type : (ClusterMsg.lookupEnum('DiscoveryType').valuesById[c.type ?? 0] ?? String(c.type)),
     ...(c.eds_cluster_config?.service_name ? { edsServiceName: c.eds_cluster_config.service_name } : {}),
@@ -154,12 +165,7 @@ export async function fetchXds(grpcAddr: string, id: SidecarIdentity, opts: { ti
         } else if (res.type_url === EDS) {
           for (const r of resources) {
             const la = LoadAssignment.toObject(LoadAssignment.decode(r.value), { longs: Number }) as any;
-            snapshot.endpoints[la.cluster_name] = (la.endpoints ?? [])
-              .flatMap((l: any) => l.lb_endpoints ?? [])
-              .map((e: any) => e.endpoint?.address?.socket_address)
-              .filter(Boolean)
-              .map((s: any) => `${s.address}:${s.port_value}`)
-              .sort();
+            snapshot.endpoints[la.cluster_name] = assignmentEndpoints(la);
           }
           if (edsNames.every((n) => n in snapshot.endpoints)) {
             clearTimeout(timer);
