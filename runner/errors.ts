@@ -60,6 +60,8 @@ export const ExitCode = {
   /** Ansible also exits 4 for parse/validation errors. */
   parseError: 4,
   badOption: 5,
+  /** Another run holds the mesh's Lease (runner/k8s/lease.ts) past --lock-timeout. */
+  locked: 7,
   /** --check --detailed-exitcode: something would change. */
   drift: 10,
   interrupted: 99,

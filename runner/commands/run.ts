@@ -31,6 +31,8 @@ export interface RunCliOptions {
   output: 'pretty' | 'plain' | 'json' | 'ndjson';
   junit?: string;
   acceptNewHostKeys: boolean;
+  /** --lock-timeout: seconds to wait for another run's mesh Lease (0: refuse at once). */
+  lockTimeout: number;
   /** Where vault passwords come from; read before any YAML is loaded. */
   vault: VaultCliOptions;
 }
@@ -105,11 +107,13 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'pretty | plain | json | ndjson (default: pretty on a terminal, else plain)' },
     { name: 'junit', type: 'string', arg: 'FILE', help: 'also write a JUnit XML report' },
     { name: 'ssh-accept-new', type: 'boolean', help: 'record unknown SSH host keys (never accepts a changed key)' },
+    { name: 'lock-timeout', type: 'string', arg: 'SECONDS', help: 'wait this long for another run holding the mesh (default 0: exit 7 at once)' },
     ...VAULT_OPTION_SPECS,
   ],
   epilog: [
     'exit codes: 0 ok, 1 other error, 2 a host failed, 4 a host unreachable or a parse/validation error,',
-    '            5 bad option, 10 drift under --check --detailed-exitcode, 99 interrupted, 250 internal error',
+    '            5 bad option, 7 another run holds the mesh, 10 drift under --check --detailed-exitcode,',
+    '            99 interrupted, 250 internal error',
   ],
 };
 
@@ -120,7 +124,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     values: {
       inventory?: string[]; limit?: string; tags?: string[]; 'skip-tags'?: string[]; 'extra-vars'?: string[]; check?: boolean; diff?: boolean;
       'detailed-exitcode'?: boolean; forks?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
-      'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean;
+      'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean; 'lock-timeout'?: string;
       [vaultOption: string]: unknown;
     };
     positionals: string[];
@@ -131,6 +135,8 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   if (!Number.isInteger(forks) || forks < 1) throw new OptionError(`--forks must be a positive integer, got '${v.forks}'`);
   const output = (v.output ?? (process.stdout.isTTY && !process.env.CI ? 'pretty' : 'plain')) as RunCliOptions['output'];
   if (!['pretty', 'plain', 'json', 'ndjson'].includes(output)) throw new OptionError(`--output must be pretty, plain, json or ndjson, got '${output}'`);
+  const lockTimeout = v['lock-timeout'] === undefined ? 0 : Number(v['lock-timeout']);
+  if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new OptionError(`--lock-timeout must be a number of seconds >= 0, got '${v['lock-timeout']}'`);
   if (v['detailed-exitcode'] && !v.check) throw new OptionError('--detailed-exitcode needs --check');
   const vault = vaultCliOptions(v);
   const vaultProblem = vaultOptionProblem(vault);
@@ -156,6 +162,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     output,
     junit: v.junit,
     acceptNewHostKeys: Boolean(v['ssh-accept-new']),
+    lockTimeout,
     vault,
   };
 }
@@ -278,6 +285,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  const { lockMesh } = await import('../executor/lock.js');
+  const lock = await lockMesh(inventory!, playbooks, opts, controller.signal);
+  if (typeof lock === 'number') {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await Promise.all(reporters.map((r) => r.close()));
+    return lock;
+  }
   try {
     const runner = new Runner({
       inventory: inventory!,
@@ -301,6 +316,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     });
     return await runner.run();
   } finally {
+    await lock.release();
     await Promise.all(reporters.map((r) => r.close()));
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
