@@ -311,6 +311,24 @@ async function stopPilots(stateDir: string, state: LabState | undefined): Promis
   for (const c of state?.spec.clusters ?? []) await stopPilot(join(stateDir, `pilot-${c.name}`));
 }
 
+/**
+ * inventory/lab-<form>.yml beside lab.yml: the same lab reached each way operators reach clusters (lab/forms.ts).
+ * Only with API servers (no api settings, no forms).
+ */
+async function writeFormInventories(stateDir: string, inventoryFile: string, state: LabState, api: Record<string, ApiSettings>): Promise<void> {
+  if (!Object.keys(api).length) return;
+  const { writeLabForms, formInventoryFile } = await import('./forms.js');
+  const paths = labPaths(stateDir);
+  const forms = await writeLabForms(stateDir, state.spec.clusters.map((c) => c.name));
+  const ssh = { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts };
+  for (const [form, formApi] of Object.entries(forms)) {
+    await writeInventory(formInventoryFile(inventoryFile, form as keyof typeof forms), inventoryText(labInventory(state.spec, ssh, formApi, labVars(state), state.topology, labClusterVars(state))));
+  }
+  const fromApi = labInventory(state.spec, ssh, api, labVars(state), state.topology, labClusterVars(state));
+  for (const c of fromApi.clusters) (c as { nodes: unknown }).nodes = 'from_api';
+  await writeInventory(formInventoryFile(inventoryFile, 'from-api'), inventoryText(fromApi));
+}
+
 export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
   const { stateDir, inventoryFile, log } = resolveOptions(opts);
   const started = Date.now();
@@ -334,6 +352,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
     const api = await finishWithKube(previous.spec, stateDir, previous, useKube, warnings, log, topology);
     await writeState(stateDir, previous);
     await writeInventory(inventoryFile, inventoryText(labInventory(previous.spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(previous), previous.topology, labClusterVars(previous))));
+    await writeFormInventories(stateDir, inventoryFile, previous, api);
     return { state: previous, rebuilt: false, ms: Date.now() - started, inventoryFile, warnings };
   }
 
@@ -376,6 +395,7 @@ export async function labUp(opts: UpOptions = {}): Promise<UpResult> {
   const api = await finishWithKube(spec, stateDir, state, useKube, warnings, log, topology);
   await writeState(stateDir, state);
   await writeInventory(inventoryFile, inventoryText(labInventory(spec, { privateKeyFile: paths.clientKey, knownHostsFile: paths.knownHosts }, api, labVars(state), state.topology, labClusterVars(state))));
+  await writeFormInventories(stateDir, inventoryFile, state, api);
   return { state, rebuilt: true, ms: Date.now() - started, inventoryFile, warnings };
 }
 
@@ -392,7 +412,10 @@ export async function labDown(opts: LabOptions & { kube?: boolean } = {}): Promi
   await teardownNetwork(stateDir);
   const p = labPaths(stateDir);
   await restoreNeighbourLimits(p.neighLimits);
-  for (const f of [p.stateFile, p.knownHosts, p.authorizedKeys, p.clientKey, `${p.clientKey}.pub`, inventoryFile]) await rm(f, { force: true });
+  const { LAB_FORMS, formInventoryFile } = await import('./forms.js');
+  const formFiles = LAB_FORMS.map((f) => formInventoryFile(inventoryFile, f));
+  for (const f of [p.stateFile, p.knownHosts, p.authorizedKeys, p.clientKey, `${p.clientKey}.pub`, inventoryFile, ...formFiles]) await rm(f, { force: true });
+  await rm(join(stateDir, 'forms'), { recursive: true, force: true });
   // Only when empty: lab/kube keeps its own files in the state dir, other inventories may sit beside lab.yml.
   await rmdir(stateDir).catch(() => undefined);
   await rmdir(dirname(inventoryFile)).catch(() => undefined);

@@ -14,6 +14,9 @@ for arg in "$@"; do
     *) echo "install-deps: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
+# kubectl is the oracle for kubeconfig merging (test/api-forms): Debian ships it as kubernetes-client. A kubectl
+# already on PATH (from another package) is used as it is.
+command -v kubectl >/dev/null 2>&1 || packages="$packages kubernetes-client"
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-deps: needs a Debian-based system (dpkg and apt-get); install by hand: $packages" >&2

@@ -19,7 +19,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 process.chdir(ROOT);
 const FIX = 'test/fixtures/inventory';
 const GOOD = `${FIX}/good/two-clusters.yml`;
-const ENV = { EAST_TOKEN: 'east-secret-token' };
+// HOME holds the ~/.kube/config that the west cluster names.
+const ENV = { EAST_TOKEN: 'east-secret-token', HOME: `${FIX}/home` };
 
 // The real template engine, when it is in the tree (it is written alongside this module).
 async function realTemplater(): Promise<Templater | undefined> {
@@ -257,7 +258,7 @@ t.test('--list and --graph, secrets redacted', async (t) => {
 });
 
 t.test('templates in the inventory use the given environment and vars', async (t) => {
-  const inv = loadInventory([GOOD], { env: { EAST_TOKEN: "it's \\ quoted" } });
+  const inv = loadInventory([GOOD], { env: { ...ENV, EAST_TOKEN: "it's \\ quoted" } });
   t.equal(inv.hosts.get('east')!.api!.token, "it's \\ quoted", 'env values pass through verbatim');
   t.equal(inv.vars.istio_version, '1.3.8', 'vars are not rendered at load');
 

@@ -399,18 +399,61 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   fs.writeFileSync(path.join(dir, 'proxy.yaml'), proxied);
   await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'proxy.yaml') }), /proxy-url, which meshplay does not support/);
 
-  // an exec credential plugin goes through @kubernetes/client-node (a real plugin process prints the robot's token)
-  const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: robotToken } });
-  fs.writeFileSync(path.join(dir, 'plugin.sh'), `#!/bin/sh\ncat <<'EOF'\n${credential}\nEOF\n`, { mode: 0o700 });
-  fs.writeFileSync(path.join(dir, 'exec.yaml'), kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: path.join(dir, 'plugin.sh'), interactiveMode: 'Never' } }));
+  // credential plugins: real executables printing ExecCredentials, run by meshplay itself (no client library)
+  const plugin = (name: string, body: string) => {
+    fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o700 });
+    return path.join(dir, name);
+  };
+  const execUser = (command: string, apiVersion = 'client.authentication.k8s.io/v1beta1', extra: Record<string, unknown> = {}) =>
+    kubeconfig({ exec: { apiVersion, command, interactiveMode: 'Never', ...extra } });
+  const credential = (token: string, apiVersion = 'client.authentication.k8s.io/v1beta1', expiry?: string) =>
+    JSON.stringify({ apiVersion, kind: 'ExecCredential', status: { token, ...(expiry ? { expirationTimestamp: expiry } : {}) } });
+  const later = new Date(Date.now() + 3600_000).toISOString();
+  // v1beta1, a relative command (resolved against the kubeconfig's directory, as client-go does), a far expiry:
+  // the plugin runs once for any number of requests
+  plugin('plugin.sh', `cat <<'EOF'\n${credential(robotToken, undefined, later)}\nEOF`);
+  fs.writeFileSync(path.join(dir, 'exec.yaml'), execUser('./plugin.sh'));
   const execCaptured = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
   const execConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'exec.yaml'), context: 'chosen' }, execCaptured);
-  t.match(execCaptured.logs.join('\n'), /uses user\.exec: loading @kubernetes\/client-node/);
+  t.notMatch(execCaptured.logs.join('\n'), /client-node/, 'no client library');
   const viaPlugin = await k8sInfo.plan(moduleContext(execConn), { kind: 'ConfigMap', namespace: 'mp-test' });
   t.ok((viaPlugin.result!.resources as any[]).some((r) => r.metadata.name === 'cm1'), "the plugin's token authenticates");
   await t.rejects(k8sInfo.plan(moduleContext(execConn), { kind: 'Secret', namespace: 'mp-test' }), /mp-test:robot" cannot list resource "secrets"/, 'as the robot');
   t.ok(execCaptured.secrets.has(robotToken), "the plugin's token is registered as a secret");
+  t.equal(execConn.pluginRuns(), 1, 'cached until its expirationTimestamp: one run for every request');
   await execConn.close();
+
+  // v1 with an expiry already (nearly) reached: every request asks the plugin again
+  plugin('short.sh', `exp=$(date -u -d "@$(( $(date +%s) + 2 ))" +%Y-%m-%dT%H:%M:%SZ)\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}' '${robotToken}' "$exp"`);
+  fs.writeFileSync(path.join(dir, 'short.yaml'), execUser(path.join(dir, 'short.sh'), 'client.authentication.k8s.io/v1'));
+  const shortConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'short.yaml'), context: 'chosen' });
+  await k8sInfo.plan(moduleContext(shortConn), { kind: 'ConfigMap', namespace: 'mp-test' });
+  t.ok(shortConn.pluginRuns() >= 2, `an expiring credential is renewed (${shortConn.pluginRuns()} runs)`);
+  await shortConn.close();
+
+  // a credential the real API server rejects (401) makes meshplay run the plugin again; the second run's token works
+  const counter = path.join(dir, 'runs');
+  plugin('revoked.sh', `n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n+1)) > ${counter}\nif [ "$n" = 0 ]; then t=not-a-valid-token; else t='${robotToken}'; fi\nprintf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"${later}"}}' "$t"`);
+  fs.writeFileSync(path.join(dir, 'revoked.yaml'), execUser(path.join(dir, 'revoked.sh')));
+  const renewed = await connectTo('k8stest', { kubeconfig: path.join(dir, 'revoked.yaml'), context: 'chosen' });
+  t.ok((((await k8sInfo.plan(moduleContext(renewed), { kind: 'ConfigMap', namespace: 'mp-test' })).result!.resources) as any[]).length > 0, 'authenticated after the 401');
+  t.equal(renewed.pluginRuns(), 2, 'ran again after the 401, then kept the new credential');
+  t.equal(fs.readFileSync(counter, 'utf8').trim(), '2', 'the plugin process ran twice');
+  await renewed.close();
+
+  // a failing plugin: unreachable, with its stderr
+  plugin('failing.sh', `echo "error: SSO session expired; run 'login' again" >&2\nexit 3`);
+  fs.writeFileSync(path.join(dir, 'failing.yaml'), execUser(path.join(dir, 'failing.sh'), 'client.authentication.k8s.io/v1beta1', { installHint: 'install it from example.com' }));
+  const failing = await connectTo('k8stest', { kubeconfig: path.join(dir, 'failing.yaml'), context: 'chosen' }).catch((e) => e);
+  t.ok(failing instanceof UnreachableError, 'the cluster is unreachable');
+  t.match(failing.message, /credential plugin .*failing\.sh failed with exit status 3: error: SSO session expired; run 'login' again/);
+  fs.writeFileSync(path.join(dir, 'missing.yaml'), execUser('no-such-plugin-binary', 'client.authentication.k8s.io/v1beta1', { installHint: 'install it from example.com' }));
+  await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'missing.yaml'), context: 'chosen' }), /could not be started \(ENOENT\); install it from example\.com/);
+  // what client-go refuses is refused before anything runs
+  fs.writeFileSync(path.join(dir, 'alpha.yaml'), execUser(path.join(dir, 'plugin.sh'), 'client.authentication.k8s.io/v1alpha1'));
+  await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'alpha.yaml'), context: 'chosen' }), /v1alpha1' is not supported; use client\.authentication\.k8s\.io\/v1 or/);
+  fs.writeFileSync(path.join(dir, 'always.yaml'), execUser(path.join(dir, 'plugin.sh'), 'client.authentication.k8s.io/v1', { interactiveMode: 'Always' }));
+  await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'always.yaml'), context: 'chosen' }), /interactiveMode Always needs a terminal/);
   fs.rmSync(dir, { recursive: true, force: true });
 
   const warned = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };

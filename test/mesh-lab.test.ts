@@ -17,7 +17,8 @@ import { verifyCacerts, cacertsKeys } from '../runner/mesh/ca.js';
 import { findServerBlock, forwardOf } from '../runner/mesh/corefile.js';
 import { multiStatus } from '../runner/mesh/status.js';
 import { kubeadmCorefile } from '../lab/fixtures-multi.js';
-import type { Inventory } from '../runner/inventory/types.js';
+import type { ApiSettings, Inventory } from '../runner/inventory/types.js';
+import { LAB_FORMS, writeLabForms } from '../lab/forms.js';
 import { httpGet, startPilot, stopPilot, type PilotState } from '../lab/pilot.js';
 import { fetchXds, type XdsSnapshot } from './helpers/xds.js';
 
@@ -26,6 +27,9 @@ async function globalXds(cluster: string, ok: (s: XdsSnapshot) => boolean): Prom
   const ask = () => fetchXds(pilots.mpeast!.grpcAddr, { ip: '10.64.1.5', pod: 'productpage-0', namespace: 'default', clusterId: 'mpeast' }, { edsFor: (c) => c.name.endsWith('.global') }).catch((): XdsSnapshot => ({ clusters: [], endpoints: {} }));
   return eventually(`xDS for ${cluster}`, ask, ok);
 }
+
+// One lab for the whole file and every api form run against it (issue 13): allow for a loaded machine.
+t.setTimeout(1_200_000);
 
 const pilots: Record<string, PilotState> = {};
 
@@ -62,15 +66,16 @@ const exportsAll = [
   { cluster: 'mpeast', namespace: 'shop', service: 'cart', ports: [{ number: 8080, name: 'grpc', protocol: 'GRPC' }] },
 ];
 
-function writeInventory(exports: unknown[], westGateway?: string) {
+/** `form`: the clusters reached another way (lab/forms.ts), and their nodes read from the API when fromApi. */
+function writeInventory(exports: unknown[], westGateway?: string, form?: { api: Record<string, ApiSettings>; fromApi?: boolean }) {
   const inv = {
     topology: 'multi-control-plane',
     clusters: spec.clusters.map((c) => ({
       name: c.name,
       istio_control_plane: c.controlPlane,
-      api: apis[c.name],
+      api: form?.api[c.name] ?? apis[c.name],
       ...(c.name === 'mpwest' && westGateway ? { vars: { gateway_address: westGateway } } : {}),
-      nodes: c.nodes.map((n) => ({ name: n.name, address: n.address })),
+      nodes: form?.fromApi ? 'from_api' : c.nodes.map((n) => ({ name: n.name, address: n.address })),
     })),
     vars: { mesh_exports: exports, mesh_ca_key_type: 'ecdsa-p256', meshplay_owner: 'mesh-lab-test' },
   };
@@ -266,6 +271,28 @@ t.test('ServiceEntry endpoints follow a gateway address change', async (t) => {
   const back = await play('multi-control-plane.yml');
   t.equal(failures(back), '');
   t.equal((await serviceEntries(conns.mpeast!))['reviews.default.global']!.endpoint, '10.251.2.2', 'back to the node address');
+});
+
+// Issue 13: the multi-control-plane playbook and status through every way operators reach clusters. Forms take
+// turns removing and restoring the `ratings` export, so each one writes (prunes or creates a ServiceEntry) and
+// reports a healthy mesh.
+t.test('every api form: kubeconfig + context, url + token_file, client certificate, credential plugin, nodes: from_api', async (t) => {
+  const forms = await writeLabForms(dir, spec.clusters.map((c) => c.name));
+  const withoutRatings = exportsAll.filter((e) => e.service !== 'ratings');
+  for (const [i, form] of LAB_FORMS.entries()) {
+    await t.test(form, async (t) => {
+      const exports = i % 2 === 0 ? withoutRatings : exportsAll;
+      writeInventory(exports, undefined, form === 'from-api' ? { api: apis, fromApi: true } : { api: forms[form] });
+      const run = await play('multi-control-plane.yml');
+      t.equal(failures(run), '', 'no failures');
+      t.ok(totals(run).changed > 0, `changed ${totals(run).changed}`);
+      t.equal('ratings.default.global' in (await serviceEntries(conns.mpeast!)), i % 2 === 1, i % 2 === 0 ? 'ratings entry pruned' : 'ratings entry back');
+      const cli = await meshplay(['status', '-i', inventoryFile, '--output', 'json']);
+      t.equal(cli.code, 0, `status: ${cli.stdout.slice(-1500)}${cli.stderr}`);
+    });
+  }
+  writeInventory(exportsAll);
+  t.equal(failures(await play('multi-control-plane.yml')), '', 'back to the lab inventory with every export');
 });
 
 t.test('a new istiocoredns ClusterIP changes only that address', async (t) => {

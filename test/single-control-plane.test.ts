@@ -13,6 +13,7 @@ import { buildSpec } from '../lab/spec.js';
 import { inventoryText, labInventory } from '../lab/inventory.js';
 import { kubeDown, kubeUp } from '../lab/kube/index.js';
 import { labCredentials, moveService, seedControlPlane } from '../lab/fixtures/control-plane.js';
+import { LAB_FORMS, formInventoryFile, writeLabForms } from '../lab/forms.js';
 import { pilotRemoteClusters, pilotServices, startPilot, stopPilot, type PilotState } from '../lab/pilot.js';
 import { adminRequest, labApply, type AdminCredentials } from '../lab/kube/rest.js';
 import { connect } from '../runner/connection/kubernetes.js';
@@ -23,6 +24,9 @@ import { isLoopbackUrl, kubeconfigFor } from '../runner/modules/istio_remote_sec
 import { pemCerts, reissueReason } from '../runner/tls/certs.js';
 import { issueServerCert, makeCa } from '../runner/tls/issue.js';
 import { validateIstioObjects } from '../runner/modules/istio_validate.js';
+
+// One lab for the whole file and every api form run against it (issue 13): allow for a loaded machine.
+t.setTimeout(1_200_000);
 
 const playbook = 'playbooks/single-control-plane.yml';
 
@@ -115,7 +119,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
   }
 }
 
-t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 300_000 }, async (t) => {
+t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 900_000 }, async (t) => {
   const stateDir = await mkdtemp(join(tmpdir(), 'mpl-scp-test-'));
   const inventoryFile = join(stateDir, 'inventory', 'lab.yml');
   let pilot: PilotState | undefined;
@@ -284,6 +288,56 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 300_0
     t.equal(s.code, 0, JSON.stringify(s.body.clusters.map((c: any) => c.reasons)));
   });
 
+  // Issue 13: the same mesh through every way operators reach clusters (inventories `lab up` writes beside lab.yml):
+  // each form must rebuild the deleted remote secrets (server and CA from what that form resolves) and change nothing
+  // else (converged whatever the credential), and give a healthy status.
+  const formTokens: string[] = [];
+  await t.test('every api form: kubeconfig + context, url + token_file, client certificate, credential plugin, nodes: from_api', async (t) => {
+    if (!fullLab) {
+      // The lab up path writes these; with API servers only, the test writes the same ones.
+      const forms = await writeLabForms(stateDir, ['lab1', 'lab2', 'lab3']);
+      const spec = buildSpec({ clusters: 3, nodes: 1, overlap: false }, '10.213.0.0/16');
+      const none = { privateKeyFile: join(stateDir, 'none'), knownHostsFile: join(stateDir, 'none') };
+      for (const [form, api] of Object.entries(forms)) {
+        const inv = labInventory(spec, none, api);
+        for (const c of inv.clusters) c.nodes = [];
+        writeFileSync(formInventoryFile(inventoryFile, form as (typeof LAB_FORMS)[number]), inventoryText(inv));
+      }
+      const doc = parse(readFileSync(inventoryFile, 'utf8'));
+      for (const c of doc.clusters) c.nodes = 'from_api';
+      writeFileSync(formInventoryFile(inventoryFile, 'from-api'), stringify(doc));
+    }
+    for (const c of ['lab1', 'lab2', 'lab3']) formTokens.push(readFileSync(join(stateDir, 'forms', `${c}.token`), 'utf8').trim());
+    const remotes = { lab2, lab3: labCredentials(stateDir, 'lab3') };
+    for (const form of LAB_FORMS) {
+      await t.test(form, async (t) => {
+        const file = formInventoryFile(inventoryFile, form);
+        const text = readFileSync(file, 'utf8');
+        if (form === 'kubeconfig' || form === 'exec') t.notMatch(text, /url:/, 'no url: the server comes from the kubeconfig');
+        if (form === 'from-api') t.match(text, /nodes: from_api/);
+        // Without the node network, API-read nodes cannot be reached over SSH: their routes play is left out.
+        const skip = form === 'from-api' && !fullLab ? ['--skip-tags', 'pod_cidr_routes'] : [];
+        for (const c of ['lab2', 'lab3']) await adminRequest(cp, 'DELETE', `/api/v1/namespaces/istio-system/secrets/istio-remote-secret-${c}`);
+        const r = await meshplay(['run', playbook, '-i', file, '--output', 'ndjson', ...skip], { timeoutMs: 120_000 });
+        outputs.push(r.stdout, r.stderr);
+        t.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
+        // Everything else was converged by the other forms: the same objects, whatever the credential.
+        t.same(changedTasks(r), ['lab1 kubeconfig_secrets : Remote secrets (istio/multiCluster), pruned for clusters no longer in the inventory'], 'only the deleted remote secrets were re-created');
+        if (form === 'from-api') t.ok(results(r).some((e) => e.host === 'lab2-n1'), 'the node read from the API is a host');
+        for (const [c, creds] of Object.entries(remotes)) {
+          const secret = await get(cp, `/api/v1/namespaces/istio-system/secrets/istio-remote-secret-${c}`);
+          const kc = parse(Buffer.from(secret.data[c], 'base64').toString());
+          t.equal(kc.clusters[0].cluster.server, creds.url, `${c}: the server this form resolves`);
+          t.equal(Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString(), creds.caPem, `${c}: its CA`);
+        }
+        await until('Pilot to load lab2 and lab3', () => pilotRemoteClusters(pilot!).join(',') === 'lab2,lab3');
+        const st = await meshplay(['status', '-i', file, '--output', 'json', ...(fullLab ? [] : ['--no-routes']), '--pilot', pilot!.httpAddr]);
+        outputs.push(st.stdout, st.stderr);
+        t.equal(st.code, 0, st.stdout.slice(-2000) + st.stderr);
+      });
+    }
+  });
+
   await t.test('mTLS: legacy and modern switch, each removing the other', async (t) => {
     const legacy = await run('--tags', 'mtls', '-e', 'istio_mtls_api=legacy');
     t.equal(legacy.code, 0, legacy.stdout.slice(-1500));
@@ -324,6 +378,7 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 300_0
     const all = outputs.join('\n');
     t.notOk(all.includes(token), 'token absent');
     for (const old of tokens) t.notOk(all.includes(old), 'rotated-out token absent');
+    for (const f of formTokens) t.notOk(all.includes(f), "the forms' ServiceAccount tokens absent");
     t.notOk(all.includes(Buffer.from(token).toString('base64').slice(0, 60)), 'base64 token absent');
     t.notOk(/client-key-data|BEGIN [A-Z ]*PRIVATE KEY/.test(all), 'no key material');
   });

@@ -53,7 +53,7 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
   };
   let inventory;
   try {
-    inventory = inv.loadInventory(v.inventory, { templater: createTemplater() });
+    inventory = await inv.loadInventoryWithApiNodes(v.inventory, { templater: createTemplater(), warn: (m) => process.stderr.write(`[WARNING]: ${m}\n`) });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const { isWrongVaultPassword } = await import('../vault/yaml.js');

@@ -204,7 +204,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`meshplay run: ${e.message}\n`);
     return ExitCode.badOption;
   }
-  const [{ createTemplater }, { loadInventory, SECRET_KEY_PATTERN }, { loadPlaybook }, { checkVariables }] = await Promise.all([
+  const [{ createTemplater }, { loadInventoryWithApiNodes, SECRET_KEY_PATTERN }, { loadPlaybook }, { checkVariables }] = await Promise.all([
     import('../template/index.js'),
     import('../inventory/index.js'),
     import('../playbook/load.js'),
@@ -214,7 +214,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   let inventory: Inventory | undefined;
   const playbooks: Playbook[] = [];
   try {
-    inventory = loadInventory(opts.inventory, { templater });
+    // Nodes of `from_api` clusters are read here, once, before anything is validated against the host list.
+    inventory = await loadInventoryWithApiNodes(opts.inventory, { templater, warn: (m) => process.stderr.write(`[WARNING]: ${m}\n`) });
   } catch (e) {
     if (e instanceof ValidationError) problems.push(...e.problems);
     else throw e;

@@ -78,7 +78,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const templater = createTemplater();
   let inventory: Inventory;
   try {
-    inventory = inv.loadInventory(v.inventory, { templater });
+    inventory = await inv.loadInventoryWithApiNodes(v.inventory, { templater });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const masker = new Redactor();
@@ -283,11 +283,11 @@ async function probeKubeconfig(cluster: string, secret: any, o: StatusOptions): 
   } catch (e) {
     return { present: true, authenticates: false, error: `remote secret's kubeconfig does not parse: ${errText(e)}` };
   }
-  const { server, ca, token } = reading.credentials;
+  const { server, ca, token, tlsServerName } = reading.credentials;
   if (token) o.secret(token);
   if (!token) return { present: true, authenticates: false, error: "remote secret's kubeconfig has no server or token" };
   const { connect } = await import('../connection/kubernetes.js');
-  const host: Host = { name: `${cluster}-remote-secret`, kind: 'cluster', connection: 'kubernetes', cluster, vars: {}, api: { url: server, token, ca_data: ca?.toString('utf8') } };
+  const host: Host = { name: `${cluster}-remote-secret`, kind: 'cluster', connection: 'kubernetes', cluster, vars: {}, api: { url: server, token, ca_data: ca?.toString('utf8'), ...(tlsServerName ? { tls_server_name: tlsServerName } : {}) } };
   let conn: KubernetesConnection;
   try {
     conn = await connect({ host, vars: {}, acceptNewHostKeys: false, log: () => undefined, warn: () => undefined, secret: o.secret, signal: new AbortController().signal });

@@ -1,12 +1,14 @@
 // The Kubernetes transport: one authenticated HTTPS client per cluster host for the whole run, with a keep-alive
 // agent and one TLS context (the client key is parsed once, sockets and TLS sessions are reused).
-// Credentials come from runner/k8s/kubeconfig.ts; @kubernetes/client-node (~0.3 s to import) is loaded only for
-// kubeconfig users that need it (exec plugins, auth providers).
+// Where the server is and how to authenticate comes from runner/k8s/resolve.ts (every inventory `api` form);
+// credential plugins run through runner/k8s/exec-credential.ts; @kubernetes/client-node (~0.3 s to import) is
+// loaded only for legacy auth providers.
 import https from 'node:https';
-import fs from 'node:fs';
 import tls from 'node:tls';
 import { sleep } from '../sleep.js';
-import { readKubeconfig, type KubeconfigReading, type StaticCredentials } from '../k8s/kubeconfig.js';
+import type { StaticCredentials } from '../k8s/kubeconfig.js';
+import { resolveApi, ApiSettingsError, type ResolvedApi } from '../k8s/resolve.js';
+import { ExecCredentialSource, ExecPluginError, type ExecCredentialResult } from '../k8s/exec-credential.js';
 import type { Connection, ConnectionTimings } from './types.js';
 import { UnreachableError } from './types.js';
 import type { ConnectOptions } from './options.js';
@@ -101,25 +103,62 @@ export class KubernetesConnection implements Connection {
   readonly kind = 'kubernetes' as const;
   readonly host: string;
   readonly server: string;
-  private readonly agent: https.Agent;
-  private readonly headers: Record<string, string>;
+  private agent: https.Agent;
+  private headers: Record<string, string>;
+  private readonly creds: StaticCredentials;
+  /** A credential plugin: asked before requests (it caches until expiry) and again after a 401. */
+  private readonly plugin?: ExecCredentialSource;
+  private pluginCredential?: ExecCredentialResult;
   private readonly counts: RequestCounts = { byVerb: {}, persisting: 0, dryRun: 0, total: 0 };
   private readonly timing: ConnectionTimings = { connectMs: 0, commands: 0, commandMs: 0 };
   private readonly groupVersions = new Map<string, Promise<ApiResourceInfo[] | undefined>>();
   private groupsCache?: Promise<string[]>;
   private readonly timeoutMs: number;
 
-  constructor(host: string, creds: StaticCredentials, headers: Record<string, string>, timeoutMs: number) {
+  constructor(host: string, creds: StaticCredentials, headers: Record<string, string>, timeoutMs: number, plugin?: ExecCredentialSource) {
     this.host = host;
     this.server = creds.server;
+    this.creds = creds;
     this.headers = headers;
     this.timeoutMs = timeoutMs;
-    this.agent = new https.Agent({
+    this.plugin = plugin;
+    this.agent = this.makeAgent(creds.cert, creds.key);
+  }
+
+  private makeAgent(cert?: Buffer, key?: Buffer): https.Agent {
+    return new https.Agent({
       keepAlive: true,
-      secureContext: tls.createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key }),
-      rejectUnauthorized: !creds.insecure,
-      servername: creds.tlsServerName,
+      secureContext: tls.createSecureContext({ ca: this.creds.ca, cert, key }),
+      rejectUnauthorized: !this.creds.insecure,
+      servername: this.creds.tlsServerName,
     });
+  }
+
+  /** Brings the plugin's credential into the headers (and the TLS context, for a client certificate). */
+  private async usePlugin(force = false): Promise<void> {
+    if (!this.plugin) return;
+    let c: ExecCredentialResult;
+    try {
+      c = await this.plugin.get(force);
+    } catch (e) {
+      if (e instanceof ExecPluginError) throw new UnreachableError(this.host, `${this.host}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    if (c === this.pluginCredential) return;
+    this.pluginCredential = c;
+    const headers = { ...this.headers };
+    delete headers.Authorization;
+    if (c.token) headers.Authorization = `Bearer ${c.token}`;
+    this.headers = headers;
+    if (c.cert) {
+      this.agent.destroy();
+      this.agent = this.makeAgent(c.cert, c.key);
+    }
+  }
+
+  /** How many times the credential plugin ran (0 without one). */
+  pluginRuns(): number {
+    return this.plugin?.runs ?? 0;
   }
 
   timings(): ConnectionTimings {
@@ -162,6 +201,8 @@ export class KubernetesConnection implements Connection {
     const payload =
       req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const verb = req.method === 'GET' && req.list ? 'LIST' : req.method;
+    let renewed = false;
+    await this.usePlugin();
     for (let attempt = 1; ; attempt++) {
       this.count(req);
       const t0 = Date.now();
@@ -185,6 +226,13 @@ export class KubernetesConnection implements Connection {
       if ((res.status === 429 || res.status >= 500) && attempt < maxTries) {
         const after = Number(res.retryAfter);
         await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : backoff(attempt));
+        continue;
+      }
+      if (res.status === 401 && this.plugin && !renewed) {
+        // The server no longer accepts the plugin's credential (revoked, or expired early): ask the plugin once more.
+        renewed = true;
+        await this.usePlugin(true);
+        attempt--;
         continue;
       }
       const body: any = res.body ? responseBody(res.body) : undefined;
@@ -226,7 +274,7 @@ export class KubernetesConnection implements Connection {
     const qs = new URLSearchParams({ ...query, watch: '1', allowWatchBookmarks: 'false', timeoutSeconds: String(Math.max(1, Math.ceil(timeoutMs / 1000))) });
     const url = new URL(this.server.replace(/\/$/, '') + path + `?${qs}`);
     this.countVerb('WATCH');
-    return new Promise((resolve, reject) => {
+    return this.usePlugin().then(() => new Promise((resolve, reject) => {
       let settled = false;
       const finish = (value: 'changed' | 'ended' | Error) => {
         if (settled) return;
@@ -265,7 +313,7 @@ export class KubernetesConnection implements Connection {
       req.on('error', () => finish('ended'));
       signal?.addEventListener('abort', onAbort);
       req.end();
-    });
+    }));
   }
 
   /** GET that returns undefined on 404. */
@@ -375,60 +423,22 @@ function backoff(attempt: number): number {
   return Math.min(200 * 2 ** (attempt - 1), 2000) + Math.floor(Math.random() * 100);
 }
 
-const basicAuthRefusal =
-  'Kubernetes removed basic authentication (username/password) in 1.19. Create a ServiceAccount token ' +
-  '(`kubectl create token <serviceaccount>` or a kubernetes.io/service-account-token Secret) and put it in ' +
-  "`api.token`, e.g. `token: \"{{ lookup('env', 'CLUSTER_TOKEN') }}\"`.";
-
-/** Credentials from the inventory's api settings alone (no kubeconfig). */
-function inventoryCredentials(hostName: string, api: ApiSettings): StaticCredentials {
-  if (!api.url) {
-    throw new Error(`${hostName}: no Kubernetes API settings: give api.kubeconfig (+ api.context) or api.url with api.token or a client certificate`);
-  }
-  if (!api.token && !api.client_cert_file) {
-    throw new Error(`${hostName}: api.url is set but no credentials: give api.token or api.client_cert_file + api.client_key_file`);
-  }
-  return withOverrides({ server: api.url, insecure: false }, api);
-}
-
 /**
- * The inventory's api fields win over a kubeconfig's (URL, CA, insecure). A token or client certificate in the
- * inventory replaces the kubeconfig's user entirely, as the old whole-user replacement did: a least-privilege
- * token must never ride along with an admin certificate (the API server would authenticate the certificate).
+ * A kubeconfig user that authenticates through a legacy auth provider: @kubernetes/client-node runs it once and
+ * hands back the Authorization header. Cluster settings stay those resolved by runner/k8s/resolve.ts.
  */
-function withOverrides(c: StaticCredentials, api: ApiSettings): StaticCredentials {
-  const out = { ...c };
-  if (api.url) out.server = api.url;
-  if (api.insecure) out.insecure = true;
-  if (api.ca_file) out.ca = fs.readFileSync(api.ca_file);
-  if (api.ca_data) out.ca = api.ca_data.includes('-----BEGIN') ? Buffer.from(api.ca_data) : Buffer.from(api.ca_data, 'base64');
-  if (api.token || api.client_cert_file) {
-    out.token = api.token || undefined;
-    out.cert = api.client_cert_file ? fs.readFileSync(api.client_cert_file) : undefined;
-    out.key = api.client_key_file ? fs.readFileSync(api.client_key_file) : undefined;
-  }
-  return out;
-}
-
-/**
- * A kubeconfig user that authenticates through an exec plugin or an auth provider: @kubernetes/client-node runs
- * it once and hands back the Authorization header (and a client certificate, if the plugin returns one).
- * Cluster settings stay those read by runner/k8s/kubeconfig.ts.
- */
-async function libraryUserCredentials(hostName: string, api: ApiSettings): Promise<{ cert?: Buffer; key?: Buffer; headers: Record<string, string> }> {
+async function authProviderHeaders(hostName: string, files: string[], context: string): Promise<Record<string, string>> {
   const client = await import('@kubernetes/client-node');
   const kc = new client.KubeConfig();
-  kc.loadFromFile(api.kubeconfig!);
-  if (api.context) kc.setCurrentContext(api.context);
+  kc.loadFromFile(files[0]!);
+  kc.setCurrentContext(context);
   const opts: https.RequestOptions = { headers: {} };
   try {
     await kc.applyToHTTPSOptions(opts);
   } catch (e: any) {
     throw new Error(`${hostName}: cannot use the Kubernetes credentials: ${e?.message ?? e}`, { cause: e });
   }
-  const buf = (v: unknown) => (v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
-  const headers = Object.fromEntries(Object.entries((opts.headers ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
-  return { cert: buf(opts.cert), key: buf(opts.key), headers };
+  return Object.fromEntries(Object.entries((opts.headers ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
 
 /** Opens the cluster host's API connection and checks it answers (GET /version). */
@@ -436,46 +446,45 @@ export async function connect(options: ConnectOptions): Promise<KubernetesConnec
   const t0 = Date.now();
   const host = options.host;
   const api: ApiSettings = { ...(host.api ?? {}), ...((options.vars.api as ApiSettings | undefined) ?? {}) };
-  if (api.username !== undefined || api.password !== undefined) {
-    if (api.password) options.secret(api.password);
-    throw new Error(`${host.name}: api.username/api.password are not supported. ${basicAuthRefusal}`);
-  }
   if (api.token) options.secret(api.token);
-  if (api.client_cert_file && !api.client_key_file) throw new Error(`${host.name}: api.client_cert_file needs api.client_key_file`);
-  if (api.insecure) {
-    options.warn(`${host.name}: api.insecure is set: the API server's certificate is NOT verified (anyone on the path can impersonate it)`);
+  if (api.password) options.secret(api.password);
+  if (!host.api && !options.vars.api) {
+    throw new Error(`${host.name}: no Kubernetes API settings: give api.kubeconfig (+ api.context), or api.url with api.token_file or a client certificate`);
   }
-  let creds: StaticCredentials;
+  let r: ResolvedApi;
+  try {
+    r = resolveApi(api, process.env);
+  } catch (e) {
+    if (e instanceof ApiSettingsError) throw new Error(`${host.name}: ${e.message}${e.expected ? `; expected ${e.expected}` : ''}`, { cause: e });
+    throw e;
+  }
+  if (r.insecure) {
+    options.warn(`${host.name}: insecure_skip_tls_verify is set (${r.source}): the API server's certificate is NOT verified (anyone on the path can impersonate it)`);
+  }
   let headers: Record<string, string> = {};
-  if (api.kubeconfig) {
-    let reading: KubeconfigReading;
-    try {
-      reading = readKubeconfig(api.kubeconfig, { context: api.context, ignoreUser: !!(api.token || api.client_cert_file) });
-    } catch (e: any) {
-      throw new Error(`${host.name}: ${e?.message ?? e}`, { cause: e });
-    }
-    creds = withOverrides(reading.credentials, api);
-    if (reading.libraryUser) {
-      options.log(3, `${host.name}: ${api.kubeconfig} uses ${reading.libraryUser}: loading @kubernetes/client-node`);
-      const user = await libraryUserCredentials(host.name, api);
-      headers = user.headers;
-      creds = { ...creds, cert: user.cert ?? creds.cert, key: user.key ?? creds.key };
-      const bearer = /^Bearer (.+)$/i.exec(headers.Authorization ?? headers.authorization ?? '')?.[1];
-      if (bearer) options.secret(bearer);
-    }
-  } else creds = inventoryCredentials(host.name, api);
-  if (creds.token) {
-    options.secret(creds.token);
-    headers = { ...headers, Authorization: `Bearer ${creds.token}` };
+  let plugin: ExecCredentialSource | undefined;
+  if (r.exec) {
+    options.log(3, `${host.name}: ${r.source}: credential plugin ${r.exec.command}`);
+    plugin = new ExecCredentialSource(r.exec, { server: r.server, ca: r.ca, tlsServerName: r.tlsServerName, insecure: r.insecure }, options.secret);
+  } else if (r.authProvider) {
+    options.log(3, `${host.name}: ${r.source} uses user.auth-provider: loading @kubernetes/client-node`);
+    headers = await authProviderHeaders(host.name, r.authProvider.files, r.authProvider.context);
+    const bearer = /^Bearer (.+)$/i.exec(headers.Authorization ?? headers.authorization ?? '')?.[1];
+    if (bearer) options.secret(bearer);
   }
+  if (r.token) {
+    options.secret(r.token);
+    headers = { ...headers, Authorization: `Bearer ${r.token}` };
+  }
+  const creds: StaticCredentials = { server: r.server, ca: r.ca, cert: r.cert, key: r.key, token: r.token, insecure: r.insecure, tlsServerName: r.tlsServerName };
   const timeoutMs = Number(options.vars.kubernetes_request_timeout ?? 30) * 1000;
-  const conn = new KubernetesConnection(host.name, creds, headers, timeoutMs);
+  const conn = new KubernetesConnection(host.name, creds, headers, timeoutMs, plugin);
   try {
     await conn.request({ method: 'GET', path: '/version' });
   } catch (e) {
     if (e instanceof KubeApiError && (e.status === 401 || e.status === 403)) {
       // Anonymous access to /version is normal; a 401 means the credentials were rejected.
-      if (e.status === 401) throw new UnreachableError(host.name, `${host.name}: the Kubernetes API ${conn.server} rejected the credentials (401 Unauthorized)`, { cause: e });
+      if (e.status === 401) throw new UnreachableError(host.name, `${host.name}: the Kubernetes API ${conn.server} rejected the credentials (401 Unauthorized; ${r.credential} from ${r.source})`, { cause: e });
     } else throw e;
   }
   options.log(3, `${host.name}: connected to ${conn.server} in ${Date.now() - t0} ms`);

@@ -1,6 +1,7 @@
 // Hosts and groups from (rendered) cluster specs, and the variables each host sees.
 import type { ApiSettings, ClusterSpec, Host, Inventory, NodeSpec, SshSettings } from './types.js';
 import type { SourcePosition } from '../yaml/source.js';
+import type { ApiFact } from '../k8s/resolve.js';
 
 export const LOCALHOST = 'localhost';
 
@@ -57,21 +58,25 @@ export function userVars(name: string, groups: string[], layers: Array<Record<st
 }
 
 /** Variables meshplay sets itself; they win over user variables, as Ansible's magic variables do. */
-export function clusterMagic(c: ClusterSpec, topology: Inventory['topology']): Record<string, unknown> {
-  return { inventory_hostname: c.name, cluster_name: c.name, cluster: c, istio_control_plane: c.istio_control_plane, topology };
+/**
+ * `cluster_api` is the cluster's resolved API (runner/k8s/resolve.ts): server, ca_data, tls_server_name,
+ * credential kind; whatever form the inventory's `api` takes. Roles read it, never `cluster.api`.
+ */
+export function clusterMagic(c: ClusterSpec, topology: Inventory['topology'], api?: ApiFact): Record<string, unknown> {
+  return { inventory_hostname: c.name, cluster_name: c.name, cluster: c, istio_control_plane: c.istio_control_plane, topology, ...(api ? { cluster_api: api } : {}) };
 }
 
-export function nodeMagic(c: ClusterSpec, n: NodeSpec, topology: Inventory['topology']): Record<string, unknown> {
+export function nodeMagic(c: ClusterSpec, n: NodeSpec, topology: Inventory['topology'], api?: ApiFact): Record<string, unknown> {
   return {
-    ...clusterMagic(c, topology),
+    ...clusterMagic(c, topology, api),
     inventory_hostname: n.name,
-    node: { name: n.name, address: n.address },
+    node: { name: n.name, address: n.address, ...(n.labels ? { labels: n.labels } : {}) },
     address: n.address,
     ansible_host: n.address,
   };
 }
 
-export const MAGIC_KEYS = ['inventory_hostname', 'cluster_name', 'cluster', 'istio_control_plane', 'topology', 'node', 'address', 'ansible_host'];
+export const MAGIC_KEYS = ['inventory_hostname', 'cluster_name', 'cluster', 'cluster_api', 'istio_control_plane', 'topology', 'node', 'address', 'ansible_host'];
 
 /** Effective SSH settings: later layers override earlier ones key by key; proxy_jump is replaced whole. */
 export function mergeSsh(...layers: Array<SshSettings | undefined>): SshSettings {

@@ -11,6 +11,18 @@ export interface RawCluster {
   src: SourceFile;
   /** ['clusters', index] in `src`. */
   path: PathSegment[];
+  /**
+   * The cluster's nodes once `from_api` items are replaced by the Nodes read from the API (each at the item's
+   * path); unset before that, when the nodes are the `nodes` list as written.
+   */
+  nodes?: NodeEntry[];
+}
+
+export interface NodeEntry {
+  value: Record<string, unknown>;
+  path: PathSegment[];
+  /** Read from the cluster's API by a from_api item (at `path`). */
+  fromApi?: boolean;
 }
 
 /** Names that are groups (or the implicit localhost), so no cluster or node may take them. */
@@ -20,7 +32,8 @@ export function at(p: SourcePosition): string {
   return `${p.file}:${p.line}:${p.column}`;
 }
 
-function nodesOf(c: RawCluster): { value: Record<string, unknown>; path: PathSegment[] }[] {
+export function nodesOf(c: RawCluster): NodeEntry[] {
+  if (c.nodes) return c.nodes;
   const nodes = c.value.nodes;
   if (!Array.isArray(nodes)) return [];
   return nodes.flatMap((n, i) => (n && typeof n === 'object' && !Array.isArray(n) ? [{ value: n as Record<string, unknown>, path: [...c.path, 'nodes', i] }] : []));
@@ -43,27 +56,29 @@ export function checkControlPlane(clusters: RawCluster[], problems: Problem[], f
 
 /** Cluster names, node names (one namespace: both are hosts) must be unique and not a reserved group name. */
 export function checkNames(clusters: RawCluster[], problems: Problem[]): void {
-  const seen = new Map<string, { kind: string; pos: SourcePosition }>();
-  const claim = (name: unknown, kind: 'cluster' | 'node', src: SourceFile, path: PathSegment[]) => {
+  const seen = new Map<string, { kind: string; pos: SourcePosition; fromApi?: boolean }>();
+  const claim = (name: unknown, kind: 'cluster' | 'node', src: SourceFile, path: PathSegment[], fromApi = false) => {
     if (typeof name !== 'string') return;
-    const pos = src.positionOf([...path, 'name']);
+    const pos = src.positionOf(fromApi ? path : [...path, 'name']);
     if (RESERVED_NAMES.includes(name)) {
       problems.push({ ...pos, message: `${kind} name '${name}' is reserved`, expected: `a name other than ${RESERVED_NAMES.join(', ')} (they are groups or the implicit localhost)` });
       return;
     }
     const prior = seen.get(name);
     if (!prior) {
-      seen.set(name, { kind, pos });
+      seen.set(name, { kind, pos, fromApi });
       return;
     }
-    const message =
-      prior.kind === kind
+    const fromApiNote = (api: boolean | undefined) => (api ? ' (read from the API by from_api)' : '');
+    const message = fromApi || prior.fromApi
+      ? `${kind} name '${name}'${fromApiNote(fromApi)} clashes with the ${prior.kind} '${name}'${fromApiNote(prior.fromApi)} at ${at(prior.pos)}`
+      : prior.kind === kind
         ? `duplicate ${kind} name '${name}' (first defined at ${at(prior.pos)})`
         : `${kind} name '${name}' is already the name of a ${prior.kind} (at ${at(prior.pos)})`;
     problems.push({ ...pos, message, expected: 'cluster and node names unique across the whole inventory' });
   };
   for (const c of clusters) claim(c.value.name, 'cluster', c.src, c.path);
-  for (const c of clusters) for (const n of nodesOf(c)) claim(n.value.name, 'node', c.src, n.path);
+  for (const c of clusters) for (const n of nodesOf(c)) claim(n.value.name, 'node', c.src, n.path, n.fromApi);
 }
 
 const HOSTNAME_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
@@ -87,7 +102,7 @@ export function checkAddresses(clusters: RawCluster[], problems: Problem[]): voi
     for (const n of nodesOf(c)) {
       const address = n.value.address;
       if (typeof address !== 'string' || !address) continue;
-      const pos = c.src.positionOf([...n.path, 'address']);
+      const pos = c.src.positionOf(n.fromApi ? n.path : [...n.path, 'address']);
       const node = String(n.value.name);
       if (!isIpAddress(address) && !isHostname(address)) {
         problems.push({ ...pos, message: `address '${address}' of node '${node}' is neither an IP address nor a hostname`, expected: 'an IPv4 or IPv6 address, or a DNS hostname' });

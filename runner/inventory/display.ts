@@ -7,6 +7,8 @@ import type { Host, Inventory } from './types.js';
 function shownVars(host: Host): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(host.vars)) if (!MAGIC_KEYS.includes(k) || k === 'cluster_name' || k === 'istio_control_plane') out[k] = v;
+  const labels = (host.vars.node as { labels?: Record<string, string> } | undefined)?.labels;
+  if (labels) out.node_labels = labels; // a node read from the API (from_api)
   out.ansible_connection = host.connection;
   if (host.address) out.ansible_host = host.address;
   if (host.ssh && Object.keys(host.ssh).length) out.ssh = host.ssh;

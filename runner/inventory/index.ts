@@ -1,5 +1,6 @@
 // The inventory: which clusters and nodes exist, how to reach them, and their variables.
 export { loadInventory, hostVars, type LoadInventoryOptions } from './load.js';
+export { loadInventoryWithApiNodes } from './api-nodes.js';
 export { selectHosts, splitPattern, type HostSelection } from './patterns.js';
 export { inventoryList, inventoryGraph } from './display.js';
 export { SECRET_KEY_PATTERN, REDACTED, isSecretKey, redactSecrets } from './secrets.js';

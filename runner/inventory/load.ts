@@ -17,17 +17,34 @@ import {
   userVars,
   type VarsSources,
 } from './build.js';
-import { checkAddresses, checkCidrs, checkControlPlane, checkIstioVersion, checkNames, type RawCluster } from './checks.js';
+import { checkAddresses, checkCidrs, checkControlPlane, checkIstioVersion, checkNames, type NodeEntry, type RawCluster } from './checks.js';
 import { checkEnvLookups, renderTree, type RenderContext } from './render.js';
+import { checkApi } from './api.js';
 import { validateInventoryShape } from './schema.js';
 import { expandSources, loadVarsFiles, type VarsFile } from './sources.js';
-import type { ClusterSpec, Host, Inventory, NodeSpec, SshSettings } from './types.js';
+import type { ApiNodeSource, ClusterSpec, Host, Inventory, NodeSpec, SshSettings } from './types.js';
 
 export interface LoadInventoryOptions {
   /** Renders templates in the inventory; without it only env lookups and plain variable names work. */
   templater?: Templater;
   /** Environment for lookup('env', ...); defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Nodes read from the API for each `from_api` item (keyed by apiNodeKey). Without it, from_api items add no
+   * hosts: loadInventoryWithApiNodes (api-nodes.ts) loads once, reads the Nodes, and loads again with them.
+   */
+  apiNodes?: Map<string, ApiNode[]>;
+}
+
+/** One Node object as read from a cluster's API. */
+export interface ApiNode {
+  name: string;
+  address: string;
+  labels: Record<string, string>;
+}
+
+export function apiNodeKey(cluster: string, item: number): string {
+  return `${cluster}#${item}`;
 }
 
 type Topology = Inventory['topology'];
@@ -84,17 +101,19 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
 
   const fallback = docs[0]?.src.positionOf([]) ?? { file: paths[0], line: 0, column: 0 };
   checkControlPlane(rawClusters, problems, fallback);
-  checkNames(rawClusters, problems);
   checkIstioVersion(docs, rawClusters, topology, problems);
 
   const sshDefaults = mergeSsh(
     ...docs.map((d) => (isRecord(d.value.ssh) ? (renderTree(d.value.ssh, ['ssh'], d.src, { ...inventoryVars, ...varsSources.groupVars.get('all') }, ctx) as SshSettings) : undefined)),
   );
-  const clusters = rawClusters.map((c) => renderCluster(c, topology, varsSources, ctx));
+  const apiNodeSources: ApiNodeSource[] = [];
+  const clusters = rawClusters.map((c) => expandNodes(renderCluster(c, topology, varsSources, ctx), opts.apiNodes, apiNodeSources));
+  checkNames(clusters, problems);
   checkAddresses(clusters, problems);
   checkCidrs(clusters, problems);
+  const apiFacts = new Map(clusters.map((c) => [String(c.value.name), checkApi(c, ctx.env, problems)]));
 
-  const specs = clusters.map((c) => toSpec(c.value));
+  const specs = clusters.map((c) => toSpec(c.value, c.nodes!));
   const groups = buildGroups(specs);
   for (const f of groupFiles) {
     if (f.strict && !groups.has(f.target)) problems.push(f.src.problem([], `group_vars for '${f.target}', which is not a group of this inventory`, `one of: ${[...groups.keys()].join(', ')}`));
@@ -108,15 +127,16 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
   const hosts = new Map<string, Host>();
   specs.forEach((c, i) => {
     const origin = clusters[i];
-    hosts.set(c.name, clusterHost(c, { ...userVars(c.name, clusterGroups(c), [c.vars], varsSources), ...clusterMagic(c, topology) }, origin.src.positionOf(origin.path)));
+    const apiFact = apiFacts.get(c.name);
+    hosts.set(c.name, clusterHost(c, { ...userVars(c.name, clusterGroups(c), [c.vars], varsSources), ...clusterMagic(c, topology, apiFact) }, origin.src.positionOf(origin.path)));
     c.nodes.forEach((n, j) => {
-      const vars = { ...userVars(n.name, nodeGroups(c), [c.vars, n.vars], varsSources), ...nodeMagic(c, n, topology) };
-      hosts.set(n.name, nodeHost(c, n, mergeSsh(sshDefaults, c.ssh, n.ssh), vars, origin.src.positionOf([...origin.path, 'nodes', j])));
+      const vars = { ...userVars(n.name, nodeGroups(c), [c.vars, n.vars], varsSources), ...nodeMagic(c, n, topology, apiFact) };
+      hosts.set(n.name, nodeHost(c, n, mergeSsh(sshDefaults, c.ssh, n.ssh), vars, origin.src.positionOf(origin.nodes![j]!.path)));
     });
   });
   hosts.set(LOCALHOST, localHost(userVars(LOCALHOST, ['all'], [], varsSources), topology));
 
-  return { hosts, groups, clusters: specs, vars: inventoryVars, topology, sources: sources.files };
+  return { hosts, groups, clusters: specs, vars: inventoryVars, topology, sources: sources.files, apiNodeSources };
 }
 
 /** Problems file by file (in the order the files were read), top to bottom within a file. */
@@ -184,8 +204,37 @@ function renderNode(
   return out;
 }
 
-function toSpec(v: Record<string, unknown>): ClusterSpec {
-  const nodes = Array.isArray(v.nodes) ? v.nodes.filter(isRecord).map((n) => ({ ...n }) as unknown as NodeSpec) : [];
+/**
+ * The cluster's nodes with every from_api item (or `nodes: from_api`) replaced by the Nodes read for it, each
+ * placed at the item's path (so problems and host positions point at the from_api that brought it in).
+ */
+function expandNodes(c: RawCluster, apiNodes: Map<string, ApiNode[]> | undefined, sources: ApiNodeSource[]): RawCluster {
+  const written = c.value.nodes;
+  const items: unknown[] = written === 'from_api' ? [{ from_api: {} }] : Array.isArray(written) ? written : [];
+  const cluster = String(c.value.name);
+  const nodes: NodeEntry[] = [];
+  items.forEach((item, i) => {
+    const path = written === 'from_api' ? [...c.path, 'nodes'] : [...c.path, 'nodes', i];
+    if (!isRecord(item)) return;
+    if (!('from_api' in item)) {
+      nodes.push({ value: item, path });
+      return;
+    }
+    const spec = isRecord(item.from_api) ? item.from_api : {};
+    const selector = typeof spec.selector === 'string' ? spec.selector : undefined;
+    sources.push({ cluster, item: i, ...(selector ? { selector } : {}), position: c.src.positionOf(path) });
+    for (const n of apiNodes?.get(apiNodeKey(cluster, i)) ?? []) {
+      const value: Record<string, unknown> = { name: n.name, address: n.address, labels: n.labels };
+      if (isRecord(item.ssh)) value.ssh = item.ssh;
+      if (isRecord(item.vars)) value.vars = item.vars;
+      nodes.push({ value, path, fromApi: true });
+    }
+  });
+  return { ...c, nodes };
+}
+
+function toSpec(v: Record<string, unknown>, entries: NodeEntry[]): ClusterSpec {
+  const nodes = entries.map((n) => ({ ...n.value }) as unknown as NodeSpec);
   return { ...v, name: String(v.name), istio_control_plane: v.istio_control_plane === true, nodes } as ClusterSpec;
 }
 

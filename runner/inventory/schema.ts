@@ -45,6 +45,8 @@ export function validateInventoryShape(src: SourceFile, value: unknown): Problem
   const problems: Problem[] = [];
   const seenNames = new Set<string>();
   for (const e of validate.errors ?? []) {
+    // if/then/else (a node item or a from_api item) reports the chosen branch's errors, then this summary.
+    if (e.keyword === 'if') continue;
     // A bad name can break both its pattern and its length: say it once.
     if (e.schemaPath.startsWith('#/definitions/name/')) {
       if (seenNames.has(e.instancePath)) continue;
@@ -70,6 +72,9 @@ function translate(src: SourceFile, e: ErrorObject): Problem {
       return src.problem(path, `missing required key '${key}' in ${title}`);
     }
     case 'type': {
+      if (path[path.length - 1] === 'nodes' && path.length === 3) {
+        return src.problem(path, `wrong type for ${where}: expected list or from_api, got ${typeOf(e.data)}`, 'a list of nodes ({name, address}), or from_api to read them from the API');
+      }
       const want = (e.params as { type: string | string[] }).type;
       const wanted = (Array.isArray(want) ? want : [want]).map(yamlType).join(' or ');
       return src.problem(path, `wrong type for ${where}: expected ${wanted}, got ${typeOf(e.data)}`);
@@ -90,6 +95,9 @@ function translate(src: SourceFile, e: ErrorObject): Problem {
   }
   if (e.keyword === 'pattern' && path[path.length - 1] === 'url') {
     return src.problem(path, `${where} '${String(e.data)}' is not an http(s) URL`, 'a URL such as https://10.0.0.1:6443');
+  }
+  if (e.keyword === 'const' && path[path.length - 1] === 'nodes') {
+    return src.problem(path, `wrong type for ${where}: expected list or from_api, got string '${String(e.data)}'`, 'a list of nodes ({name, address}), or from_api to read them from the API');
   }
   if (e.keyword === 'pattern' && path[path.length - 1] === 'private_key_passphrase_env') {
     return src.problem(path, `${where} '${String(e.data)}' is not an environment variable name`, 'the NAME of a variable holding the passphrase');

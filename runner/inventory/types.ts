@@ -20,11 +20,17 @@ export interface ApiSettings {
   kubeconfig?: string;
   context?: string;
   token?: string;
+  /** File holding a bearer token (read when meshplay connects, so a rotated token is picked up). */
+  token_file?: string;
   ca_file?: string;
   ca_data?: string;
   client_cert_file?: string;
   client_key_file?: string;
+  /** Do not verify the server's certificate (warned on every run). `insecure` is the older name. */
+  insecure_skip_tls_verify?: boolean;
   insecure?: boolean;
+  /** Server name to verify the certificate against (and send as SNI) when it differs from the URL's host. */
+  tls_server_name?: string;
   username?: string;
   password?: string;
 }
@@ -32,6 +38,8 @@ export interface ApiSettings {
 export interface NodeSpec {
   name: string;
   address: string;
+  /** Labels of the Node object, for nodes read from the API (`from_api`). */
+  labels?: Record<string, string>;
   ssh?: SshSettings;
   vars?: Record<string, unknown>;
 }
@@ -76,4 +84,14 @@ export interface Inventory {
   /** Inventory topology (single-control-plane by default). */
   topology: 'single-control-plane' | 'multi-control-plane';
   sources: string[];
+  /** The `from_api` items of every cluster: whose Nodes to read at the start (runner/inventory/api-nodes.ts). */
+  apiNodeSources?: ApiNodeSource[];
+}
+
+export interface ApiNodeSource {
+  cluster: string;
+  /** Index of the item in the cluster's `nodes` list (0 for `nodes: from_api`). */
+  item: number;
+  selector?: string;
+  position: SourcePosition;
 }

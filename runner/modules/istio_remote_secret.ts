@@ -13,7 +13,10 @@ export interface IstioRemoteSecretArgs {
   /** The filled kubernetes.io/service-account-token Secret (its token and ca.crt are used). */
   token_secret?: KubeObject;
   token?: string;
+  /** CA of the server (PEM or base64 PEM); empty: the token Secret's ca.crt. */
   ca_data?: string;
+  /** Name the server's certificate is verified against, when the URL's host is not in it. */
+  tls_server_name?: string;
   namespace?: string;
   /** Silences the loopback warning (the lab's Pilot runs on the same machine as the API servers). */
   loopback_ok?: boolean;
@@ -25,11 +28,11 @@ export const remoteSecretName = (cluster: string) => `istio-remote-secret-${clus
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export function kubeconfigFor(cluster: string, server: string, caPem: string, token: string): string {
+export function kubeconfigFor(cluster: string, server: string, caPem: string, token: string, tlsServerName?: string): string {
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: cluster, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    clusters: [{ name: cluster, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64'), ...(tlsServerName ? { 'tls-server-name': tlsServerName } : {}) } }],
     users: [{ name: cluster, user: { token } }],
     contexts: [{ name: cluster, context: { cluster, user: cluster } }],
     'current-context': cluster,
@@ -64,6 +67,7 @@ const istioRemoteSecret: Module<IstioRemoteSecretArgs, never> = {
       token_secret: { type: 'object' },
       token: { type: 'string' },
       ca_data: { type: 'string' },
+      tls_server_name: { type: 'string' },
       namespace: { type: 'string' },
       loopback_ok: { type: 'boolean' },
     },
@@ -76,12 +80,12 @@ const istioRemoteSecret: Module<IstioRemoteSecretArgs, never> = {
     try {
       url = new URL(args.server);
     } catch {
-      throw new Error(`${args.cluster}: API server URL '${args.server}' is not a URL (set api.url in the inventory)`);
+      throw new Error(`${args.cluster}: API server URL '${args.server}' is not a URL (set istio_remote_api_url, or api.url in the inventory)`);
     }
     if (url.protocol !== 'https:') throw new Error(`${args.cluster}: API server URL ${args.server} is not https: Istio would send the token in clear`);
     const fromSecret = secretValues(args.token_secret);
     const token = args.token ?? fromSecret.token;
-    let ca = args.ca_data ?? fromSecret['ca.crt'];
+    let ca = args.ca_data || fromSecret['ca.crt'];
     if (!token) throw new Error(`${args.cluster}: no ServiceAccount token (give token, or token_secret once the token controller has filled it)`);
     if (!ca) throw new Error(`${args.cluster}: no CA data for the API server (give ca_data, or a token_secret with ca.crt)`);
     if (!ca.includes('-----BEGIN')) ca = Buffer.from(ca, 'base64').toString('utf8');
@@ -92,7 +96,7 @@ const istioRemoteSecret: Module<IstioRemoteSecretArgs, never> = {
           'in another cluster cannot reach it. Set api.url in the inventory to an address the control plane can route to.',
       );
     }
-    const kubeconfig = kubeconfigFor(args.cluster, args.server, ca, token);
+    const kubeconfig = kubeconfigFor(args.cluster, args.server, ca, token, args.tls_server_name || undefined);
     const encoded = Buffer.from(kubeconfig).toString('base64');
     ctx.secret(kubeconfig);
     ctx.secret(encoded);
