@@ -7,7 +7,7 @@ export { labUp, labDown, labStatus, labState, nodeExec, stopSshd, startSshd, mov
 export type { UpOptions, UpResult, StatusResult, NodeHealth, LabOptions } from './lab.js';
 export type { LabSpec, LabShape } from './spec.js';
 
-const TOPOLOGIES = ['single-control-plane', 'multi-control-plane'] as const;
+const TOPOLOGIES = ['single-control-plane', 'multi-control-plane', 'separate-meshes'] as const;
 type Topology = (typeof TOPOLOGIES)[number];
 
 const USAGE = `usage: meshplay lab up [--clusters N] [--nodes M] [--overlap] [--no-kube] [--topology ${TOPOLOGIES.join('|')}]

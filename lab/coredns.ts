@@ -347,7 +347,7 @@ export interface DigAnswer {
 
 /** `dig` run inside `namespace` (so the query can only reach the lab's own addresses). */
 export async function digIn(namespace: string, server: string, name: string, type = 'A', timeoutS = 2): Promise<DigAnswer> {
-  const r = await run('ip', ['netns', 'exec', namespace, 'dig', `@${server}`, name, type, '+tries=1', `+time=${timeoutS}`, '+nocookie'], { check: false });
+  const r = await run('ip', ['netns', 'exec', namespace, 'dig', `@${server}`, name, type, '+tries=2', `+time=${timeoutS}`, '+nocookie'], { check: false });
   const status = /status: (\w+)/.exec(r.stdout)?.[1] ?? 'NO-ANSWER';
   const answers: DigAnswer['answers'] = [];
   const section = /;; ANSWER SECTION:\n([\s\S]*?)(\n\n|$)/.exec(r.stdout)?.[1] ?? '';

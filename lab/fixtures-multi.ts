@@ -35,6 +35,8 @@ export interface MultiFixtureOptions {
   dns?: LabDns;
   /** Position of the cluster in the lab (0-based), used for the default DNS and the 15443 nodePort. */
   index: number;
+  /** Also the istio-egressgateway Service (separate meshes funnel their outbound traffic through it). */
+  egressGateway?: boolean;
 }
 
 export interface MultiFixture {
@@ -81,6 +83,20 @@ export async function seedMultiControlPlane(creds: AdminCredentials, opts: Multi
       ],
     },
   });
+  if (opts.egressGateway) {
+    await labApply(creds, '/api/v1/namespaces/istio-system/services/istio-egressgateway', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'istio-egressgateway', namespace: 'istio-system', labels: { app: 'istio-egressgateway', istio: 'egressgateway' } },
+      spec: {
+        selector: { app: 'istio-egressgateway', istio: 'egressgateway' },
+        ports: [
+          { name: 'http2', port: 80, targetPort: 80, protocol: 'TCP' },
+          { name: 'https', port: 443, targetPort: 443, protocol: 'TCP' },
+        ],
+      },
+    });
+  }
   // The DNS ConfigMap is created only when missing: meshplay edits it, and a later `lab up` must not undo that.
   const cmName = dns === 'coredns' ? 'coredns' : 'kube-dns';
   const exists = (await adminRequest(creds, 'GET', `/api/v1/namespaces/kube-system/configmaps/${cmName}`)).status === 200;

@@ -10,11 +10,11 @@ export function labInventory(
   ssh: { privateKeyFile: string; knownHostsFile: string },
   api: Record<string, ApiSettings> = {},
   vars: Record<string, unknown> = {},
-  topology: 'single-control-plane' | 'multi-control-plane' = 'single-control-plane',
+  topology: 'single-control-plane' | 'multi-control-plane' | 'separate-meshes' = 'single-control-plane',
   clusterVars: Record<string, Record<string, unknown>> = {},
 ): { topology?: string; clusters: ClusterSpec[]; ssh: SshSettings; vars: Record<string, unknown> } {
   return {
-    ...(topology === 'multi-control-plane' ? { topology } : {}),
+    ...(topology !== 'single-control-plane' ? { topology } : {}),
     clusters: spec.clusters.map((c) => {
       const cluster: ClusterSpec = {
         name: c.name,

@@ -254,12 +254,12 @@ async function finishWithKube(
   const { labCredentials } = await import('./fixtures/control-plane.js');
   const { startPilot } = await import('./pilot.js');
   state.pilots = {};
-  if (topology === 'multi-control-plane') {
+  if (topology === 'multi-control-plane' || topology === 'separate-meshes') {
     // Every cluster runs its own control plane: its gateway and DNS fixtures, and its own real Pilot.
     const { seedMultiControlPlane } = await import('./fixtures-multi.js');
     await Promise.all(spec.clusters.map(async (c, index) => {
       const creds = labCredentials(stateDir, c.name);
-      await seedMultiControlPlane(creds, { index });
+      await seedMultiControlPlane(creds, { index, egressGateway: topology === 'separate-meshes' });
       const pilot = await startPilot({ stateDir: join(stateDir, `pilot-${c.name}`), cluster: c.name, kubeconfig: creds.kubeconfig });
       state.pilots![c.name] = pilot.httpAddr;
       log(`Pilot (pilot-discovery 1.3) for ${c.name}: debug endpoint http://${pilot.httpAddr}`);
@@ -301,7 +301,7 @@ function labClusterVars(state: LabState): Record<string, Record<string, unknown>
 function labVars(state: LabState): Record<string, unknown> {
   const pilots = state.pilots ?? {};
   const cp = state.spec.clusters.find((c) => c.controlPlane)?.name;
-  if (state.topology === 'multi-control-plane') return Object.keys(pilots).length ? { istio_pilot_debug_addresses: pilots } : {};
+  if (state.topology === 'multi-control-plane' || state.topology === 'separate-meshes') return Object.keys(pilots).length ? { istio_pilot_debug_addresses: pilots } : {};
   return cp && pilots[cp] ? { istio_pilot_debug_address: pilots[cp] } : {};
 }
 

@@ -76,7 +76,7 @@ export interface NodeState {
   birdPid?: number;
 }
 
-export type LabTopology = 'single-control-plane' | 'multi-control-plane';
+export type LabTopology = 'single-control-plane' | 'multi-control-plane' | 'separate-meshes';
 
 export interface LabState {
   version: 1;

@@ -346,7 +346,7 @@ t.test('gateway variants: warning past 1.8.5, eastwest replaces the legacy objec
   t.same(await list('envoyfilters'), [], 'legacy EnvoyFilter pruned');
   const back = await play('multi-control-plane.yml');
   t.equal(failures(back), '');
-  t.same(await list('gateways'), ['istio-multicluster-ingressgateway']);
+  t.same(await list('gateways'), ['istio-multicluster-egressgateway', 'istio-multicluster-ingressgateway']);
 });
 
 t.test('Bookinfo split: objects in both clusters, second run changed=0', async (t) => {
@@ -361,8 +361,17 @@ t.test('Bookinfo split: objects in both clusters, second run changed=0', async (
   t.ok('reviews.default.global' in (await serviceEntries(conns.mpeast!)));
   const vs = await conns.mpeast!.request<any>({ method: 'GET', path: '/apis/networking.istio.io/v1alpha3/namespaces/default/virtualservices/reviews' });
   t.same(vs.spec.http[0].match[0].headers['end-user'], { exact: 'jason' });
-  t.equal(vs.spec.http[0].route[0].destination.subset, 'v2');
-  t.equal(vs.spec.http[1].route[0].destination.subset, 'v3');
+  t.same(vs.spec.http[0].route.map((r: any) => [r.destination.host, r.destination.subset, r.weight]), [['reviews.default.global', 'v2', 50], ['reviews.default.global', 'v3', 50]], 'jason: v2/v3 50/50 in the other cluster');
+  t.same(vs.spec.http[1].route.map((r: any) => [r.destination.host, r.destination.subset]), [['reviews.default.svc.cluster.local', 'v1']], 'everyone else: the local v1');
+  // Each subset selects a distinct set of workloads: exactly the one Deployment of its version.
+  for (const c of ['mpeast', 'mpwest']) {
+    const deps = (await conns[c]!.request<{ items: any[] }>({ method: 'GET', list: true, path: '/apis/apps/v1/namespaces/default/deployments' })).items;
+    const dr = await conns[c]!.request<any>({ method: 'GET', path: '/apis/networking.istio.io/v1alpha3/namespaces/default/destinationrules/reviews' });
+    for (const sub of dr.spec.subsets) {
+      const selected = deps.filter((d) => d.spec.template.metadata.labels.app === 'reviews' && Object.entries(sub.labels).every(([k, v]) => d.spec.template.metadata.labels[k] === v)).map((d) => d.metadata.name);
+      t.same(selected, [`reviews-${sub.name}`], `${c}: subset ${sub.name} selects only reviews-${sub.name}`);
+    }
+  }
   const second = await play('bookinfo-multi-control-plane.yml');
   t.equal(failures(second), '');
   t.equal(totals(second).changed ?? 0, 0, 'second run changed=0');

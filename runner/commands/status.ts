@@ -95,7 +95,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
       return inv.hostVars(inventory, host);
     }
   };
-  if (inventory.topology === 'multi-control-plane') return multiControlPlaneStatus(inventory, redactor, vars, v.output === 'json');
+  if (inventory.topology === 'multi-control-plane' || inventory.topology === 'separate-meshes') return multiControlPlaneStatus(inventory, redactor, vars, v.output === 'json');
   const rows = await meshStatus(inventory, {
     secret: (s) => redactor.addSecret(s),
     routes: !v['no-routes'],
@@ -115,7 +115,10 @@ async function multiControlPlaneStatus(
   vars: (host: string) => Record<string, unknown>,
   json: boolean,
 ): Promise<number> {
-  const { multiStatus } = await import('../mesh/status.js');
+  // Each topology's probe: the same per-cluster check list, printed the same way.
+  const multiStatus = inventory.topology === 'separate-meshes'
+    ? (await import('../mesh/separate-status.js')).separateMeshesStatus
+    : (await import('../mesh/status.js')).multiStatus;
   const controller = new AbortController();
   const opened: KubernetesConnection[] = [];
   const o = { secret: (s: string) => redactor.addSecret(s), vars, routes: false };

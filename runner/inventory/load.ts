@@ -88,7 +88,7 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
       checkEnvLookups(d.value.vars, ['vars'], d.src, ctx);
       Object.assign(inventoryVars, d.value.vars);
     }
-    if (d.value.topology === 'single-control-plane' || d.value.topology === 'multi-control-plane') topology = d.value.topology;
+    if (d.value.topology === 'single-control-plane' || d.value.topology === 'multi-control-plane' || d.value.topology === 'separate-meshes') topology = d.value.topology;
   }
   if (docs.length && !docs.some((d) => 'clusters' in d.value)) {
     problems.push(docs[0].src.problem([], 'the inventory lists no clusters', 'a `clusters:` list with at least one cluster'));

@@ -82,7 +82,7 @@ export interface Inventory {
   /** Inventory-wide `vars:`. */
   vars: Record<string, unknown>;
   /** Inventory topology (single-control-plane by default). */
-  topology: 'single-control-plane' | 'multi-control-plane';
+  topology: 'single-control-plane' | 'multi-control-plane' | 'separate-meshes';
   sources: string[];
   /** The `from_api` items of every cluster: whose Nodes to read at the start (runner/inventory/api-nodes.ts). */
   apiNodeSources?: ApiNodeSource[];

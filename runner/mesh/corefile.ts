@@ -287,3 +287,34 @@ export function restoreBlock(text: string, zone: string, previousBlock: string, 
     previousBlock: current,
   };
 }
+
+/**
+ * The whole `zone:53` server block that answers every A query in `zone` with `address` (CoreDNS `template`; AAAA
+ * gets an empty NOERROR so resolvers asking both do not see SERVFAIL). Seed 001's placeholder for `*.remote`.
+ */
+export function templateBlockText(zone: string, address: string, indent = '    '): string {
+  const i2 = indent + indent;
+  return (
+    `${zone}:53 {\n${indent}errors\n` +
+    `${indent}template IN A ${zone} {\n${i2}answer "{{ .Name }} 60 IN A ${address}"\n${indent}}\n` +
+    `${indent}template IN AAAA ${zone} {\n${i2}rcode NOERROR\n${indent}}\n}\n`
+  );
+}
+
+/**
+ * Makes `zone:53` exactly the template block of templateBlockText: appended when there is none, replaced whole (its
+ * previous text recorded) when it differs. Everything outside that block is kept byte for byte.
+ */
+export function upsertTemplateBlock(text: string, zone: string, address: string): Edit {
+  const block = findServerBlock(text, zone);
+  const indent = indentOf(text, block ?? parseCorefile(text)[0]);
+  const want = templateBlockText(zone, address, indent);
+  if (!block) {
+    const sep = text.length === 0 || text.endsWith('\n') ? '' : '\n';
+    return { text: text + sep + want, changed: true, action: 'added', previousBlock: '', separatorAdded: sep !== '' };
+  }
+  const previousBlock = text.slice(block.lineStart, block.lineEnd);
+  const wantHere = block.lineEnd === text.length && !previousBlock.endsWith('\n') ? want.slice(0, -1) : want;
+  if (previousBlock === wantHere) return { text, changed: false, action: 'unchanged', previousBlock };
+  return { text: text.slice(0, block.lineStart) + wantHere + text.slice(block.lineEnd), changed: true, action: 'updated', previousBlock };
+}

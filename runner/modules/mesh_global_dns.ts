@@ -5,7 +5,7 @@
 // and leaves alone a configuration meshplay never touched.
 import type { Module, Plan } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
-import { restoreBlock, upsertForwardBlock } from '../mesh/corefile.js';
+import { restoreBlock, upsertForwardBlock, upsertTemplateBlock } from '../mesh/corefile.js';
 import { mergeStubDomain, parseStubDomains, restoreStubDomain } from '../mesh/stubdomains.js';
 import { deepEqual } from '../k8s/objects.js';
 import { clusterConnection, get } from '../mesh/kube.js';
@@ -17,12 +17,23 @@ export interface GlobalDnsArgs {
   zone?: string;
   /** Address to forward to; default: the ClusterIP of istiocoredns_service. */
   upstream?: string;
+  /**
+   * CoreDNS only: answer every A query in the zone with this address (a `template` block, seed 001's `*.remote`
+   * placeholder) instead of forwarding. kube-dns cannot, so there the zone still forwards (to istiocoredns_service,
+   * e.g. a separate CoreDNS that answers with the template).
+   */
+  answer?: string;
   istiocoredns_service?: string;
   istiocoredns_namespace?: string;
   dns_namespace?: string;
 }
 
 export const recordAnnotation = 'meshplay.io/global-dns';
+
+/** Each zone keeps its own record, so the .global and .remote edits of one ConfigMap undo independently. */
+export function recordAnnotationFor(zone: string): string {
+  return zone === 'global' ? recordAnnotation : `meshplay.io/dns-${zone}`;
+}
 
 interface Record_ {
   /** Which ConfigMap key was edited. */
@@ -47,7 +58,7 @@ function cmPath(ns: string, name: string): string {
 }
 
 /** Which ConfigMap holds the DNS configuration, and which format it is in. */
-async function findDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Promise<{ cm: KubeObject; key: 'Corefile' | 'stubDomains'; flavour: string } | undefined> {
+export async function findDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Promise<{ cm: KubeObject; key: 'Corefile' | 'stubDomains'; flavour: string } | undefined> {
   const coredns = dns !== 'kube-dns' ? await get(conn, cmPath(ns, 'coredns')) : undefined;
   if (coredns && typeof (coredns.data as any)?.Corefile === 'string') return { cm: coredns, key: 'Corefile', flavour: 'coredns' };
   const kubeDns = dns !== 'coredns' ? await get(conn, cmPath(ns, 'kube-dns')) : undefined;
@@ -59,7 +70,7 @@ async function findDnsConfig(conn: KubernetesConnection, ns: string, dns: string
   return undefined;
 }
 
-function noDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Error {
+export function noDnsConfig(conn: KubernetesConnection, ns: string, dns: string): Error {
   return new Error(
     `${conn.host}: no DNS ConfigMap found in ${ns} (looked for ${dns === 'kube-dns' ? '' : 'coredns with a Corefile'}${dns === 'auto' ? ' and ' : ''}${dns === 'coredns' ? '' : 'kube-dns'}); ` +
       'set mesh_dns (coredns | kube-dns) or mesh_dns_namespace if the cluster keeps it elsewhere',
@@ -76,6 +87,7 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
       dns: { enum: ['auto', 'coredns', 'kube-dns'] },
       zone: { type: 'string', pattern: '^[a-z0-9.-]+$' },
       upstream: { type: 'string' },
+      answer: { type: 'string', pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$' },
       istiocoredns_service: { type: 'string' },
       istiocoredns_namespace: { type: 'string' },
       dns_namespace: { type: 'string' },
@@ -96,7 +108,8 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
     const name = cm.metadata!.name!;
     const data = (cm.data ?? {}) as Record<string, string>;
     const annotations = cm.metadata?.annotations ?? {};
-    const recorded: Record_ | undefined = annotations[recordAnnotation] ? JSON.parse(annotations[recordAnnotation]!) : undefined;
+    const annotation = recordAnnotationFor(zone);
+    const recorded: Record_ | undefined = annotations[annotation] ? JSON.parse(annotations[annotation]!) : undefined;
     const before = data[key] ?? '';
     let after = before;
     let action = 'unchanged';
@@ -105,22 +118,30 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
 
     if ((args.state ?? 'present') === 'present') {
       upstream = args.upstream;
-      if (!upstream) {
+      const template = key === 'Corefile' && args.answer !== undefined;
+      if (!upstream && !template) {
         const svcNs = args.istiocoredns_namespace ?? 'istio-system';
         const svcName = args.istiocoredns_service ?? 'istiocoredns';
         const svc = await get<any>(conn, `/api/v1/namespaces/${svcNs}/services/${svcName}`);
         upstream = svc?.spec?.clusterIP;
-        if (!upstream || upstream === 'None') {
+        if (!svc && ctx.check) upstream = `<ClusterIP of ${svcNs}/${svcName} once created>`;
+        else if (!upstream || upstream === 'None') {
           throw new Error(`${ctx.host.name}: Service ${svcNs}/${svcName} ${svc ? 'has no ClusterIP' : 'not found'}; install the Istio control plane with istiocoredns (multicluster gateways values) first, or give upstream`);
         }
       }
-      if (key === 'Corefile') {
-        const e = upsertForwardBlock(before, zone, upstream);
+      if (template) {
+        const e = upsertTemplateBlock(before, zone, args.answer!);
+        after = e.text;
+        action = e.action;
+        upstream = undefined;
+        if (e.changed && !recorded) record = { key, previous: e.previousBlock, separator: e.separatorAdded, hadKey: key in data };
+      } else if (key === 'Corefile') {
+        const e = upsertForwardBlock(before, zone, upstream!);
         after = e.text;
         action = e.action;
         if (e.changed && !recorded) record = { key, previous: e.previousBlock, separator: e.separatorAdded, hadKey: key in data };
       } else {
-        const e = mergeStubDomain(data.stubDomains, zone, [upstream]);
+        const e = mergeStubDomain(data.stubDomains, zone, [upstream!]);
         after = e.text;
         action = e.action;
         if (e.changed && !recorded) record = { key, previous: e.previous ?? null, hadKey: key in data, ...(key in data ? { text: data.stubDomains } : {}) };
@@ -145,18 +166,18 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
 
     const dataChanged = after !== before;
     const changed = dataChanged || record !== undefined;
-    const result = { dns: flavour, configmap: `${dnsNs}/${name}`, key, zone, upstream, action };
+    const result = { dns: flavour, configmap: `${dnsNs}/${name}`, key, zone, upstream, answer: key === 'Corefile' ? args.answer : undefined, action };
     if (!changed) return { changed: false, result };
     const patchData: Record<string, string | null> = {};
     if (dataChanged) patchData[key] = after === '' && record === null && recorded && !recorded.hadKey ? null : after;
     const patch: Record<string, unknown> = {
-      metadata: { resourceVersion: cm.metadata!.resourceVersion, annotations: { [recordAnnotation]: record === null ? null : JSON.stringify(record) } },
+      metadata: { resourceVersion: cm.metadata!.resourceVersion, annotations: { [annotation]: record === null ? null : JSON.stringify(record) } },
       ...(dataChanged ? { data: patchData } : {}),
     };
     if (record === undefined) delete (patch.metadata as any).annotations;
     return {
       changed: true,
-      msg: `${action === 'unchanged' ? 'record' : action} ${zone} in ${dnsNs}/${name} (${flavour})${upstream ? ` -> ${upstream}` : ''}`,
+      msg: `${action === 'unchanged' ? 'record' : action} ${zone} in ${dnsNs}/${name} (${flavour})${upstream ? ` -> ${upstream}` : ''}${key === 'Corefile' && args.answer ? ` answering ${args.answer}` : ''}`,
       diff: dataChanged ? [{ before, after, beforeHeader: `ConfigMap ${dnsNs}/${name} ${key} (live)`, afterHeader: `ConfigMap ${dnsNs}/${name} ${key} (desired)` }] : [],
       result,
       data: { path: cmPath(dnsNs, name), resourceVersion: cm.metadata!.resourceVersion as string, patch },
