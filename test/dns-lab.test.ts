@@ -54,8 +54,8 @@ async function play(name: string, extra: string[] = []) {
 
 function failures(run: Awaited<ReturnType<typeof play>>): string {
   return results(run)
-    .filter((r) => r.status === 'failed' || r.result?.failed)
-    .map((r) => `${r.host} ${r.task}: ${r.result?.msg ?? JSON.stringify(r.result)}`)
+    .filter((r) => r.status === 'failed' || r.status === 'unreachable' || r.result?.failed)
+    .map((r) => `${r.host} ${r.task} (${r.status}): ${r.result?.msg ?? JSON.stringify(r.result)}`)
     .join('\n') + (run.code !== 0 ? `\nexit ${run.code}\n${run.stderr.slice(-2000)}` : '');
 }
 
