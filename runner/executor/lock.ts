@@ -37,6 +37,9 @@ export async function lockMesh(
   if (!controlPlane || !touchesClusters(inventory, playbooks, opts.limit)) return NO_LOCK;
   const [{ connect }, { acquireMeshLease, holderInfo, MeshLocked }] = await Promise.all([import('../connection/kubernetes.js'), import('../k8s/lease.js')]);
   let conn;
+  // Secrets the connection meets (tokens, a credential plugin's secret env values, which its stderr may echo):
+  // this warning is printed before the run's reporter exists, so it masks them itself.
+  const secrets: string[] = [];
   try {
     conn = await connect({
       host: controlPlane,
@@ -44,12 +47,13 @@ export async function lockMesh(
       acceptNewHostKeys: false,
       log: () => {},
       warn: () => {},
-      secret: () => {},
+      secret: (v) => void (v && secrets.push(v)),
       signal,
     });
   } catch (e) {
     // The run itself reports the unreachable cluster, host by host; it cannot write to it either.
-    process.stderr.write(`[WARNING]: ${controlPlane.name}: mesh Lease not taken: ${(e as Error).message}\n`);
+    const message = secrets.reduce((m, s) => m.split(s).join('<secret>'), (e as Error).message);
+    process.stderr.write(`[WARNING]: ${controlPlane.name}: mesh Lease not taken: ${message}\n`);
     return NO_LOCK;
   }
   try {
