@@ -2,14 +2,10 @@
 // meshplay command line. Everything beyond argument parsing loads lazily so `--version` stays instant.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
+import { quickStart } from './startup.js';
 
-// Most runs last about a second, and Turbofan, V8's optimizing compiler, spent CPU (on a background thread,
-// competing with SSH handshakes on small machines) on code that finished before the optimized version paid off:
-// the 4x12 routes run used 0.45 s of CPU with it and 0.35 s without, 30-40 ms less wall time (Node 20). It comes
-// back on after a second, so long runs still get optimized hot code (V8 reads the flag at each tier-up decision).
-setFlagsFromString('--no-turbofan');
-setTimeout(() => setFlagsFromString('--turbofan'), 1000).unref();
+// Turbofan off for the first second (see startup.ts: back on at once for big inputs).
+quickStart();
 
 const USAGE = `usage: meshplay <command> [options]
 

@@ -8,6 +8,7 @@ import type { Playbook } from '../playbook/types.js';
 import type { Inventory } from '../inventory/types.js';
 import { VAULT_OPTION_SPECS, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
 import type { VaultCliOptions } from '../vault/secrets.js';
+import { append } from '../arrays.js';
 
 export interface RunCliOptions {
   playbooks: string[];
@@ -40,46 +41,53 @@ export interface RunCliOptions {
 const splitList = (vals: string[] | undefined) => (vals ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
 
 /**
+/**
  * `-e` values: key=value pairs, JSON, or @file (YAML, possibly vault-encrypted or holding `!vault` values, so it is
  * read with the vault passwords of the run: call it after openVaults()). A broken @file is a validation problem.
+ * Messages never repeat what was given on the command line (an -e value may hold a password).
  */
 export async function parseExtraVars(values: string[]): Promise<{ vars: Record<string, unknown>; problems: Problem[] }> {
   const out: Record<string, unknown> = {};
   const problems: Problem[] = [];
-  for (const v of values) {
+  for (const [i, v] of values.entries()) {
     const text = v.trim();
+    const which = values.length > 1 ? `-e (the ${ordinal(i + 1)} one)` : '-e';
     if (text.startsWith('@')) {
       const file = text.slice(1);
       const [{ loadYamlFile }, { addVaultLeaves }] = await Promise.all([import('../yaml/source.js'), import('../vault/keyring.js')]);
-      let src;
-      try {
-        src = loadYamlFile(file);
-      } catch (e) {
-        throw new OptionError(`-e ${text}: ${(e as Error).message}`);
-      }
+      const src = loadYamlFile(file);
       if (src.problems.length) {
-        problems.push(...src.problems);
+        append(problems, src.problems);
         continue;
       }
       const data = src.value;
-      if (!data || typeof data !== 'object' || Array.isArray(data)) {
+      if (data === null || data === undefined) continue; // an empty file sets nothing
+      if (typeof data !== 'object' || Array.isArray(data)) {
         problems.push(src.problem([], `-e ${text}: the file must hold a mapping`, 'a YAML mapping of variable names to values'));
         continue;
       }
       if (src.vaultEncrypted) addVaultLeaves(data);
       Object.assign(out, data);
     } else if (text.startsWith('{')) {
+      let data: unknown;
       try {
-        Object.assign(out, JSON.parse(text));
+        data = JSON.parse(text);
       } catch (e) {
-        throw new OptionError(`-e: invalid JSON: ${(e as Error).message}`);
+        // V8's message quotes the text; keep only where it broke.
+        const at = /position (\d+)/.exec((e as Error).message)?.[1];
+        throw new OptionError(`${which}: invalid JSON${at ? ` at character ${Number(at) + 1}` : ''}`);
       }
+      if (!data || typeof data !== 'object' || Array.isArray(data)) throw new OptionError(`${which}: JSON must be an object of variable names to values`);
+      Object.assign(out, data);
     } else {
       const { parseKeyValueArgs } = await import('../playbook/load.js');
       const kv = parseKeyValueArgs(text);
-      if (!kv) throw new OptionError(`-e '${text}': expected key=value pairs, JSON, or @file`);
+      if (!kv) throw new OptionError(`${which}: expected key=value pairs, a JSON object, or @file`);
       Object.assign(out, kv);
     }
+  }
+  for (const k of Object.keys(out)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new OptionError(`-e: '${k.length > 40 ? `${k.slice(0, 40)}...` : k}' is not a valid variable name (letters, digits and underscores, not starting with a digit)`);
   }
   return { vars: out, problems };
 }
@@ -116,6 +124,10 @@ export const RUN_COMMAND: CommandSpec = {
     '            99 interrupted, 250 internal error',
   ],
 };
+
+function ordinal(n: number): string {
+  return `${n}${n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th'}`;
+}
 
 export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   // -vvv is a single token in Ansible; turn it into repeated -v for parseArgs.
@@ -198,7 +210,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     const extra = await parseExtraVars(opts.extraVarArgs);
     opts.extraVars = extra.vars;
-    problems.push(...extra.problems);
+    append(problems, extra.problems);
   } catch (e) {
     if (!(e instanceof OptionError)) throw e;
     process.stderr.write(`meshplay run: ${e.message}\n`);
@@ -217,18 +229,18 @@ export async function runCommand(argv: string[]): Promise<number> {
     // Nodes of `from_api` clusters are read here, once, before anything is validated against the host list.
     inventory = await loadInventoryWithApiNodes(opts.inventory, { templater, warn: (m) => process.stderr.write(`[WARNING]: ${m}\n`) });
   } catch (e) {
-    if (e instanceof ValidationError) problems.push(...e.problems);
+    if (e instanceof ValidationError) append(problems, e.problems);
     else throw e;
   }
   for (const file of opts.playbooks) {
     try {
       playbooks.push(await loadPlaybook(file));
     } catch (e) {
-      if (e instanceof ValidationError) problems.push(...e.problems);
+      if (e instanceof ValidationError) append(problems, e.problems);
       else throw e;
     }
   }
-  if (inventory && problems.length === 0) problems.push(...checkVariables(playbooks, inventory, opts.extraVars, templater));
+  if (inventory && problems.length === 0) append(problems, checkVariables(playbooks, inventory, opts.extraVars, templater));
   if (problems.length) {
     // A vault that none of the given passwords opens ends the run as ansible-playbook ends it (exit 1).
     const [{ isWrongVaultPassword }, { vaultPlaintexts }, { Redactor }] = await Promise.all([import('../vault/yaml.js'), import('../vault/keyring.js'), import('../output/redact.js')]);

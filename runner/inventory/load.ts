@@ -23,6 +23,7 @@ import { checkApi } from './api.js';
 import { validateInventoryShape } from './schema.js';
 import { expandSources, loadVarsFiles, type VarsFile } from './sources.js';
 import type { ApiNodeSource, ClusterSpec, Host, Inventory, NodeSpec, SshSettings } from './types.js';
+import { append } from '../arrays.js';
 
 export interface LoadInventoryOptions {
   /** Renders templates in the inventory; without it only env lookups and plain variable names work. */
@@ -64,16 +65,16 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
   if (!paths.length) throw new ValidationError([{ message: 'no inventory given', expected: '-i <inventory file or directory>' }]);
 
   const sources = expandSources(paths);
-  problems.push(...sources.problems);
+  append(problems, sources.problems);
   const docs: InventoryDoc[] = [];
   for (const file of sources.files) {
     const src = loadYamlFile(file);
     if (src.problems.length) {
-      problems.push(...src.problems);
+      append(problems, src.problems);
       continue;
     }
     const value = src.value ?? {}; // an empty file contributes nothing
-    problems.push(...validateInventoryShape(src, value));
+    append(problems, validateInventoryShape(src, value));
     if (isRecord(value)) docs.push({ src, value });
   }
 

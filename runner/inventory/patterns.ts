@@ -1,6 +1,7 @@
 // Ansible host patterns: all, *, names of groups or hosts, globs, ~regex, and a:b / a,b (union),
 // a:&b (intersection), a:!b (exclusion). The result is always in inventory order.
 import type { Inventory } from './types.js';
+import { append } from '../arrays.js';
 
 export interface HostSelection {
   hosts: string[];
@@ -71,7 +72,7 @@ function matchTerm(inv: Inventory, term: string, warnings: string[]): string[] {
   for (const [group, members] of inv.groups) {
     if (!test(group)) continue;
     matched = true;
-    hosts.push(...members);
+    append(hosts, members);
   }
   for (const [name, host] of inv.hosts) {
     // The implicit localhost answers to its own name only, never to a glob or regex (as in Ansible).

@@ -1,6 +1,6 @@
 // Where an inventory comes from: `-i` files and directories, plus the group_vars/ and host_vars/
 // directories beside them (as Ansible reads them).
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Problem } from '../errors.js';
 import { addVaultLeaves } from '../vault/keyring.js';
@@ -35,16 +35,17 @@ export function expandSources(paths: string[]): InventorySources {
     else varsDirs.push({ dir, strict });
   };
   for (const p of paths) {
-    if (!existsSync(p)) {
+    const st = stat(p);
+    if (!st) {
       problems.push({ file: p, line: 0, column: 0, message: `inventory source '${p}' does not exist`, expected: 'a YAML inventory file or a directory of them' });
       continue;
     }
-    if (statSync(p).isDirectory()) {
-      const inDir = yamlFilesIn(p);
+    if (st.isDirectory()) {
+      const inDir = yamlFilesIn(p, problems);
       if (!inDir.length) {
         problems.push({ file: p, line: 0, column: 0, message: `inventory directory '${p}' holds no *.yml or *.yaml file`, expected: 'at least one inventory file' });
       }
-      files.push(...inDir);
+      for (const f of inDir) files.push(f);
       addVarsDir(p, true);
     } else {
       files.push(p);
@@ -54,10 +55,29 @@ export function expandSources(paths: string[]): InventorySources {
   return { files, varsDirs, problems };
 }
 
-function yamlFilesIn(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => YAML_EXT.test(f) && statSync(join(dir, f)).isFile())
-    .sort()
+/** stat() that answers undefined for a path that is not there (or a dangling link) instead of throwing. */
+function stat(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Entries of a folder, sorted; a folder that cannot be listed is a problem, not an exception. */
+function entriesOf(dir: string, problems: Problem[]): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch (e) {
+    problems.push({ file: dir, line: 0, column: 0, message: `cannot list the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, expected: 'a readable folder' });
+    return [];
+  }
+}
+
+/** YAML files of a folder. Names that are not regular files (sub-folders, dangling links) are left to Ansible's rules: skipped. */
+function yamlFilesIn(dir: string, problems: Problem[]): string[] {
+  return entriesOf(dir, problems)
+    .filter((f) => YAML_EXT.test(f) && !stat(join(dir, f))?.isDirectory())
     .map((f) => join(dir, f));
 }
 
@@ -81,11 +101,11 @@ export function loadVarsFiles(varsDirs: VarsDir[], kind: 'group_vars' | 'host_va
   const out: VarsFile[] = [];
   for (const { dir, strict } of varsDirs) {
     const base = join(dir, kind);
-    if (!existsSync(base) || !statSync(base).isDirectory()) continue;
-    for (const entry of readdirSync(base).sort()) {
+    if (!stat(base)?.isDirectory()) continue;
+    for (const entry of entriesOf(base, problems)) {
       const full = join(base, entry);
-      if (statSync(full).isDirectory()) {
-        for (const f of yamlFilesIn(full)) pushVars(out, entry, f, strict, problems);
+      if (stat(full)?.isDirectory()) {
+        for (const f of yamlFilesIn(full, problems)) pushVars(out, entry, f, strict, problems);
       } else if (YAML_EXT.test(entry)) {
         pushVars(out, basename(entry, extname(entry)), full, strict, problems);
       }
@@ -97,7 +117,7 @@ export function loadVarsFiles(varsDirs: VarsDir[], kind: 'group_vars' | 'host_va
 function pushVars(out: VarsFile[], target: string, file: string, strict: boolean, problems: Problem[]): void {
   const src = loadYamlFile(file);
   if (src.problems.length) {
-    problems.push(...src.problems);
+    for (const p of src.problems) problems.push(p);
     return;
   }
   const value = src.value;

@@ -1,6 +1,7 @@
 // Pure helpers on Kubernetes objects: reading definitions, normalising for comparison and output,
 // and keeping Secret values out of diffs.
 import { parseAllDocuments, stringify } from 'yaml';
+import { append } from '../arrays.js';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -22,7 +23,7 @@ export function parseDefinitions(definition: unknown, where = 'definition'): Kub
       if (doc.errors.length) throw new Error(`${where}: invalid YAML: ${doc.errors[0].message}`);
       const v = doc.toJS();
       if (v === null || v === undefined) continue;
-      out.push(...parseDefinitions(v, where));
+      append(out, parseDefinitions(v, where));
     }
     return out;
   }

@@ -8,6 +8,7 @@ import { desiredRoutesFor, inferMissingPeers, outsideCidrWarnings, overlapProble
 import { DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes, takeRecentRoutes } from './ip_route_facts.js';
 import type { Module, ModuleContext } from './types.js';
 import { commandConnection, shellQuote } from './util.js';
+import { append } from '../arrays.js';
 
 interface Args {
   routes?: DesiredRoute[];
@@ -112,7 +113,7 @@ const mod: Module<Args, Data> = {
     let prune = args.prune ?? false;
     if (args.peers) {
       checkPeers(ctx, peers, false, standIns.length ? undefined : args.peers);
-      desired.push(...desiredRoutesFor({ node: ctx.host.name, cluster: ctx.host.cluster ?? '' }, peers));
+      append(desired, desiredRoutesFor({ node: ctx.host.name, cluster: ctx.host.cluster ?? '' }, peers));
       // A node we could not read may still own blocks: pruning now would cut its pods off.
       if ((missing.length || unnamed) && prune) {
         prune = false;

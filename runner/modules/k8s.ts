@@ -45,6 +45,7 @@ import {
   touchesSecretData,
   withoutMarks,
 } from '../k8s/ownership.js';
+import { append } from '../arrays.js';
 
 export interface K8sArgs {
   state?: 'present' | 'absent';
@@ -168,7 +169,7 @@ async function readSrc(ctx: ModuleContext, src: string): Promise<string> {
 async function desiredObjects(ctx: ModuleContext, args: K8sArgs): Promise<KubeObject[]> {
   let objects: KubeObject[] = [];
   if (args.src) objects = parseDefinitions(await readSrc(ctx, args.src), args.src);
-  if (args.definition !== undefined) objects.push(...parseDefinitions(args.definition));
+  if (args.definition !== undefined) append(objects, parseDefinitions(args.definition));
   if (!objects.length && args.kind && args.name) objects = [{ metadata: {} }];
   for (const o of objects) {
     o.apiVersion ??= args.api_version ?? 'v1';

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { HostStatus, Reporter, RunEvent } from './events.js';
 import { dumpResult, safeStringify, taskTitle } from './format.js';
 import { worseStatus } from './json.js';
+import { append } from '../arrays.js';
 
 interface Case {
   task: string;
@@ -88,7 +89,7 @@ export class JunitReporter implements Reporter {
       suites.push(
         `  <testsuite name="${attr(suite.play)}" tests="${cases.length}" failures="${f}" errors="0" skipped="${s}" time="${seconds(time)}">`,
       );
-      for (const c of cases) suites.push(...caseXml(suite.play, c));
+      for (const c of cases) append(suites, caseXml(suite.play, c));
       suites.push('  </testsuite>');
     }
     if (this.problems.length) {
@@ -108,7 +109,7 @@ export class JunitReporter implements Reporter {
     out.push(
       `<testsuites name="meshplay" tests="${total}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds(this.durationMs)}">`,
     );
-    out.push(...suites);
+    append(out, suites);
     out.push('</testsuites>');
     return out.join('\n') + '\n';
   }

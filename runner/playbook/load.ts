@@ -11,6 +11,7 @@ import { addVaultLeaves } from '../vault/keyring.js';
 import { loadYamlFile, pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
 import { BLOCK_KEYS, HANDLER_KEYS, INCLUDE_ACTIONS, META_ACTIONS, PLAY_KEYS, ROLE_ENTRY_KEYS, TASK_KEYS } from './keywords.js';
 import type { BlockTask, Handler, ModuleTask, Play, Playbook, RoleScope, Task, TaskCommon } from './types.js';
+import { append } from '../arrays.js';
 
 type Dict = Record<string, unknown>;
 
@@ -82,13 +83,15 @@ export class PlaybookLoader {
   }
 
   private yaml(file: string, at?: { src: SourceFile; path: PathSegment[] }): SourceFile | undefined {
-    if (!existsSync(file)) {
-      this.problems.push(at ? at.src.problem(at.path, `file not found: ${file}`) : { file, message: 'file not found' });
-      return undefined;
-    }
     const shown = relative(process.cwd(), file);
     const src = loadYamlFile(shown.startsWith('..') || isAbsolute(shown) ? file : shown);
-    this.problems.push(...src.problems);
+    if (src.unreadable) {
+      // A file named in another file (vars_files, import_tasks) is reported where it is named.
+      const why = src.problems[0].message;
+      this.problems.push(at ? at.src.problem(at.path, `${why}: ${shown.startsWith('..') || isAbsolute(shown) ? file : shown}`, 'a readable YAML file') : src.problems[0]);
+      return undefined;
+    }
+    append(this.problems, src.problems);
     return src;
   }
 
@@ -144,12 +147,12 @@ export class PlaybookLoader {
     const roles: RoleScope[] = [];
     const tasks: Task[] = [];
     for (const [i, entry] of asList(raw.roles).entries()) {
-      tasks.push(...this.roleEntry(src, [...path, 'roles', i], entry, base, handlers, roles));
+      append(tasks, this.roleEntry(src, [...path, 'roles', i], entry, base, handlers, roles));
     }
-    tasks.push(...this.taskList(src, [...path, 'tasks'], raw.tasks, base, handlers, roles));
+    append(tasks, this.taskList(src, [...path, 'tasks'], raw.tasks, base, handlers, roles));
     for (const [i, h] of asList(raw.handlers).entries()) {
       const t = this.task(src, [...path, 'handlers', i], h, base, handlers, roles, true);
-      if (t) handlers.push(...(t as Handler[]));
+      if (t) append(handlers, t as Handler[]);
     }
     return {
       name: typeof raw.name === 'string' ? raw.name : String(raw.hosts ?? ''),
@@ -185,7 +188,7 @@ export class PlaybookLoader {
       return [];
     }
     const out: Task[] = [];
-    raw.forEach((t, i) => out.push(...(this.task(src, [...path, i], t, inh, handlers, roles, false) ?? [])));
+    raw.forEach((t, i) => append(out, this.task(src, [...path, i], t, inh, handlers, roles, false) ?? []));
     return out;
   }
 
@@ -410,13 +413,13 @@ export class PlaybookLoader {
         if (metaSrc) this.problems.push(metaSrc.problem(['dependencies', i], 'a dependency needs a role name'));
         return;
       }
-      out.push(...this.applyRole(metaSrc ?? src, ['dependencies', i], dname, isDict(d) && isDict(d.vars) ? d.vars : {}, inh, handlers, roles, 'main', [...chain, name]));
+      append(out, this.applyRole(metaSrc ?? src, ['dependencies', i], dname, isDict(d) && isDict(d.vars) ? d.vars : {}, inh, handlers, roles, 'main', [...chain, name]));
     });
     const roleInh: Inherited = { ...inh, role: scope, tags: [...new Set([...inh.tags, name])], dir: join(dir, 'tasks') };
     const tasksFile = join(dir, 'tasks', `${tasksFrom}.yml`);
     if (existsSync(tasksFile)) {
       const t = this.yaml(tasksFile);
-      if (t && t.value !== undefined) out.push(...this.taskList(t, [], t.value, roleInh, handlers, roles));
+      if (t && t.value !== undefined) append(out, this.taskList(t, [], t.value, roleInh, handlers, roles));
     } else if (tasksFrom !== 'main') this.problems.push(src.problem(path, `role '${name}' has no tasks file ${tasksFrom}.yml`));
     const handlersFile = join(dir, 'handlers', 'main.yml');
     if (existsSync(handlersFile) && !handlers.some((h) => h.role?.dir === dir)) {
@@ -424,7 +427,7 @@ export class PlaybookLoader {
       if (h && Array.isArray(h.value)) {
         h.value.forEach((raw, i) => {
           const t = this.task(h, [i], raw, roleInh, handlers, roles, true);
-          if (t) handlers.push(...(t as Handler[]));
+          if (t) append(handlers, t as Handler[]);
         });
       }
     }

@@ -12,6 +12,7 @@ import type { RenderContext } from './runtime.js';
 import { UNDEFINED_TOLERANT_TESTS } from './tests.js';
 import { Undefined } from './undefined.js';
 import { deepEqual, isMapping, splitArgs, toBool, toText, truthy, typeName, type Dict } from './values.js';
+import { append } from '../arrays.js';
 
 export type FilterFn = (this: RenderContext, value: unknown, ...args: unknown[]) => unknown;
 
@@ -69,7 +70,7 @@ function uniqueList(items: unknown[]): unknown[] {
 function flatten(items: unknown[], levels: number | null, skipNulls: boolean): unknown[] {
   const out: unknown[] = [];
   for (const item of items) {
-    if (Array.isArray(item) && (levels === null || levels > 0)) out.push(...flatten(item, levels === null ? null : levels - 1, skipNulls));
+    if (Array.isArray(item) && (levels === null || levels > 0)) append(out, flatten(item, levels === null ? null : levels - 1, skipNulls));
     else if (!(skipNulls && (item === null || item === undefined))) out.push(item);
   }
   return out;

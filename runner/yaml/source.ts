@@ -1,8 +1,21 @@
 // YAML 1.1 (as Ansible reads it: yes/no are booleans) with positions: every value of a loaded file can be traced back to file:line:column,
 // so validation errors point at the exact place an operator has to fix.
-import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
+//
+// This is the one place meshplay reads YAML that operators write (inventories, playbooks, roles, vars files, -e @file).
+// Nothing in a file may crash the tool or exhaust the machine, so before a value is built:
+// - the file is read through a size cap (a device or a pipe is read no further than the cap), folders and
+//   unreadable files are problems, not exceptions;
+// - the bytes must be UTF-8 (the first bad byte is reported with its line and column);
+// - nesting depth is measured on the parser's token tree, which is built without recursion, before the
+//   (recursive) composer and every later tree walk see it;
+// - aliases must name an anchor defined before them and outside themselves, and the values they expand to are
+//   counted, so an alias bomb ("billion laughs") is refused where its first excess alias stands;
+// - every duplicate key is reported, naming both places.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { Composer, LineCounter, Parser, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type ParseOptions, type DocumentOptions, type SchemaOptions } from 'yaml';
 import { Problem } from '../errors.js';
+import { fullSpeedAhead } from '../startup.js';
 import { openVaultFile, openVaultTags, vaultTag } from '../vault/yaml.js';
 import { addVaultVars } from '../vault/keyring.js';
 
@@ -14,30 +27,169 @@ export interface SourcePosition {
 
 export type PathSegment = string | number;
 
+/** What one YAML file may cost. Generous for anything a person writes; small enough to fail fast on hostile input. */
+export const YAML_LIMITS = {
+  /** Bytes per file (a 300,000-node inventory is about 25 MB). */
+  maxBytes: 32 * 1024 * 1024,
+  /** Nested mappings/sequences (Kubernetes manifests nest about 15 deep). */
+  maxDepth: 200,
+  /** Values that aliases may add to a document once expanded (a normal `<<: *defaults` adds a handful per use). */
+  maxAliasExpansion: 1_000_000,
+  /** The yaml package's own guard (alias uses x aliases inside the anchor), kept as a second line of defence. */
+  maxAliasCount: 100_000,
+};
+
+/** Files larger than this are parsed with V8's optimizing compiler on (see runner/startup.ts). */
+const BIG_INPUT = 256 * 1024;
+
+const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { uniqueKeys: false, merge: true, version: '1.1', customTags: [vaultTag] };
+
 export class SourceFile {
   readonly file: string;
   readonly doc: Document;
   readonly value: unknown;
-  /** YAML syntax errors, already as positioned problems. Empty when the file parsed. */
+  /** Problems reading or parsing the file, already as positioned problems. Empty when the file loaded. */
   readonly problems: Problem[];
+  /** The file could not be read at all (missing, a folder, unreadable, too big): `problems` says why. */
+  readonly unreadable: boolean;
   /** The whole file was encrypted by ansible-vault (positions are then in its decrypted text). */
   readonly vaultEncrypted: boolean;
   private readonly lines: LineCounter;
 
-  constructor(file: string, text: string) {
+  constructor(file: string, text: string, readProblem?: Problem) {
     this.file = file;
     this.lines = new LineCounter();
-    const opened = openVaultFile(file, text);
+    this.unreadable = !!readProblem;
+    const opened = readProblem ? { text: '', encrypted: false, problem: readProblem } : openVaultFile(file, text);
     this.vaultEncrypted = opened.encrypted;
-    this.doc = parseDocument(opened.text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: true, version: '1.1', customTags: [vaultTag] });
-    if (opened.problem) this.problems = [opened.problem];
-    else if (this.doc.errors.length) this.problems = [this.syntaxProblem(opened.text)];
-    else this.problems = openVaultTags(this.doc, (offset) => this.at(offset));
+    if (opened.problem) {
+      this.doc = new Document(null);
+      this.problems = [opened.problem];
+      this.value = undefined;
+      return;
+    }
+    const { doc, tooDeepAt } = this.parse(opened.text);
+    this.doc = doc;
+    if (tooDeepAt !== undefined) {
+      this.problems = [{ ...this.at(tooDeepAt), message: `YAML nesting deeper than ${YAML_LIMITS.maxDepth} levels starts here`, expected: `at most ${YAML_LIMITS.maxDepth} nested mappings or lists` }];
+    } else if (doc.errors.length) this.problems = [this.syntaxProblem(opened.text)];
+    else this.problems = this.structureProblems();
     // A `!vault` value that could not be opened leaves a placeholder (never its vault text) and a problem, so the
     // rest of the file is still checked and every problem is reported at once; the problem stops the run.
-    const parsed = opened.problem === undefined && this.doc.errors.length === 0;
-    this.value = parsed ? this.doc.toJS({ maxAliasCount: 1000 }) : undefined;
+    const parsed = this.problems.length === 0;
+    if (parsed) this.problems.push(...openVaultTags(this.doc, (offset) => this.at(offset)));
+    this.value = parsed ? this.toValue() : undefined;
     if (this.vaultEncrypted) addVaultVars(this.value);
+  }
+
+  /** parseDocument, with the depth of each document's token tree measured before it is composed. */
+  private parse(text: string): { doc: Document; tooDeepAt?: number } {
+    const parser = new Parser(this.lines.addNewLine);
+    const composer = new Composer(PARSE_OPTIONS);
+    let tooDeepAt: number | undefined;
+    function* measured() {
+      for (const token of parser.parse(text)) {
+        tooDeepAt = deeperThan(token, YAML_LIMITS.maxDepth);
+        if (tooDeepAt !== undefined) return;
+        yield token;
+      }
+    }
+    let doc: Document | undefined;
+    for (const d of composer.compose(measured(), true, text.length)) {
+      if (!doc) doc = d;
+      else {
+        doc.errors.push(...[d.errors[0]].filter(Boolean));
+        if (!d.errors.length) doc.errors.push({ pos: d.range.slice(0, 2), code: 'MULTIPLE_DOCS', message: 'the file holds more than one YAML document (a second `---`)' } as never);
+        break;
+      }
+    }
+    return { doc: doc ?? new Document(null), tooDeepAt };
+  }
+
+  private toValue(): unknown {
+    try {
+      return this.doc.toJS({ maxAliasCount: YAML_LIMITS.maxAliasCount });
+    } catch (e) {
+      // structureProblems() refuses what toJS() would refuse; this keeps an unforeseen case a positioned problem.
+      const alias = firstAlias(this.doc.contents as Node | null);
+      (this.problems as Problem[]).push({ ...this.at(alias?.range?.[0] ?? 0), message: `YAML: ${(e as Error).message}` });
+      return undefined;
+    }
+  }
+
+  /**
+   * Every duplicate key, every alias without an anchor before it (or pointing into itself), complex keys,
+   * and the size aliases expand to. The walk recurses, which the depth limit above keeps safe.
+   */
+  private structureProblems(): Problem[] {
+    const problems: Problem[] = [];
+    const anchors = new Map<string, Node>();
+    const open = new Set<Node>();
+    const aliases: { alias: Node; target: Node }[] = [];
+    const visit = (node: Node | null | undefined): void => {
+      if (!node) return;
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        if (!target) problems.push({ ...this.at(node.range?.[0] ?? 0), message: `YAML alias '*${node.source}' names no anchor defined before it`, expected: `an anchor '&${node.source}' earlier in the file` });
+        else if (open.has(target)) problems.push({ ...this.at(node.range?.[0] ?? 0), message: `YAML alias '*${node.source}' is inside the value it names (a value cannot contain itself)` });
+        else aliases.push({ alias: node, target });
+        return;
+      }
+      if (node.anchor) anchors.set(node.anchor, node);
+      if (!isCollection(node)) return;
+      open.add(node);
+      if (isMap(node)) {
+        const seen = new Map<string, Node>();
+        for (const pair of node.items) {
+          const key = pair.key as Node | null;
+          if (isScalar(key)) {
+            const name = key.value === null ? '' : String(key.value);
+            const first = seen.get(name);
+            if (first && name !== '<<') {
+              const p = this.at(first.range?.[0] ?? 0);
+              problems.push({ ...this.at(key.range?.[0] ?? 0), message: `duplicate key '${name}': it is also at ${p.file}:${p.line}:${p.column}`, expected: 'each key once per mapping' });
+            } else if (!first) seen.set(name, key);
+          } else if (key && !isAlias(key)) {
+            problems.push({ ...this.at(key.range?.[0] ?? 0), message: 'a mapping key must be a plain value, not a list or a mapping', expected: 'a string key' });
+          }
+          visit(key);
+          visit(pair.value as Node | null);
+        }
+      } else if (isSeq(node)) for (const item of node.items) visit(item as Node);
+      open.delete(node);
+    };
+    visit(this.doc.contents as Node | null);
+    if (aliases.length && !problems.length) problems.push(...this.aliasExpansion(aliases));
+    return problems;
+  }
+
+  /** Refuses a document whose aliases would expand past the limit, at the alias where the total crosses it. */
+  private aliasExpansion(aliases: { alias: Node; target: Node }[]): Problem[] {
+    const sizes = new Map<Node, number>();
+    const resolved = new Map(aliases.map((a) => [a.alias, a.target]));
+    const size = (node: Node | null | undefined): number => {
+      if (!node) return 0;
+      const known = sizes.get(node);
+      if (known !== undefined) return known;
+      let n = 1;
+      if (isAlias(node)) n = size(resolved.get(node));
+      else if (isMap(node)) for (const p of node.items) n += size(p.key as Node) + size(p.value as Node);
+      else if (isSeq(node)) for (const it of node.items) n += size(it as Node);
+      sizes.set(node, n);
+      return n;
+    };
+    let total = 0;
+    for (const { alias, target } of aliases) {
+      total += size(target);
+      if (total > YAML_LIMITS.maxAliasExpansion) {
+        return [{
+          ...this.at(alias.range?.[0] ?? 0),
+          message: `YAML aliases expand this file to more than ${YAML_LIMITS.maxAliasExpansion.toLocaleString('en')} values by this alias (an alias bomb?)`,
+          expected: 'aliases that repeat small values',
+        }];
+      }
+    }
+    return [];
   }
 
   /**
@@ -65,7 +217,7 @@ export class SourceFile {
       }
     }
     // An error at the start of an indented line is about that line's content: point at its first character.
-    const lead = /^ +/.exec(text.slice(offset));
+    const lead = /^ +/.exec(text.slice(offset, offset + 4096));
     if (lead && (offset === 0 || text[offset - 1] === '\n')) offset += lead[0].length;
     const at = this.at(offset);
     return { ...at, message: `YAML syntax error: ${firstLine(e.message).replace(/ at line \d+, column \d+:?$/, '')}` };
@@ -86,6 +238,7 @@ export class SourceFile {
     let best = node?.range ? node.range[0] : 0;
     for (const segment of path) {
       if (!node) break;
+      if (isAlias(node)) node = node.resolve(this.doc) ?? null;
       if (isMap(node)) {
         const pair = node.items.find((it) => isPair(it) && scalarValue(it.key) === String(segment));
         if (!pair) break;
@@ -109,6 +262,37 @@ export class SourceFile {
   }
 }
 
+/**
+ * Offset of the first collection nested deeper than `max` in a parser token, if any. The token tree is walked
+ * with an explicit stack: it is exactly the input that could be too deep for recursion.
+ */
+function deeperThan(token: unknown, max: number): number | undefined {
+  const stack: [unknown, number][] = [[token, 0]];
+  while (stack.length) {
+    const [t, d] = stack.pop()!;
+    if (!t || typeof t !== 'object') continue;
+    const tok = t as { type?: string; offset?: number; value?: unknown; items?: { key?: unknown; value?: unknown }[] };
+    let depth = d;
+    if (tok.type === 'block-map' || tok.type === 'block-seq' || tok.type === 'flow-collection') {
+      depth = d + 1;
+      if (depth > max) return tok.offset ?? 0;
+      for (const it of tok.items ?? []) {
+        if (it.key) stack.push([it.key, depth]);
+        if (it.value) stack.push([it.value, depth]);
+      }
+    } else if (tok.type === 'document' && tok.value) stack.push([tok.value, depth]);
+  }
+  return undefined;
+}
+
+function firstAlias(node: Node | null | undefined): Node | undefined {
+  if (!node) return undefined;
+  if (isAlias(node)) return node;
+  if (isMap(node)) for (const p of node.items) { const a = firstAlias(p.key as Node) ?? firstAlias(p.value as Node); if (a) return a; }
+  if (isSeq(node)) for (const it of node.items) { const a = firstAlias(it as Node); if (a) return a; }
+  return undefined;
+}
+
 function scalarValue(n: unknown): string | undefined {
   return isScalar(n) ? String(n.value) : undefined;
 }
@@ -117,8 +301,97 @@ function firstLine(s: string): string {
   return s.split('\n')[0];
 }
 
+const READ_FAILURES: Record<string, string> = {
+  ENOENT: 'file not found',
+  EACCES: 'cannot read the file: permission denied',
+  EPERM: 'cannot read the file: permission denied',
+  ELOOP: 'cannot read the file: too many symbolic links',
+  ENAMETOOLONG: 'cannot read the file: the path is too long',
+  ENOTDIR: 'file not found (a part of the path is not a folder)',
+  EISDIR: 'is a folder, not a YAML file',
+};
+
+/** Reads a file as UTF-8 text within the size limit, or says (as a problem at file:0:0) why it cannot. */
+export function readSourceText(file: string): { text: string } | { problem: Problem } {
+  const fail = (message: string, expected = 'a readable YAML file'): { problem: Problem } => ({ problem: { file, line: 0, column: 0, message, expected } });
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    return fail(READ_FAILURES[code] ?? `cannot read the file (${code || (e as Error).message})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) return fail(READ_FAILURES.EISDIR);
+    const limit = YAML_LIMITS.maxBytes;
+    if (st.isFile() && st.size > limit) return fail(`the file is ${megabytes(st.size)}, more than the ${megabytes(limit)} a YAML file may be`, `a file of at most ${megabytes(limit)}`);
+    // Read to the end (a pipe or device has no size), never past the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - total));
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code ?? '';
+        return fail(READ_FAILURES[code] ?? `cannot read the file (${code || (e as Error).message})`);
+      }
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > limit) return fail(`the file is more than the ${megabytes(limit)} a YAML file may be`, `a file of at most ${megabytes(limit)}`);
+    }
+    const bytes = Buffer.concat(chunks, total);
+    if (!isUtf8(bytes)) {
+      const bad = firstInvalidUtf8(bytes);
+      const before = bytes.subarray(0, bad).toString('utf8');
+      const line = before.split('\n').length;
+      const column = before.length - before.lastIndexOf('\n');
+      return { problem: { file, line, column, message: `the file is not UTF-8 text: byte 0x${bytes[bad].toString(16).padStart(2, '0')} here is not valid UTF-8`, expected: 'a file saved as UTF-8' } };
+    }
+    const text = bytes.toString('utf8');
+    // What YAML (and PyYAML, hence Ansible) refuses: control characters other than tab, newline and carriage return.
+    const control = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]/.exec(text);
+    if (control) {
+      const before = text.slice(0, control.index);
+      const line = before.split('\n').length;
+      const column = before.length - before.lastIndexOf('\n');
+      const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+      return { problem: { file, line, column, message: `the file holds the control character U+${code} here, which YAML does not allow`, expected: 'printable text (tabs and line breaks are fine)' } };
+    }
+    // A UTF-8 byte-order mark is allowed at the start (editors on Windows write one).
+    return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function megabytes(n: number): string {
+  return `${(n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
+}
+
+/** Offset of the first byte that breaks UTF-8 (only called once isUtf8 said there is one). */
+function firstInvalidUtf8(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0 || i + n >= b.length) return i;
+    for (let k = 1; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i;
+    // Overlong forms, surrogates and values above U+10FFFF.
+    if ((c === 0xe0 && b[i + 1] < 0xa0) || (c === 0xed && b[i + 1] > 0x9f) || (c === 0xf0 && b[i + 1] < 0x90) || (c === 0xf4 && b[i + 1] > 0x8f)) return i;
+    i += n + 1;
+  }
+  return Math.max(0, b.length - 1);
+}
+
 export function loadYamlFile(file: string): SourceFile {
-  return new SourceFile(file, readFileSync(file, 'utf8'));
+  const read = readSourceText(file);
+  if ('problem' in read) return new SourceFile(file, '', read.problem);
+  if (read.text.length > BIG_INPUT) fullSpeedAhead();
+  return new SourceFile(file, read.text);
 }
 
 /** Parse a JSON Pointer (as ajv reports `instancePath`) into path segments. */
