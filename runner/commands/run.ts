@@ -143,6 +143,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   };
   const v = parsed.values;
   if (parsed.positionals.length === 0) throw new OptionError('no playbook given: meshplay run PLAYBOOK -i INVENTORY');
+  if (!v.inventory?.length) throw new OptionError('no inventory given: -i INVENTORY (a file or a folder) is required');
   const forks = v.forks === undefined ? 50 : Number(v.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new OptionError(`--forks must be a positive integer, got '${v.forks}'`);
   const output = (v.output ?? (process.stdout.isTTY && !process.env.CI ? 'pretty' : 'plain')) as RunCliOptions['output'];
