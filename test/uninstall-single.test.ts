@@ -146,7 +146,8 @@ t.test('single control plane: uninstall gives every cluster and node back', { sk
   t.ok(planned.lab1.delete.includes('Secret istio-system/istio-remote-secret-lab2'), 'check lists the remote secret');
   t.ok(planned.lab3.delete.includes('Namespace istio-system'), 'check lists the namespace meshplay created in lab3');
   t.notOk(planned.lab1.delete.includes('Namespace istio-system'), "check never lists lab1's istio-system");
-  t.same(planned.lab2.give_back, ['ServiceAccount istio-system/istio-reader-service-account'], 'check lists the adopted ServiceAccount to give back');
+  // lab2's earlier istio-remote install: its reader ServiceAccount and its `istio` mesh ConfigMap (istio_remote's).
+  t.same([...planned.lab2.give_back].sort(), ['ConfigMap istio-system/istio', 'ServiceAccount istio-system/istio-reader-service-account'], 'check lists the adopted ServiceAccount and istio ConfigMap to give back');
   const routePlan = results(check, 'Delete every route of meshplay\'s protocol');
   t.equal(routePlan.length, nodes.length, 'every node planned');
   for (const e of routePlan) t.ok(e.result.deleted > 0, `${e.host}: check lists ${e.result.deleted} route(s) to delete`);

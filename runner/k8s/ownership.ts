@@ -145,10 +145,15 @@ export function releasePatch(live: KubeObject, record: Json): Json {
   const patch = structuredClone(record);
   const meta = (isMap(patch.metadata) ? patch.metadata : (patch.metadata = {})) as Json;
   meta.resourceVersion = live.metadata?.resourceVersion;
-  const labels = (isMap(meta.labels) ? meta.labels : (meta.labels = {})) as Json;
-  labels[adoptedLabel] = null;
-  const annotations = (isMap(meta.annotations) ? meta.annotations : (meta.annotations = {})) as Json;
-  annotations[adoptedAnnotation] = null;
+  // A record of `labels: null` (the object had none) removes them all, meshplay's mark included: keep it whole.
+  if (meta.labels !== null) {
+    const labels = (isMap(meta.labels) ? meta.labels : (meta.labels = {})) as Json;
+    labels[adoptedLabel] = null;
+  }
+  if (meta.annotations !== null) {
+    const annotations = (isMap(meta.annotations) ? meta.annotations : (meta.annotations = {})) as Json;
+    annotations[adoptedAnnotation] = null;
+  }
   return patch;
 }
 
