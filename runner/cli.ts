@@ -47,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
     case 'status': return (await import('./commands/status.js')).statusCommand(rest);
     case 'vault':
       return (await import('./commands/vault.js')).vaultCommand(rest);
+    case 'doc':
+      return (await import('./commands/doc.js')).docCommand(rest);
     case 'lab':
       return (await import('../lab/cli.js')).labMain(rest);
     default:
@@ -61,6 +63,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 export { parseArgs };
+
+// A reader that goes away (`meshplay doc k8s | head`) ends the output, not the program with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
 
 /** main() as the process runs it: an exception is an internal error (exit 250). */
 async function guardedMain(argv: string[]): Promise<number> {

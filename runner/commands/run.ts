@@ -36,6 +36,10 @@ export interface RunCliOptions {
   lockTimeout: number;
   /** Where vault passwords come from; read before any YAML is loaded. */
   vault: VaultCliOptions;
+  /** Probable misspellings of role variables fail validation instead of warning. */
+  strict: boolean;
+  /** The files given as `-e @file`, to point at a variable's line. */
+  extraVarsFiles: string[];
 }
 
 const splitList = (vals: string[] | undefined) => (vals ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -117,6 +121,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'ssh-accept-new', type: 'boolean', help: 'record unknown SSH host keys (never accepts a changed key)' },
     { name: 'lock-timeout', type: 'string', arg: 'SECONDS', help: 'wait this long for another run holding the mesh (default 0: exit 7 at once)' },
     ...VAULT_OPTION_SPECS,
+    { name: 'strict', type: 'boolean', help: 'probable misspellings of role variables are errors, not warnings' },
   ],
   epilog: [
     'exit codes: 0 ok, 1 other error, 2 a host failed, 4 a host unreachable or a parse/validation error,',
@@ -136,7 +141,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     values: {
       inventory?: string[]; limit?: string; tags?: string[]; 'skip-tags'?: string[]; 'extra-vars'?: string[]; check?: boolean; diff?: boolean;
       'detailed-exitcode'?: boolean; forks?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
-      'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean; 'lock-timeout'?: string;
+      'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean; 'lock-timeout'?: string; strict?: boolean;
       [vaultOption: string]: unknown;
     };
     positionals: string[];
@@ -177,6 +182,8 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     acceptNewHostKeys: Boolean(v['ssh-accept-new']),
     lockTimeout,
     vault,
+    strict: Boolean(v.strict),
+    extraVarsFiles: (v['extra-vars'] ?? []).map((x) => x.trim()).filter((x) => x.startsWith('@')).map((x) => x.slice(1)),
   };
 }
 
@@ -241,7 +248,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       else throw e;
     }
   }
-  if (inventory && problems.length === 0) append(problems, checkVariables(playbooks, inventory, opts.extraVars, templater));
+  if (inventory && problems.length === 0) {
+    append(problems, checkVariables(playbooks, inventory, opts.extraVars, templater));
+    const { checkRoleArguments } = await import('../playbook/check-role-args.js');
+    const roleArgs = checkRoleArguments(playbooks, inventory, opts.extraVars, { extraVarsFiles: opts.extraVarsFiles });
+    append(problems, roleArgs.problems);
+    if (opts.strict) append(problems, roleArgs.misspellings);
+    else for (const m of roleArgs.misspellings) process.stderr.write(`[WARNING]: ${formatProblem(m)} (an error with --strict)\n`);
+  }
   if (problems.length) {
     // A vault that none of the given passwords opens ends the run as ansible-playbook ends it (exit 1).
     const [{ isWrongVaultPassword }, { vaultPlaintexts }, { Redactor }] = await Promise.all([import('../vault/yaml.js'), import('../vault/keyring.js'), import('../output/redact.js')]);

@@ -1,6 +1,7 @@
 // Loads a playbook and everything it pulls in (roles, imported task files), checks every keyword,
 // module name and module argument, and returns plays whose task lists are fully expanded.
 // All problems are collected and thrown together, each with file:line:column.
+import { readArgumentSpecs, type ArgumentSpecs } from './argument-specs.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
@@ -58,7 +59,7 @@ export class PlaybookLoader {
   readonly problems: Problem[] = [];
   /** Module arguments to check once the modules the playbook names are loaded (only those are loaded). */
   private readonly pendingArgs: { src: SourceFile; path: PathSegment[]; module: string; args: Dict; freeForm: boolean }[] = [];
-  private readonly roleCache = new Map<string, { dir: string; defaults: Dict; vars: Dict; meta: Dict; src: SourceFile[] }>();
+  private readonly roleCache = new Map<string, { dir: string; defaults: Dict; vars: Dict; meta: Dict; argumentSpecs?: ArgumentSpecs; src: SourceFile[] }>();
   private readonly roleSearch: string[];
   private readonly playbookDir: string;
 
@@ -402,7 +403,8 @@ export class PlaybookLoader {
       return [];
     }
     const role = this.loadRole(dir);
-    const scope: RoleScope = { name, dir, defaults: role.defaults, vars: role.vars, params };
+    const scope: RoleScope = { name, dir, defaults: role.defaults, vars: role.vars, params, entryPoint: tasksFrom, position: src.positionOf(path) };
+    if (role.argumentSpecs) scope.argumentSpecs = role.argumentSpecs;
     roles.push(scope);
     const out: Task[] = [];
     const deps = asList(role.meta.dependencies);
@@ -452,8 +454,20 @@ export class PlaybookLoader {
     const defaults = read('defaults');
     const vars = read('vars');
     const meta = read('meta');
-    if (meta.src) this.unknownKeys(meta.src, [], meta.value, new Set(['dependencies', 'galaxy_info', 'argument_specs']), 'role meta');
-    r = { dir, defaults: defaults.value, vars: vars.value, meta: meta.value, src: [defaults.src, vars.src, meta.src].filter(Boolean) as SourceFile[] };
+    if (meta.src) this.unknownKeys(meta.src, [], meta.value, new Set(['dependencies', 'galaxy_info', 'argument_specs', 'allow_duplicates']), 'role meta');
+    // Ansible reads meta/argument_specs.yml first, then an `argument_specs` key in meta/main.yml.
+    let argumentSpecs: ArgumentSpecs | undefined;
+    const specFile = join(dir, 'meta', 'argument_specs.yml');
+    const specSrc = existsSync(specFile) ? this.yaml(specFile) : undefined;
+    const specRoot = specSrc ? (isDict(specSrc.value) ? specSrc.value.argument_specs : undefined) : meta.value.argument_specs;
+    const specIn = specSrc ?? meta.src;
+    if (specSrc && specSrc.value !== undefined && specRoot === undefined) this.problems.push(specSrc.problem([], 'meta/argument_specs.yml needs a top-level argument_specs key', 'argument_specs: {main: {options: {...}}}'));
+    if (specRoot !== undefined && specIn) {
+      const read = readArgumentSpecs(specIn, specRoot, ['argument_specs']);
+      this.problems.push(...read.problems);
+      argumentSpecs = read.specs;
+    }
+    r = { dir, defaults: defaults.value, vars: vars.value, meta: meta.value, argumentSpecs, src: [defaults.src, vars.src, meta.src].filter(Boolean) as SourceFile[] };
     this.roleCache.set(dir, r);
     return r;
   }

@@ -8,6 +8,12 @@ export interface RoleScope {
   vars: Record<string, unknown>;
   /** Variables passed where the role was listed (`roles: [{role: x, vars...}]`, include_role vars). */
   params: Record<string, unknown>;
+  /** The role's argument specs (meta/argument_specs.yml or meta/main.yml `argument_specs`), when it has them. */
+  argumentSpecs?: import('./argument-specs.js').ArgumentSpecs;
+  /** Entry point applied: `main`, or the `tasks_from` name. */
+  entryPoint?: string;
+  /** Where the role is listed (a play's `roles:`, an include/import, a dependency). */
+  position?: import('../yaml/source.js').SourcePosition;
 }
 
 /** Where a task inherits variables and conditions from (blocks, includes, roles), outermost first. */
