@@ -109,6 +109,8 @@ async function snapshot(conn: KubernetesConnection): Promise<string[]> {
     for (const i of l.items) {
       // Service-account token Secrets and kube-root-ca.crt come and go with the controller manager.
       if (res === 'configmaps' && i.metadata.name === 'kube-root-ca.crt') continue;
+      // The lab's own operator token (the per-form inventories' credential) is made by the lab, not by meshplay.
+      if (res === 'secrets' && String(i.metadata.name).startsWith('meshplay-lab-operator')) continue;
       out.push(`${res} ${i.metadata.namespace}/${i.metadata.name}`);
     }
   }
