@@ -93,7 +93,7 @@ t.test('meshplay opens what ansible-vault encrypt wrote: 1.1, 1.2 with labels, s
   t.equal(es.code, 0, 'ansible-vault encrypt_string');
   t.match(es.stdout, /^inline_token: !vault \|\n {10}\$ANSIBLE_VAULT;1\.2;AES256;dev\n/);
   mkdirSync(join(dir, 'inv', 'group_vars'), { recursive: true });
-  writeFileSync(join(dir, 'inv', 'inventory.yml'), 'clusters:\n  - {name: east, istio_control_plane: true, api: {url: "https://127.0.0.1:6443"}, pod_cidr: 10.1.0.0/16, nodes: []}\n');
+  writeFileSync(join(dir, 'inv', 'inventory.yml'), 'clusters:\n  - {name: east, istio_control_plane: true, api: {url: "https://127.0.0.1:6443", token: never-contacted}, pod_cidr: 10.1.0.0/16, nodes: []}\n');
   writeFileSync(join(dir, 'inv', 'group_vars', 'all.yml'), `${es.stdout}\nplain_value: visible\n`);
   const host = await mp(['inventory', '-i', 'inv/inventory.yml', '--host', 'east', '--vault-id', 'prod@pw-alpha', '--vault-id', 'dev@pw-bravo']);
   t.equal(host.code, 0, `meshplay inventory reads the !vault value: ${host.stderr}`);
@@ -153,7 +153,7 @@ t.test('ansible-vault and ansible-playbook open what meshplay wrote', async (t) 
 
 /** group_vars (whole file), vars_files (whole file, labelled), an inline !vault and `-e @file`, in one playbook. */
 function vaultedPlaybook(dir: string): { enc: (args: string[]) => Promise<void> } {
-  writeFileSync(join(dir, 'inventory.yml'), 'clusters:\n  - {name: east, istio_control_plane: true, api: {url: "https://127.0.0.1:6443"}, pod_cidr: 10.1.0.0/16, nodes: []}\n');
+  writeFileSync(join(dir, 'inventory.yml'), 'clusters:\n  - {name: east, istio_control_plane: true, api: {url: "https://127.0.0.1:6443", token: never-contacted}, pod_cidr: 10.1.0.0/16, nodes: []}\n');
   writeFileSync(join(dir, 'ansible-hosts.yml'), 'all:\n  hosts:\n    localhost: {ansible_connection: local}\n');
   mkdirSync(join(dir, 'group_vars', 'all'), { recursive: true });
   mkdirSync(join(dir, 'vars'), { recursive: true });
@@ -375,7 +375,7 @@ t.test('--ask-vault-pass and --vault-id LABEL@prompt: on a terminal without echo
   t.match(eof.stderr, /EOFError \(ctrl-d\) on prompt for \(default\)/);
 
   // a playbook run asking on stdin: the recap is the one a password file gives
-  writeFileSync(join(dir, 'inventory.yml'), 'clusters:\n  - {name: east, istio_control_plane: true, api: {url: "https://127.0.0.1:6443"}, pod_cidr: 10.1.0.0/16, nodes: []}\n');
+  writeFileSync(join(dir, 'inventory.yml'), 'clusters:\n  - {name: east, istio_control_plane: true, api: {url: "https://127.0.0.1:6443", token: never-contacted}, pod_cidr: 10.1.0.0/16, nodes: []}\n');
   writeFileSync(join(dir, 'pb.yml'), '- hosts: localhost\n  gather_facts: false\n  vars_files: [f.yml]\n  tasks:\n    - assert: {that: ["k == \'terminal-value-8888\'"]}\n');
   const played = await noTty([process.execPath, cliPath, 'run', 'pb.yml', '-i', 'inventory.yml', '--ask-vault-pass', '--output', 'plain'], 'alpha-password\n');
   t.equal(played.code, 0, `meshplay run --ask-vault-pass reading stdin: ${played.stdout}${played.stderr}`);
