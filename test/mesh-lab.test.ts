@@ -109,8 +109,6 @@ async function snapshot(conn: KubernetesConnection): Promise<string[]> {
     for (const i of l.items) {
       // Service-account token Secrets and kube-root-ca.crt come and go with the controller manager.
       if (res === 'configmaps' && i.metadata.name === 'kube-root-ca.crt') continue;
-      // The lab's own operator token (the per-form inventories' credential) is made by the lab, not by meshplay.
-      if (res === 'secrets' && String(i.metadata.name).startsWith('meshplay-lab-operator')) continue;
       out.push(`${res} ${i.metadata.namespace}/${i.metadata.name}`);
     }
   }
@@ -122,6 +120,7 @@ async function snapshot(conn: KubernetesConnection): Promise<string[]> {
 }
 
 const before: Record<string, string[]> = {};
+let forms: Awaited<ReturnType<typeof writeLabForms>>;
 
 t.before(async () => {
   apis = await kubeUp(spec, dir);
@@ -129,8 +128,11 @@ t.before(async () => {
     const started = await startCluster({ name: c.name, serviceCidr: c.serviceCidr, dir: path.join(dir, 'kube', c.name) });
     await seedMultiControlPlane(started.admin, { index: i });
     conns[c.name] = await connectTo(c.name, { kubeconfig: apis[c.name].kubeconfig, context: apis[c.name].context });
-    before[c.name] = await snapshot(conns[c.name]!);
   }
+  // The per-form credentials (an operator ServiceAccount and its token) are the lab's, made before the "before"
+  // snapshot: uninstall must give back exactly that state.
+  forms = await writeLabForms(dir, spec.clusters.map((c) => c.name));
+  for (const c of spec.clusters) before[c.name] = await snapshot(conns[c.name]!);
 });
 
 t.teardown(async () => {
@@ -279,7 +281,6 @@ t.test('ServiceEntry endpoints follow a gateway address change', async (t) => {
 // turns removing and restoring the `ratings` export, so each one writes (prunes or creates a ServiceEntry) and
 // reports a healthy mesh.
 t.test('every api form: kubeconfig + context, url + token_file, client certificate, credential plugin, nodes: from_api', async (t) => {
-  const forms = await writeLabForms(dir, spec.clusters.map((c) => c.name));
   const withoutRatings = exportsAll.filter((e) => e.service !== 'ratings');
   for (const [i, form] of LAB_FORMS.entries()) {
     await t.test(form, async (t) => {
