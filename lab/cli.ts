@@ -1,7 +1,7 @@
 // `meshplay lab up|down|status`. runner/cli.ts imports labMain from here.
 import { labDown, labStatus, labUp } from './lab.js';
 import { OptionError } from '../runner/errors.js';
-import { HelpRequested, parseCommandLine, type CommandSpec } from '../runner/commands/options.js';
+import { HelpRequested, answerCommandLine, parseCommandLine, type CommandSpec } from '../runner/commands/options.js';
 
 export { labUp, labDown, labStatus, labState, nodeExec, stopSshd, startSshd, moveBlock, regenHostKey, birdRoutes } from './lab.js';
 export type { UpOptions, UpResult, StatusResult, NodeHealth, LabOptions } from './lab.js';
@@ -73,14 +73,7 @@ export async function labMain(argv: string[]): Promise<number> {
     (asked ? process.stdout : process.stderr).write(`${command === undefined || asked ? '' : `meshplay lab: unknown command '${command}'\n`}${USAGE}\n`);
     return asked ? 0 : 5;
   } catch (err) {
-    if (err instanceof HelpRequested) {
-      process.stdout.write(err.text);
-      return 0;
-    }
-    if (err instanceof OptionError) {
-      process.stderr.write(`meshplay lab ${command}: ${err.message}\n`);
-      return 5;
-    }
+    if (err instanceof HelpRequested || err instanceof OptionError) return answerCommandLine(err, `meshplay lab ${command}`);
     process.stderr.write(`lab ${command}: ${(err as Error).message}\n`);
     return 1;
   }

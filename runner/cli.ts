@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     default:
       if (command.endsWith('.yml') || command.endsWith('.yaml')) return (await import('./commands/run.js')).runCommand(argv);
       {
-        const { nearest } = await import('./commands/options.js');
+        const { nearest } = await import('./suggest.js');
         const near = nearest(command, ['run', 'inventory', 'status', 'doc', 'lab', 'vault']);
         process.stderr.write(`meshplay: unknown command '${command}'${near ? `; did you mean '${near}'?` : ''}\n\n${USAGE}`);
       }

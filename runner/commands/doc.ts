@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, formatProblem } from '../errors.js';
-import { HelpRequested, nearest, parseCommandLine, type CommandSpec } from './options.js';
+import { answerCommandLine, nearest, parseCommandLine, type CommandSpec } from './options.js';
 
 export const DOC_COMMAND: CommandSpec = {
   name: 'meshplay doc',
@@ -49,12 +49,7 @@ export async function docCommand(argv: string[]): Promise<number> {
   try {
     parsed = parseCommandLine(DOC_COMMAND, argv, { allowPositionals: true });
   } catch (e) {
-    if (e instanceof HelpRequested) {
-      process.stdout.write(e.text);
-      return ExitCode.ok;
-    }
-    process.stderr.write(`meshplay doc: ${(e as Error).message}\n`);
-    return ExitCode.badOption;
+    return answerCommandLine(e, 'meshplay doc');
   }
   const v = parsed.values as { list?: boolean; role?: string; 'roles-path'?: string };
   const [{ moduleNames, loadModule, moduleName }, { MODULE_DOCS }, render] = await Promise.all([

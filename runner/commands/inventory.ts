@@ -1,5 +1,5 @@
 // `meshplay inventory`: what ansible-inventory shows, with secrets redacted.
-import { HelpRequested, parseCommandLine, type CommandSpec } from './options.js';
+import { INVENTORY_OPTION, answerCommandLine, parseCommandLine, type CommandSpec } from './options.js';
 import { ExitCode, ValidationError, formatProblem } from '../errors.js';
 import { VAULT_OPTION_SPECS, openVaults, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
 
@@ -8,7 +8,7 @@ export const INVENTORY_COMMAND: CommandSpec = {
   usage: ['meshplay inventory -i INVENTORY --list | --graph | --host HOST'],
   summary: 'Show the hosts, groups and variables of an inventory as ansible-inventory does (secrets redacted).',
   options: [
-    { name: 'inventory', short: 'i', type: 'string', multiple: true, arg: 'FILE|DIR', help: 'inventory' },
+    INVENTORY_OPTION,
     { name: 'list', type: 'boolean', help: 'every group and host with its variables, as JSON' },
     { name: 'graph', type: 'boolean', help: 'the group tree' },
     { name: 'host', type: 'string', arg: 'HOST', help: "one host's variables, as JSON" },
@@ -21,12 +21,7 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
   try {
     v = parseCommandLine(INVENTORY_COMMAND, argv).values as typeof v;
   } catch (e) {
-    if (e instanceof HelpRequested) {
-      process.stdout.write(e.text);
-      return ExitCode.ok;
-    }
-    process.stderr.write(`meshplay inventory: ${(e as Error).message}\n`);
-    return ExitCode.badOption;
+    return answerCommandLine(e, 'meshplay inventory');
   }
   if (!v.inventory?.length || (!v.list && !v.graph && !v.host)) {
     process.stderr.write(`usage: ${INVENTORY_COMMAND.usage[0]}\n`);

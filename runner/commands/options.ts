@@ -2,7 +2,10 @@
 // the nearest known option when one is misspelled. Every command (run, inventory, status, lab, vault, doc)
 // declares its options here-shaped, so the help can never list an option the parser does not take.
 import { parseArgs } from 'node:util';
-import { OptionError } from '../errors.js';
+import { ExitCode, OptionError } from '../errors.js';
+import { nearest } from '../suggest.js';
+
+export { nearest };
 
 export interface OptionSpec {
   /** Long name without dashes, e.g. `skip-tags`. */
@@ -26,6 +29,9 @@ export interface CommandSpec {
   epilog?: string[];
 }
 
+/** The `-i/--inventory` option, the same in every command that reads an inventory. */
+export const INVENTORY_OPTION: OptionSpec = { name: 'inventory', short: 'i', type: 'string', multiple: true, arg: 'FILE|DIR', help: 'inventory' };
+
 export type ParsedOptions = { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] };
 
 export class HelpRequested extends Error {
@@ -44,35 +50,6 @@ export function formatHelp(spec: CommandSpec): string {
   for (const o of all) lines.push(`  ${left(o).padEnd(width)}${o.help}${o.multiple ? ' (repeatable)' : ''}`);
   if (spec.epilog?.length) lines.push('', ...spec.epilog);
   return `${lines.join('\n')}\n`;
-}
-
-/** Damerau-free edit distance; options are short, so the quadratic table is fine. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The candidate closest to `word`, when it is close enough to be a plausible misspelling. */
-export function nearest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = c.startsWith(word) || word.startsWith(c) ? Math.abs(c.length - word.length) * 0.5 : distance(word, c);
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 /**
@@ -124,4 +101,17 @@ export function parseCommandLine(spec: CommandSpec, argv: string[], opts: { allo
   } catch (e) {
     throw new OptionError(`${(e as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (see ${spec.name} --help)`);
   }
+}
+
+/**
+ * What a command answers when its command line does not run: the help it was asked for (stdout, exit 0), or the
+ * option problem (stderr, exit 5).
+ */
+export function answerCommandLine(e: unknown, command: string): number {
+  if (e instanceof HelpRequested) {
+    process.stdout.write(e.text);
+    return ExitCode.ok;
+  }
+  process.stderr.write(`${command}: ${(e as Error).message}\n`);
+  return ExitCode.badOption;
 }

@@ -1,6 +1,6 @@
 // `meshplay run`: parse options, validate everything (inventory, playbooks, variables) before touching
 // anything, then run the plays and print the recap.
-import { HelpRequested, parseCommandLine, type CommandSpec } from './options.js';
+import { INVENTORY_OPTION, answerCommandLine, parseCommandLine, type CommandSpec } from './options.js';
 import { setMaxListeners } from 'node:events';
 import { ExitCode, OptionError, ValidationError, formatProblem, type Problem } from '../errors.js';
 import type { Reporter, RunEvent } from '../output/events.js';
@@ -101,7 +101,7 @@ export const RUN_COMMAND: CommandSpec = {
   usage: ['meshplay run PLAYBOOK... -i INVENTORY [options]'],
   summary: 'Validate the inventory and playbooks, then run the plays and print the recap (exit codes as ansible-playbook).',
   options: [
-    { name: 'inventory', short: 'i', type: 'string', multiple: true, arg: 'FILE|DIR', help: 'inventory' },
+    INVENTORY_OPTION,
     { name: 'limit', short: 'l', type: 'string', arg: 'PATTERN', help: 'further limit the hosts' },
     { name: 'tags', short: 't', type: 'string', multiple: true, arg: 'TAGS', help: 'only tasks with these tags (comma separated)' },
     { name: 'skip-tags', type: 'string', multiple: true, arg: 'TAGS', help: 'skip tasks with these tags' },
@@ -204,12 +204,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     opts = await parseRunOptions(argv);
   } catch (e) {
-    if (e instanceof HelpRequested) {
-      process.stdout.write(e.text);
-      return ExitCode.ok;
-    }
-    process.stderr.write(`meshplay run: ${(e as Error).message}\n`);
-    return ExitCode.badOption;
+    return answerCommandLine(e, 'meshplay run');
   }
   const { openVaults } = await import('../vault/options.js');
   const vaultExit = await openVaults(opts.vault);

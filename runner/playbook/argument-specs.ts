@@ -30,7 +30,7 @@ export type ArgumentSpecs = Record<string, EntryPointSpec>;
 const OPTION_KEYS = new Set(['type', 'required', 'default', 'choices', 'elements', 'options', 'description', 'version_added', 'aliases', 'no_log']);
 const ENTRY_KEYS = new Set(['short_description', 'description', 'author', 'options', 'version_added']);
 
-function isDict(v: unknown): v is Record<string, unknown> {
+export function isDict(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node } from 'yaml';
 import type { Problem } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { hostVars, selectHosts } from '../inventory/index.js';
+import { selectHosts } from '../inventory/index.js';
 import type { SourcePosition } from '../yaml/source.js';
-import { nearest } from '../commands/options.js';
-import { typeMismatch, type OptionSpec } from './argument-specs.js';
+import { nearest } from '../suggest.js';
+import { isDict, typeMismatch, type OptionSpec } from './argument-specs.js';
 import type { Playbook, RoleScope } from './types.js';
 
 export interface RoleArgumentFindings {
@@ -62,10 +62,6 @@ class KeyPositions {
     walk(doc.contents, 0);
     return m;
   }
-}
-
-function isDict(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Every string in a value (keys included), for "is this name used anywhere" checks. */
@@ -140,25 +136,28 @@ export function checkRoleArguments(
   };
   const inventoryFiles = inventory.sources;
 
+  type Source = [origin: string, vars: Record<string, unknown>, where: () => SourcePosition | undefined];
   for (const app of applications) {
     const { role } = app;
     const entry = role.argumentSpecs?.[role.entryPoint ?? 'main'];
     if (!entry) continue;
-    const hostList = app.hosts.length ? app.hosts : [undefined];
+    // Each host's merged inventory variables (host.vars already holds inventory, cluster and node vars).
+    const inventoryVars = app.hosts.length ? app.hosts.map((h) => inventory.hosts.get(h)?.vars ?? {}) : [inventory.vars];
     for (const [name, spec] of Object.entries(entry.options)) {
-      for (const h of hostList) {
-        const hv = h ? hostVars(inventory, h) : inventory.vars;
-        // Ansible's precedence, highest first, among the places a value can be known before the run.
-        const sources: [string, Record<string, unknown>, () => SourcePosition | undefined][] = [
-          ['-e', extraVars, () => positions.find(opts.extraVarsFiles ?? [], name)],
-          ['role parameter', role.params, () => role.position ?? positions.find([app.playbookFile], name)],
-          ['role vars', role.vars, () => positions.find([join(role.dir, 'vars', 'main.yml')], name)],
-          ['play vars', app.playVars, () => positions.find([app.playbookFile], name)],
-          ['inventory', hv, () => positions.find(inventoryFiles, name)],
-          ['role defaults', role.defaults, () => positions.find([join(role.dir, 'defaults', 'main.yml')], name)],
-        ];
-        const found = sources.find(([, vars]) => vars[name] !== undefined);
-        if (!found) {
+      // Ansible's precedence, highest first, among the places a value can be known before the run. Only the
+      // inventory's value can differ between hosts, so the others are looked at once per option.
+      const above: Source[] = [
+        ['-e', extraVars, () => positions.find(opts.extraVarsFiles ?? [], name)],
+        ['role parameter', role.params, () => role.position ?? positions.find([app.playbookFile], name)],
+        ['role vars', role.vars, () => positions.find([join(role.dir, 'vars', 'main.yml')], name)],
+        ['play vars', app.playVars, () => positions.find([app.playbookFile], name)],
+      ];
+      const defaults: Source = ['role defaults', role.defaults, () => positions.find([join(role.dir, 'defaults', 'main.yml')], name)];
+      const fromInventory = () => positions.find(inventoryFiles, name);
+      const fixed = above.find(([, vars]) => vars[name] !== undefined);
+      const perHost: Source[] = fixed ? [fixed] : inventoryVars.map((hv) => (hv[name] !== undefined ? ['inventory', hv, fromInventory] : defaults));
+      for (const [origin, vars, where] of perHost) {
+        if (vars[name] === undefined) {
           if (spec.required) {
             report(`${role.name}:${name}:required`, {
               ...(role.position ?? {}),
@@ -168,7 +167,6 @@ export function checkRoleArguments(
           }
           continue;
         }
-        const [origin, vars, where] = found;
         const mismatch = typeMismatch(vars[name], spec as OptionSpec, name);
         if (mismatch) {
           const at = where();
@@ -213,14 +211,15 @@ export function checkRoleArguments(
   }
   for (const h of inventory.hosts.values()) for (const k of Object.keys(h.vars)) candidates.push([k, 'the inventory', () => positions.find(inventoryFiles, k)]);
   const declaredList = [...declared];
-  const flagged = new Set<string>();
+  // Each name is looked at once: the same variable set on a thousand hosts is one search of the used text.
+  const seen = new Set<string>();
   for (const [name, origin, where] of candidates) {
-    if (declared.has(name) || flagged.has(name) || name.length < 5) continue;
+    if (declared.has(name) || seen.has(name) || name.length < 5) continue;
+    seen.add(name);
     if (new RegExp(`\\b${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(usedText)) continue;
     const near = nearest(name, declaredList);
     const prefixed = [...prefixes].some((p) => name.startsWith(p));
     if (!near && !prefixed) continue;
-    flagged.add(name);
     const at = where();
     misspellings.push({
       ...(at ?? {}),

@@ -1,6 +1,7 @@
 // Loads a playbook and everything it pulls in (roles, imported task files), checks every keyword,
 // module name and module argument, and returns plays whose task lists are fully expanded.
 // All problems are collected and thrown together, each with file:line:column.
+import { editDistance } from '../suggest.js';
 import { readArgumentSpecs, type ArgumentSpecs } from './argument-specs.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -519,18 +520,6 @@ function suggest(word: string, options: Set<string>): string {
     }
   }
   return best ? ` (did you mean '${best}'?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) dp[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      dp[i][j] = Math.min(dp[i - 1][j] + 1, dp[i][j - 1] + 1, dp[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) dp[i][j] = Math.min(dp[i][j], dp[i - 2][j - 2] + 1);
-    }
-  }
-  return dp[a.length][b.length];
 }
 
 export async function loadPlaybook(file: string, options?: LoadOptions): Promise<Playbook> {
