@@ -6,6 +6,7 @@ import { meshplay } from './helpers/cli.js';
 const commands: { args: string[]; options: string[] }[] = [
   { args: ['run'], options: ['--inventory', '--limit', '--tags', '--skip-tags', '--extra-vars', '--check', '--diff', '--detailed-exitcode', '--forks', '--syntax-check', '--list-tasks', '--start-at-task', '--output', '--junit', '--ssh-accept-new'] },
   { args: ['inventory'], options: ['--inventory', '--list', '--graph', '--host'] },
+  { args: ['status'], options: ['--inventory', '--output', '--no-routes', '--pilot', '--vault-id', '--ask-vault-pass'] },
   { args: ['lab', 'up'], options: ['--clusters', '--nodes', '--overlap', '--no-kube', '--topology'] },
   { args: ['lab', 'down'], options: ['--help'] },
   { args: ['lab', 'status'], options: ['--help'] },
@@ -36,6 +37,7 @@ t.test('an unknown option exits 5 naming it and the nearest option', async (t) =
     [['run', 'x.yml', '-i', 'inv.yml', '--skiptags', 'a'], /unknown option '--skiptags'; did you mean '--skip-tags'\?/],
     [['run', 'x.yml', '--inventroy', 'inv.yml'], /unknown option '--inventroy'; did you mean '--inventory'\?/],
     [['inventory', '-i', 'inv.yml', '--lsit'], /unknown option '--lsit'; did you mean '--list'\?/],
+    [['status', '-i', 'inv.yml', '--no-route'], /unknown option '--no-route'; did you mean '--no-routes'\?/],
     [['lab', 'up', '--cluster', '2'], /unknown option '--cluster'; did you mean '--clusters'\?/],
     [['run', 'x.yml', '-i', 'inv.yml', '--frobnicate'], /unknown option '--frobnicate' \(see meshplay run --help\)/],
   ];

@@ -1,10 +1,10 @@
 // `meshplay status -i INV [--output json]`: one row per cluster of a single-control-plane mesh, checked against the
 // live clusters (think `istioctl remote-clusters` / `cilium clustermesh status`). Read-only. Exits 1 when a row is
 // not healthy, saying why. Secret values (tokens, kubeconfigs) are used in memory only and never printed.
-import { parseArgs } from 'node:util';
+import { INVENTORY_OPTION, answerCommandLine, parseCommandLine, type CommandSpec } from './options.js';
 import { parseKubeconfig, type KubeconfigReading } from '../k8s/kubeconfig.js';
 import { ExitCode, ValidationError, formatProblem } from '../errors.js';
-import { VAULT_OPTIONS, openVaults, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
+import { VAULT_OPTION_SPECS, openVaults, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
 import { vaultPlaintexts } from '../vault/keyring.js';
 import { isWrongVaultPassword } from '../vault/yaml.js';
 import type { Host, Inventory } from '../inventory/types.js';
@@ -30,7 +30,18 @@ export interface ClusterStatus {
   reasons: string[];
 }
 
-const USAGE = 'usage: meshplay status -i INVENTORY [--output plain|json] [--no-routes] [--pilot HOST:PORT] [--vault-id [LABEL@]SOURCE] [--vault-password-file FILE] [--ask-vault-pass]';
+export const STATUS_COMMAND: CommandSpec = {
+  name: 'meshplay status',
+  usage: ['meshplay status -i INVENTORY [--output plain|json] [--no-routes] [--pilot HOST:PORT]'],
+  summary: 'One row per cluster of the mesh, checked against the live clusters (read-only); exits 1 when a row is not healthy.',
+  options: [
+    INVENTORY_OPTION,
+    { name: 'output', short: 'o', type: 'string', arg: 'plain|json', help: 'output format (default plain)' },
+    { name: 'no-routes', type: 'boolean', help: "do not read the nodes' route tables over SSH" },
+    { name: 'pilot', type: 'string', arg: 'HOST:PORT', help: "Pilot's debug address, to check which remote clusters it loaded" },
+    ...VAULT_OPTION_SPECS,
+  ],
+};
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && !v.includes('{{') ? v : undefined;
@@ -41,25 +52,14 @@ function errText(e: unknown): string {
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  let v;
+  let v: { inventory?: string[]; output?: string; 'no-routes'?: boolean; pilot?: string; [vaultOption: string]: unknown };
   try {
-    v = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        inventory: { type: 'string', short: 'i', multiple: true },
-        output: { type: 'string', short: 'o' },
-        'no-routes': { type: 'boolean' },
-        pilot: { type: 'string' },
-        ...VAULT_OPTIONS,
-      },
-    }).values;
+    v = parseCommandLine(STATUS_COMMAND, argv).values as typeof v;
   } catch (e) {
-    process.stderr.write(`meshplay status: ${(e as Error).message}\n${USAGE}\n`);
-    return ExitCode.badOption;
+    return answerCommandLine(e, 'meshplay status');
   }
   if (!v.inventory?.length || (v.output && !['plain', 'json'].includes(v.output))) {
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`usage: ${STATUS_COMMAND.usage[0]}\n`);
     return ExitCode.badOption;
   }
   const vault = vaultCliOptions(v);

@@ -14,12 +14,6 @@ export const VAULT_OPTION_SPECS: OptionSpec[] = [
   { name: 'ask-vault-password', type: 'boolean', help: 'same as --ask-vault-pass' },
 ];
 
-/** The same options for node:util parseArgs. */
-export const VAULT_OPTIONS = Object.fromEntries(VAULT_OPTION_SPECS.map((o) => [o.name, { type: o.type, ...(o.multiple ? { multiple: true } : {}) }])) as Record<
-  string,
-  { type: 'string' | 'boolean'; multiple?: boolean }
->;
-
 export function vaultCliOptions(values: Record<string, unknown>): VaultCliOptions {
   const list = (k: string) => (values[k] as string[] | undefined) ?? [];
   return {
