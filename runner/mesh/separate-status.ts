@@ -7,10 +7,10 @@ import type { Inventory } from '../inventory/types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { findServerBlock } from './corefile.js';
 import { parseStubDomains } from './stubdomains.js';
-import { verifyCacerts, cacertsKeys, type Cacerts } from './ca.js';
+import { probeCacerts, readMeshRoot } from './ca-probes.js';
 import { componentLabel } from './kube.js';
-import type { Connections, MultiStatus, ClusterStatus } from './status.js';
-import { explicitGateway, gatewayOf, type MeshExport } from '../modules/mesh_service_entries.js';
+import { connector, type Connections, type MultiStatus, type ClusterStatus } from './status.js';
+import { explicitGateway, gatewayOf, type MeshExport } from './exports.js';
 import { calleesOf, component, ingressHost, remoteClusterLabel, remoteHost } from '../modules/mesh_remote_routes.js';
 
 export interface SeparateCheck {
@@ -28,36 +28,19 @@ export interface SeparateStatusOptions {
   exports?: MeshExport[];
 }
 
-const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
-
 async function listNames(conn: KubernetesConnection, ns: string, res: string): Promise<any[]> {
   const l = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: `/apis/networking.istio.io/v1alpha3/namespaces/${ns}/${res}`, query: { labelSelector: `${componentLabel}=${component}` } });
   return l.items;
 }
 
 export async function separateMeshesStatus(inventory: Inventory, connections: Connections, opts: SeparateStatusOptions = {}): Promise<MultiStatus> {
-  const connect = typeof connections === 'function' ? connections : async (n: string) => {
-    const c = connections.get(n);
-    if (!c) throw new Error(`no connection to ${n}`);
-    return c;
-  };
+  const connect = connector(connections);
   const ns = opts.namespace ?? 'istio-system';
   const domain = opts.domain ?? (typeof inventory.vars.mesh_remote_domain === 'string' ? inventory.vars.mesh_remote_domain : 'remote');
   const placeholder = opts.placeholder ?? (typeof inventory.vars.mesh_remote_placeholder === 'string' ? inventory.vars.mesh_remote_placeholder : '240.0.0.2');
   const port = opts.port ?? 80;
   const exports = opts.exports ?? ((inventory.vars.mesh_exports as MeshExport[] | undefined) ?? []);
-  const rootCluster = inventory.clusters.find((c) => c.istio_control_plane)?.name;
-  let rootPem: string | undefined;
-  let rootProblem = 'no cluster is marked istio_control_plane (it holds the mesh root CA)';
-  if (rootCluster) {
-    try {
-      const s = await (await connect(rootCluster)).getOrUndefined<any>(`/api/v1/namespaces/${ns}/secrets/${opts.rootSecret ?? 'meshplay-root-ca'}`);
-      rootPem = unb64(s?.data?.['root-cert.pem']);
-      rootProblem = `no mesh root CA in ${rootCluster} ${ns}/${opts.rootSecret ?? 'meshplay-root-ca'}`;
-    } catch (e) {
-      rootProblem = `root cluster ${rootCluster} unreachable: ${(e as Error).message}`;
-    }
-  }
+  const root = await readMeshRoot(inventory, connect, ns, opts.rootSecret);
 
   const clusters: ClusterStatus[] = [];
   for (const c of inventory.clusters) {
@@ -70,13 +53,7 @@ export async function separateMeshesStatus(inventory: Inventory, connections: Co
       clusters.push({ cluster: c.name, reachable: false, checks: [] });
       continue;
     }
-    const cacerts = await conn.getOrUndefined<any>(`/api/v1/namespaces/${ns}/secrets/cacerts`);
-    if (!cacerts) checks.push({ name: 'cacerts', ok: false, detail: `${ns}/cacerts missing` });
-    else if (!rootPem) checks.push({ name: 'cacerts', ok: false, detail: rootProblem });
-    else {
-      const v = await verifyCacerts(Object.fromEntries(cacertsKeys.map((k) => [k, unb64(cacerts.data?.[k])])) as Partial<Cacerts>, rootPem);
-      checks.push({ name: 'cacerts', ok: v.ok, detail: v.ok ? `chains to the mesh root; ${v.keyType}` : v.problems.join('; ') });
-    }
+    checks.push(await probeCacerts(conn, ns, root));
 
     // DNS: the template block in the Corefile, or stubDomains to meshplay's separate CoreDNS.
     const coredns = await conn.getOrUndefined<any>('/api/v1/namespaces/kube-system/configmaps/coredns');

@@ -5,9 +5,9 @@ import type { Inventory } from '../inventory/types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { findServerBlock, forwardOf } from './corefile.js';
 import { parseStubDomains } from './stubdomains.js';
-import { verifyCacerts, cacertsKeys, type Cacerts } from './ca.js';
+import { probeCacerts, readMeshRoot } from './ca-probes.js';
 import { componentLabel } from './kube.js';
-import { explicitGateway, gatewayOf, hostOf, type MeshExport } from '../modules/mesh_service_entries.js';
+import { explicitGateway, gatewayOf, hostOf, type MeshExport } from './exports.js';
 
 export interface StatusCheck {
   name: 'cacerts' | 'dns' | 'gateway' | 'service-entries';
@@ -30,7 +30,7 @@ export interface MultiStatus {
 
 export type Connections = Map<string, KubernetesConnection> | ((cluster: string) => Promise<KubernetesConnection>);
 
-function connector(c: Connections): (cluster: string) => Promise<KubernetesConnection> {
+export function connector(c: Connections): (cluster: string) => Promise<KubernetesConnection> {
   if (typeof c === 'function') return c;
   return async (name) => {
     const conn = c.get(name);
@@ -38,8 +38,6 @@ function connector(c: Connections): (cluster: string) => Promise<KubernetesConne
     return conn;
   };
 }
-
-const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
 
 export interface MultiStatusOptions {
   namespace?: string;
@@ -55,19 +53,7 @@ export async function multiStatus(inventory: Inventory, connections: Connections
   const zone = opts.zone ?? 'global';
   const seNs = opts.serviceEntryNamespace ?? 'istio-system';
   const exports = opts.exports ?? ((inventory.vars.mesh_exports as MeshExport[] | undefined) ?? []);
-  const rootCluster = inventory.clusters.find((c) => c.istio_control_plane)?.name;
-
-  let rootPem: string | undefined;
-  let rootProblem = `no cluster is marked istio_control_plane`;
-  if (rootCluster) {
-    try {
-      const s = await (await connect(rootCluster)).getOrUndefined<any>(`/api/v1/namespaces/${ns}/secrets/${opts.rootSecret ?? 'meshplay-root-ca'}`);
-      rootPem = unb64(s?.data?.['root-cert.pem']);
-      rootProblem = `no mesh root CA in ${rootCluster} ${ns}/${opts.rootSecret ?? 'meshplay-root-ca'}`;
-    } catch (e) {
-      rootProblem = `root cluster ${rootCluster} unreachable: ${(e as Error).message}`;
-    }
-  }
+  const root = await readMeshRoot(inventory, connect, ns, opts.rootSecret);
 
   const clusters: ClusterStatus[] = [];
   for (const c of inventory.clusters) {
@@ -80,15 +66,7 @@ export async function multiStatus(inventory: Inventory, connections: Connections
       clusters.push({ cluster: c.name, reachable: false, checks: [] });
       continue;
     }
-    // cacerts
-    const cacerts = await conn.getOrUndefined<any>(`/api/v1/namespaces/${ns}/secrets/cacerts`);
-    if (!cacerts) checks.push({ name: 'cacerts', ok: false, detail: `${ns}/cacerts missing` });
-    else if (!rootPem) checks.push({ name: 'cacerts', ok: false, detail: rootProblem });
-    else {
-      const files = Object.fromEntries(cacertsKeys.map((k) => [k, unb64(cacerts.data?.[k])])) as Partial<Cacerts>;
-      const v = await verifyCacerts(files, rootPem);
-      checks.push({ name: 'cacerts', ok: v.ok, detail: v.ok ? `chains to the mesh root; ${v.keyType}, expires ${v.notAfter!.toISOString().slice(0, 10)}` : v.problems.join('; ') });
-    }
+    checks.push(await probeCacerts(conn, ns, root));
     // DNS
     const svc = await conn.getOrUndefined<any>(`/api/v1/namespaces/istio-system/services/istiocoredns`);
     const ip = svc?.spec?.clusterIP;

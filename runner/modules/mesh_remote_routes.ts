@@ -10,7 +10,7 @@
 // object a removed export or cluster leaves behind is pruned, and --check/--diff work as for every object.
 import type { Module, Plan } from './types.js';
 import { clusterConnection, meshLabels, ownerOf } from '../mesh/kube.js';
-import { explicitGateway, gatewayOf, type Gateway, type MeshExport } from './mesh_service_entries.js';
+import { EXPORTS_SCHEMA, explicitGateway, gatewayOf, type Gateway, type MeshExport } from '../mesh/exports.js';
 
 export interface RemoteRoutesArgs {
   exports: MeshExport[];
@@ -52,24 +52,7 @@ const remoteRoutes: Module<RemoteRoutesArgs, never> = {
     additionalProperties: false,
     required: ['exports'],
     properties: {
-      exports: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['cluster', 'namespace', 'service'],
-          properties: {
-            cluster: { type: 'string' },
-            namespace: { type: 'string' },
-            service: { type: 'string' },
-            ports: {
-              type: 'array',
-              items: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: { type: 'integer' }, name: { type: 'string' }, protocol: { type: 'string' } } },
-            },
-            callers: { type: 'array', items: { type: 'string' } },
-          },
-        },
-      },
+      exports: EXPORTS_SCHEMA,
       namespace: { type: 'string' },
       port: { type: 'integer' },
       ingress_service: { type: 'string' },

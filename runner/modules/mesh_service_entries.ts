@@ -4,26 +4,10 @@
 // It only reads (changed is always false) and returns `definitions`; the role applies them with k8s + prune,
 // so writes, --check and --diff behave like every other object.
 import type { Module, Plan } from './types.js';
-import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { allocateVips, defaultVipRange } from '../mesh/vip.js';
-import { clusterConnection, componentLabel, get, meshLabels, ownerOf } from '../mesh/kube.js';
+import { EXPORTS_SCHEMA, explicitGateway, gatewayOf, hostOf, type ExportPort, type Gateway, type MeshExport } from '../mesh/exports.js';
+import { clusterConnection, componentLabel, meshLabels, ownerOf } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
-import type { Inventory } from '../inventory/types.js';
-
-export interface ExportPort {
-  number: number;
-  name?: string;
-  protocol?: string;
-}
-
-export interface MeshExport {
-  cluster: string;
-  namespace: string;
-  service: string;
-  ports?: ExportPort[];
-  /** Calling clusters (default: every other cluster). */
-  callers?: string[];
-}
 
 export interface ServiceEntriesArgs {
   exports: MeshExport[];
@@ -35,45 +19,7 @@ export interface ServiceEntriesArgs {
   owner?: string;
 }
 
-export interface Gateway {
-  cluster: string;
-  address: string;
-  port: number;
-  source: string;
-}
-
 export const component = 'service-entries';
-
-/** Where a cluster's 15443 gateway is reachable from other clusters, in order of preference. */
-export async function gatewayOf(conn: KubernetesConnection, cluster: string, explicit: string | undefined, opts: { service: string; namespace: string; port: number }): Promise<Gateway> {
-  if (explicit) {
-    const [addr, p] = explicit.includes(':') && !explicit.includes('::') ? explicit.split(':') : [explicit, undefined];
-    return { cluster, address: addr!, port: p ? Number(p) : opts.port, source: 'inventory gateway_address' };
-  }
-  const svc = await get<any>(conn, `/api/v1/namespaces/${opts.namespace}/services/${opts.service}`);
-  if (!svc) throw new Error(`${cluster}: Service ${opts.namespace}/${opts.service} not found: the cluster has no ingress gateway to export through (set gateway_address for ${cluster} in the inventory if it is elsewhere)`);
-  const ingress = svc.status?.loadBalancer?.ingress?.[0];
-  if (ingress?.ip || ingress?.hostname) return { cluster, address: ingress.ip ?? ingress.hostname, port: opts.port, source: 'LoadBalancer' };
-  const port = (svc.spec?.ports ?? []).find((p: any) => p.port === opts.port);
-  if (!port?.nodePort) throw new Error(`${cluster}: Service ${opts.namespace}/${opts.service} has no LoadBalancer address and no nodePort for port ${opts.port}; set gateway_address for ${cluster} in the inventory`);
-  const nodes = await conn.request<{ items: any[] }>({ method: 'GET', path: '/api/v1/nodes', list: true });
-  const addrs = nodes.items
-    .sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)))
-    .flatMap((n) => (n.status?.addresses ?? []).filter((a: any) => a.type === 'ExternalIP').concat((n.status?.addresses ?? []).filter((a: any) => a.type === 'InternalIP')));
-  if (!addrs.length) throw new Error(`${cluster}: no node has an InternalIP/ExternalIP to reach nodePort ${port.nodePort}; set gateway_address for ${cluster} in the inventory`);
-  return { cluster, address: addrs[0].address, port: port.nodePort, source: `node ${addrs[0].address} nodePort` };
-}
-
-/** `gateway_address` of a cluster in the inventory (the cluster's own key, its vars, group_vars or host_vars). */
-export function explicitGateway(inventory: Inventory, cluster: string): string | undefined {
-  const spec = inventory.clusters.find((c) => c.name === cluster);
-  const v = spec?.gateway_address ?? inventory.hosts?.get(cluster)?.vars.gateway_address ?? spec?.vars?.gateway_address;
-  return typeof v === 'string' && v ? v : undefined;
-}
-
-export function hostOf(e: Pick<MeshExport, 'service' | 'namespace'>): string {
-  return `${e.service}.${e.namespace}.global`;
-}
 
 export function entryName(e: MeshExport): string {
   return `${e.service}-${e.namespace}-${e.cluster}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 253);
@@ -90,24 +36,7 @@ const serviceEntries: Module<ServiceEntriesArgs, never> = {
     additionalProperties: false,
     required: ['exports'],
     properties: {
-      exports: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['cluster', 'namespace', 'service'],
-          properties: {
-            cluster: { type: 'string' },
-            namespace: { type: 'string' },
-            service: { type: 'string' },
-            ports: {
-              type: 'array',
-              items: { type: 'object', additionalProperties: false, required: ['number'], properties: { number: { type: 'integer' }, name: { type: 'string' }, protocol: { type: 'string' } } },
-            },
-            callers: { type: 'array', items: { type: 'string' } },
-          },
-        },
-      },
+      exports: EXPORTS_SCHEMA,
       namespace: { type: 'string' },
       vip_range: { type: 'string' },
       gateway_port: { type: 'integer' },
