@@ -11,7 +11,7 @@ import { probeCacerts, readMeshRoot } from './ca-probes.js';
 import { componentLabel } from './kube.js';
 import { connector, type Connections, type MultiStatus, type ClusterStatus } from './status.js';
 import { explicitGateway, gatewayOf, type MeshExport } from './exports.js';
-import { calleesOf, component, ingressHost, remoteClusterLabel, remoteHost } from '../modules/mesh_remote_routes.js';
+import { calleesOf, component, ingressHost, remoteClusterLabel, remoteHost } from './remote-names.js';
 
 export interface SeparateCheck {
   name: 'cacerts' | 'dns' | 'ingress' | 'egress';

@@ -10,6 +10,7 @@
 // object a removed export or cluster leaves behind is pruned, and --check/--diff work as for every object.
 import type { Module, Plan } from './types.js';
 import { clusterConnection, meshLabels, ownerOf } from '../mesh/kube.js';
+import { calleesOf, component, ingressHost, remoteClusterLabel, remoteHost } from '../mesh/remote-names.js';
 import { EXPORTS_SCHEMA, explicitGateway, gatewayOf, type Gateway, type MeshExport } from '../mesh/exports.js';
 
 export interface RemoteRoutesArgs {
@@ -26,24 +27,7 @@ export interface RemoteRoutesArgs {
   owner?: string;
 }
 
-export const component = 'separate-meshes';
-export const remoteClusterLabel = 'meshplay.io/remote-cluster';
-
-/** `<service>.<namespace>.svc.<cluster>.remote`: how other meshes name an exported service. */
-export function remoteHost(e: Pick<MeshExport, 'service' | 'namespace' | 'cluster'>, domain = 'remote'): string {
-  return `${e.service}.${e.namespace}.svc.${e.cluster}.${domain}`;
-}
-
-export function ingressHost(cluster: string, domain = 'remote'): string {
-  return `ingress.${cluster}.${domain}`;
-}
-
 const dns1123 = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
-
-/** Other clusters this cluster calls: those exporting at least one service to it. */
-export function calleesOf(exports: MeshExport[], me: string): string[] {
-  return [...new Set(exports.filter((e) => e.cluster !== me && (!e.callers || e.callers.includes(me))).map((e) => e.cluster))].sort();
-}
 
 const remoteRoutes: Module<RemoteRoutesArgs, never> = {
   name: 'mesh_remote_routes',
