@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './kube/index.js';
+import { isAlive, stopLabProcess } from './proc.js';
 import { adminRequest, type AdminCredentials } from './kube/rest.js';
 import { labCredentials } from './fixtures/control-plane.js';
 
@@ -52,16 +53,6 @@ function readRecord(stateDir: string, cluster: string): InjectorRecord | undefin
 async function writeRecord(stateDir: string, r: InjectorRecord): Promise<void> {
   await fsp.mkdir(dirOf(stateDir, r.cluster), { recursive: true });
   await fsp.writeFile(recordPath(stateDir, r.cluster), JSON.stringify(r, null, 2) + '\n');
-}
-
-function alive(pid: number | undefined): pid is number {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 /** The injector URL of each remote cluster, with its port chosen once (kept across `lab up`s). */
@@ -138,14 +129,9 @@ async function injectorKubeconfig(stateDir: string, cluster: string, creds: Admi
   return file;
 }
 
-function stop(pid: number | undefined): Promise<void> {
-  if (!alive(pid)) return Promise.resolve();
-  process.kill(pid, 'SIGTERM');
-  return (async () => {
-    const deadline = Date.now() + 5000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
-  })();
+/** Stops this cluster's injector, verified by its command line naming this lab's kubeconfig for it. */
+function stop(stateDir: string, cluster: string, pid: number | undefined): Promise<boolean> {
+  return stopLabProcess(pid, undefined, `--kubeconfig=${path.join(dirOf(stateDir, cluster), 'kubeconfig')}`, 5000);
 }
 
 function answers(port: number): Promise<boolean> {
@@ -179,7 +165,7 @@ export async function syncInjector(stateDir: string, cluster: string): Promise<I
   const dir = dirOf(stateDir, cluster);
   const deployment = await get(creds, `/apis/apps/v1/namespaces/${NS}/deployments/${DEPLOYMENT}`);
   if (!deployment) {
-    await stop(record.pid);
+    await stop(stateDir, cluster, record.pid);
     delete record.pid;
     delete record.argsHash;
     await writeRecord(stateDir, record);
@@ -229,8 +215,8 @@ export async function syncInjector(stateDir: string, cluster: string): Promise<I
   args.push(`--port=${record.port}`, `--monitoringPort=${record.monitoringPort}`, `--kubeconfig=${path.join(dir, 'kubeconfig')}`);
   const argsHash = createHash('sha256').update(JSON.stringify(args)).digest('hex');
   const log = path.join(dir, 'sidecar-injector.log');
-  if (!alive(record.pid) || record.argsHash !== argsHash) {
-    await stop(record.pid);
+  if (!isAlive(record.pid) || record.argsHash !== argsHash) {
+    await stop(stateDir, cluster, record.pid);
     await injectorKubeconfig(stateDir, cluster, creds, pod.serviceAccountName ?? 'default');
     const fd = fs.openSync(log, 'a');
     const child = spawn(injectorBinary(), args, { detached: true, stdio: ['ignore', fd, fd], cwd: dir });
@@ -243,7 +229,7 @@ export async function syncInjector(stateDir: string, cluster: string): Promise<I
   }
   const deadline = Date.now() + 15_000;
   while (!(await answers(record.port))) {
-    if (!alive(record.pid)) throw new Error(`${cluster}: sidecar-injector exited:\n${tail(log)}`);
+    if (!isAlive(record.pid)) throw new Error(`${cluster}: sidecar-injector exited:\n${tail(log)}`);
     if (Date.now() > deadline) throw new Error(`${cluster}: sidecar-injector not listening on ${record.port}:\n${tail(log)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -265,7 +251,7 @@ export async function stopInjectors(stateDir: string): Promise<void> {
   }
   for (const c of clusters) {
     const r = readRecord(stateDir, c);
-    await stop(r?.pid);
+    await stop(stateDir, c, r?.pid);
   }
   await fsp.rm(path.join(path.resolve(stateDir), 'injector'), { recursive: true, force: true });
 }

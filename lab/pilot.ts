@@ -8,6 +8,7 @@ import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './kube/index.js';
+import { isAlive, stopLabProcess } from './proc.js';
 
 export interface PilotState {
   pid: number;
@@ -31,20 +32,10 @@ export function pilotBinary(): string {
 const dirOf = (stateDir: string) => path.join(path.resolve(stateDir), 'pilot');
 const statePath = (stateDir: string) => path.join(dirOf(stateDir), 'state.json');
 
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 export function pilotState(stateDir: string): PilotState | undefined {
   try {
     const s = JSON.parse(fs.readFileSync(statePath(stateDir), 'utf8')) as PilotState;
-    return alive(s.pid) ? s : undefined;
+    return isAlive(s.pid) ? s : undefined;
   } catch {
     return undefined;
   }
@@ -112,7 +103,7 @@ export async function startPilot(opts: { stateDir: string; cluster: string; kube
   await fsp.writeFile(statePath(opts.stateDir), JSON.stringify(state, null, 2) + '\n');
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
-    if (!alive(child.pid)) throw new Error(`pilot-discovery exited:\n${tail(log)}`);
+    if (!isAlive(child.pid)) throw new Error(`pilot-discovery exited:\n${tail(log)}`);
     try {
       if ((await httpGet(`http://${state.httpAddr}/debug/registryz`)).status === 200) return state;
     } catch {
@@ -139,12 +130,8 @@ export async function stopPilot(stateDir: string): Promise<void> {
   } catch {
     return;
   }
-  if (alive(s.pid)) {
-    process.kill(s.pid, 'SIGTERM');
-    const deadline = Date.now() + 5000;
-    while (alive(s.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (alive(s.pid)) process.kill(s.pid, 'SIGKILL');
-  }
+  // Only the Pilot this lab started: its command line names this lab's mesh config.
+  await stopLabProcess(s.pid, undefined, path.join(dirOf(stateDir), 'mesh.yaml'), 5000);
   await fsp.rm(statePath(stateDir), { force: true });
 }
 

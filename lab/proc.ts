@@ -1,6 +1,7 @@
 // Running commands and handling the lab's own daemons. PIDs are only ever taken from the lab's
 // state dir, and checked against /proc (binary and command line) before any signal is sent.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 
 export interface RunResult {
@@ -76,13 +77,13 @@ export async function readPidFile(path: string): Promise<number | undefined> {
 }
 
 /**
- * True when `pid` is a live process running `binary` whose command line mentions `marker`
- * (the lab's config path), so a recycled PID is never mistaken for a lab daemon.
+ * True when `pid` is a live process running `binary` (any binary when undefined) whose command line mentions
+ * `marker` (a path in the lab's state dir), so a recycled PID is never mistaken for a lab daemon.
  */
-export async function isLabProcess(pid: number, binary: string, marker: string): Promise<boolean> {
+export async function isLabProcess(pid: number, binary: string | undefined, marker: string): Promise<boolean> {
   try {
     const exe = (await readlink(`/proc/${pid}/exe`)).replace(/ \(deleted\)$/, '');
-    if (exe !== binary) return false;
+    if (binary !== undefined && exe !== binary) return false;
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
     return cmdline.includes(marker);
   } catch {
@@ -90,25 +91,27 @@ export async function isLabProcess(pid: number, binary: string, marker: string):
   }
 }
 
-export function isAlive(pid: number): boolean {
+/** A live process; a child that exited but is not reaped yet (a zombie) still answers kill(0) and counts as gone. */
+export function isAlive(pid: number | undefined): pid is number {
+  if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Verified lab processes only. */
-export async function stopLabProcess(pid: number, binary: string, marker: string, graceMs = 2000): Promise<boolean> {
-  if (!(await isLabProcess(pid, binary, marker))) return false;
+export async function stopLabProcess(pid: number | undefined, binary: string | undefined, marker: string, graceMs = 2000): Promise<boolean> {
+  if (!isAlive(pid) || !(await isLabProcess(pid, binary, marker))) return false;
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
     return false;
   }
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && !(await isZombie(pid))) {
+  while (isAlive(pid)) {
     if (Date.now() > deadline) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -122,11 +125,3 @@ export async function stopLabProcess(pid: number, binary: string, marker: string
   return true;
 }
 
-async function isZombie(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}

@@ -13,6 +13,7 @@ import type { ApiSettings } from '../../runner/inventory/types.js';
 import type { LabSpec } from '../spec.js';
 import { makeClusterPki, type ClusterPki } from './pki.js';
 import { adminRequest, labApply, type AdminCredentials } from './rest.js';
+import { isAlive } from '../proc.js';
 
 /** The lab's shape (lab/spec.ts); kubeUp uses names, service CIDRs and each node's address and pod block. */
 export type KubeLabSpec = LabSpec;
@@ -78,15 +79,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function isAlive(pid: number | undefined): pid is number {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function rssMb(pid: number | undefined): number | undefined {
   if (!isAlive(pid)) return undefined;
@@ -380,18 +372,10 @@ async function terminate(pid: number | undefined): Promise<void> {
     return;
   }
   const deadline = Date.now() + 10_000;
-  while (isAlive(pid) && !isZombie(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid) && !isZombie(pid)) process.kill(pid, 'SIGKILL');
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-/** A child of this process that exited but is not reaped yet still answers kill(0); it is gone for our purposes. */
-function isZombie(pid: number): boolean {
-  try {
-    return /^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 /** Stops one cluster by its recorded PIDs; keeps its files unless `remove`. */
 export async function stopCluster(dirPath: string, remove = false): Promise<void> {
