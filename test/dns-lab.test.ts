@@ -12,7 +12,7 @@ import { kubeUp, startCluster, stopCluster, type KubeLabSpec } from '../lab/kube
 import { seedMultiControlPlane } from '../lab/fixtures-multi.js';
 import { adminRequest, type AdminCredentials } from '../lab/kube/rest.js';
 import { clusterDig, stopClusterDns, syncClusterDns, UPSTREAM_EXAMPLE_ANSWER, readClusterDns } from '../lab/coredns.js';
-import { meshplay, results, repoRoot } from './helpers/cli.js';
+import { meshplay, results, repoRoot, failures } from './helpers/cli.js';
 import { upsertForwardBlock } from '../runner/mesh/corefile.js';
 
 
@@ -50,13 +50,6 @@ function writeInventory(topology: string, vars: Record<string, unknown>) {
 
 async function play(name: string, extra: string[] = []) {
   return meshplay(['run', path.join(repoRoot, 'playbooks', name), '-i', inventoryFile, '--output', 'ndjson', ...extra], { timeoutMs: 120_000 });
-}
-
-function failures(run: Awaited<ReturnType<typeof play>>): string {
-  return results(run)
-    .filter((r) => r.status === 'failed' || r.status === 'unreachable' || r.result?.failed)
-    .map((r) => `${r.host} ${r.task} (${r.status}): ${r.result?.msg ?? JSON.stringify(r.result)}`)
-    .join('\n') + (run.code !== 0 ? `\nexit ${run.code}\n${run.stderr.slice(-2000)}` : '');
 }
 
 const input = (c: string) => ({ stateDir: dir, cluster: c, serviceCidr: spec.clusters.find((x) => x.name === c)!.serviceCidr, creds: admin[c]!, context: c });

@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { kubeUp, startCluster, stopCluster, type KubeLabSpec } from '../lab/kube/index.js';
 import { seedMultiControlPlane, gatewayNodePort } from '../lab/fixtures-multi.js';
 import { connectTo } from './helpers/kube.js';
-import { meshplay, totals, results, repoRoot } from './helpers/cli.js';
+import { meshplay, totals, results, repoRoot, failures } from './helpers/cli.js';
 import type { KubernetesConnection } from '../runner/connection/kubernetes.js';
 import { verifyCacerts, cacertsKeys } from '../runner/mesh/ca.js';
 import { findServerBlock, forwardOf } from '../runner/mesh/corefile.js';
@@ -85,13 +85,6 @@ function writeInventory(exports: unknown[], westGateway?: string, form?: { api: 
 async function play(name: string, extra: string[] = []) {
   const run = await meshplay(['run', path.join(repoRoot, 'playbooks', name), '-i', inventoryFile, '--output', 'ndjson', ...extra], { timeoutMs: 120_000 });
   return run;
-}
-
-function failures(run: Awaited<ReturnType<typeof play>>): string {
-  return results(run)
-    .filter((r) => r.status === 'failed' || r.result?.failed)
-    .map((r) => `${r.host} ${r.task}: ${r.result?.msg ?? JSON.stringify(r.result)}`)
-    .join('\n') + (run.code !== 0 ? `\nexit ${run.code}\n${run.stderr.slice(-2000)}` : '');
 }
 
 /** Everything a cluster holds that meshplay could have touched: names of objects + DNS ConfigMap data. */

@@ -13,7 +13,7 @@ import { pilotRemoteClusters, pilotState } from '../lab/pilot.js';
 import { syncInjectors } from '../lab/injector.js';
 import { run as runProc } from '../lab/proc.js';
 import { adminRequest, labApply, type AdminCredentials } from '../lab/kube/rest.js';
-import { meshplay, results, totals, type CliRun } from './helpers/cli.js';
+import { meshplay, results, totals, type CliRun, failures } from './helpers/cli.js';
 import { fetchXds, type XdsSnapshot } from './helpers/xds.js';
 
 const playbook = 'playbooks/single-control-plane.yml';
@@ -39,13 +39,6 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(last)?.slice(0, 600)} ${error ? String(error) : ''}`);
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-function failures(r: CliRun): string {
-  return results(r)
-    .filter((e) => e.status === 'failed')
-    .map((e) => `${e.host} ${e.task}: ${e.result?.msg ?? JSON.stringify(e.result).slice(0, 500)}`)
-    .join('\n') + (r.code !== 0 ? `\nexit ${r.code}\n${r.stderr.slice(-1500)}` : '');
 }
 
 let podCount = 0;

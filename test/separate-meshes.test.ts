@@ -13,7 +13,7 @@ import { seedMultiControlPlane } from '../lab/fixtures-multi.js';
 import { adminRequest, type AdminCredentials } from '../lab/kube/rest.js';
 import { clusterDig, stopClusterDns, syncClusterDns, readClusterDns } from '../lab/coredns.js';
 import { httpGet, startPilot, stopPilot, type PilotState } from '../lab/pilot.js';
-import { meshplay, totals, results, repoRoot } from './helpers/cli.js';
+import { meshplay, totals, results, repoRoot, failures } from './helpers/cli.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshplay-separate-'));
 const spec: KubeLabSpec = {
@@ -45,13 +45,6 @@ function writeInventory(vars: Record<string, unknown>, only = names) {
 
 async function play(name: string, extra: string[] = []) {
   return meshplay(['run', path.join(repoRoot, 'playbooks', name), '-i', inventoryFile, '--output', 'ndjson', ...extra], { timeoutMs: 180_000 });
-}
-
-function failures(run: Awaited<ReturnType<typeof play>>): string {
-  return results(run)
-    .filter((r) => r.status === 'failed' || r.status === 'unreachable' || r.result?.failed)
-    .map((r) => `${r.host} ${r.task} (${r.status}): ${r.result?.msg ?? JSON.stringify(r.result)}`)
-    .join('\n') + (run.code !== 0 ? `\nexit ${run.code}\n${run.stderr.slice(-2000)}` : '');
 }
 
 const sync = (c: string) => syncClusterDns({ stateDir: dir, cluster: c, serviceCidr: spec.clusters.find((x) => x.name === c)!.serviceCidr, creds: admin[c]!, context: c });

@@ -60,3 +60,16 @@ export function totals(run: CliRun): Record<string, number> {
 export function results(run: CliRun, task?: string): Record<string, any>[] {
   return run.events.filter((e) => e.type === 'task_result' && (task === undefined || e.task === task));
 }
+
+/**
+ * Every failed or unreachable task result of a run, one line each, plus the exit code and stderr's end when the
+ * run did not exit 0: '' for a clean run, so `t.equal(failures(run), '')` shows what went wrong when it fails.
+ */
+export function failures(run: CliRun): string {
+  return (
+    results(run)
+      .filter((r) => r.status === 'failed' || r.status === 'unreachable' || r.result?.failed)
+      .map((r) => `${r.host} ${r.task} (${r.status}): ${r.result?.msg ?? JSON.stringify(r.result).slice(0, 500)}`)
+      .join('\n') + (run.code !== 0 ? `\nexit ${run.code}\n${run.stderr.slice(-2000)}` : '')
+  );
+}
