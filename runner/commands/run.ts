@@ -308,38 +308,41 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  let releaseLock = async (): Promise<void> => {};
+  const runner = new Runner({
+    inventory: inventory!,
+    playbooks,
+    templater,
+    redactor,
+    reporters,
+    extraVars: opts.extraVars,
+    check: opts.check,
+    diff: opts.diff,
+    forks: opts.forks,
+    limit: opts.limit,
+    tags: opts.tags,
+    skipTags: opts.skipTags,
+    startAtTask: opts.startAtTask,
+    verbosity: opts.verbosity,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    detailedExitcode: opts.detailedExitcode,
+    signal: controller.signal,
+    secretKeyPattern,
+    beforeClose: () => releaseLock(),
+  });
   const { lockMesh } = await import('../executor/lock.js');
-  const lock = await lockMesh(inventory!, playbooks, opts, controller.signal);
+  const lock = await lockMesh(inventory!, playbooks, opts, controller.signal, { connection: (h) => runner.connection(h), mask: (m) => redactor.redactText(m) });
   if (typeof lock === 'number') {
+    await runner.close();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await Promise.all(reporters.map((r) => r.close()));
     return lock;
   }
+  releaseLock = () => lock.release();
   try {
-    const runner = new Runner({
-      inventory: inventory!,
-      playbooks,
-      templater,
-      redactor,
-      reporters,
-      extraVars: opts.extraVars,
-      check: opts.check,
-      diff: opts.diff,
-      forks: opts.forks,
-      limit: opts.limit,
-      tags: opts.tags,
-      skipTags: opts.skipTags,
-      startAtTask: opts.startAtTask,
-      verbosity: opts.verbosity,
-      acceptNewHostKeys: opts.acceptNewHostKeys,
-      detailedExitcode: opts.detailedExitcode,
-      signal: controller.signal,
-      secretKeyPattern,
-    });
     return await runner.run();
   } finally {
-    await lock.release();
     await Promise.all(reporters.map((r) => r.close()));
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);

@@ -11,6 +11,7 @@ import { resolveApi, ApiSettingsError, type ResolvedApi } from '../k8s/resolve.j
 import { ExecCredentialSource, ExecPluginError, type ExecCredentialResult } from '../k8s/exec-credential.js';
 import type { Connection, ConnectionTimings } from './types.js';
 import { UnreachableError } from './types.js';
+import { DEFAULT_RETRY_POLICY, isServerTrouble, retryDelay, type AttemptOutcome, type RetryPolicy } from '../k8s/retry.js';
 import type { ConnectOptions } from './options.js';
 import type { ApiSettings } from '../inventory/types.js';
 
@@ -67,9 +68,20 @@ export interface ApiResourceInfo {
   verbs: string[];
 }
 
-const retryableCodes = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT_RESET']);
-const unreachableCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
-const maxTries = 4;
+const unreachableCodes = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNECT_TIMEOUT']);
+
+/** What one failed attempt was, for the retry rule. */
+function failedAttempt(e: any): AttemptOutcome {
+  const code = String(e?.code ?? '');
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { kind: 'reset' };
+  if (e?.stalled) return { kind: 'stalled' };
+  return { kind: 'connect-failed' };
+}
+
+/** Errors that mean the cluster could not be reached at all (as opposed to a bug in meshplay). */
+function isConnectError(e: any): boolean {
+  return unreachableCodes.has(String(e?.code ?? '')) || isTlsError(e);
+}
 
 function isTlsError(e: any): boolean {
   const code = String(e?.code ?? '');
@@ -113,14 +125,20 @@ export class KubernetesConnection implements Connection {
   private readonly timing: ConnectionTimings = { connectMs: 0, commands: 0, commandMs: 0 };
   private readonly groupVersions = new Map<string, Promise<ApiResourceInfo[] | undefined>>();
   private groupsCache?: Promise<string[]>;
+  /** Each wait for an answer, once connected (kubernetes_request_timeout). */
   private readonly timeoutMs: number;
+  /** Opening a new connection, TLS handshake included (kubernetes_connect_timeout). */
+  private readonly connectTimeoutMs: number;
+  private readonly retry: RetryPolicy;
 
-  constructor(host: string, creds: StaticCredentials, headers: Record<string, string>, timeoutMs: number, plugin?: ExecCredentialSource) {
+  constructor(host: string, creds: StaticCredentials, headers: Record<string, string>, timeouts: { requestMs: number; connectMs: number; retry?: RetryPolicy }, plugin?: ExecCredentialSource) {
     this.host = host;
     this.server = creds.server;
     this.creds = creds;
     this.headers = headers;
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = timeouts.requestMs;
+    this.connectTimeoutMs = timeouts.connectMs;
+    this.retry = timeouts.retry ?? DEFAULT_RETRY_POLICY;
     this.plugin = plugin;
     this.agent = this.makeAgent(creds.cert, creds.key);
   }
@@ -191,7 +209,11 @@ export class KubernetesConnection implements Connection {
     this.counts.total++;
   }
 
-  /** Sends one request; retries 429/5xx/connection resets with backoff, never 4xx. Returns the parsed body. */
+  /**
+   * Sends one request and returns the parsed body. Server trouble (429, 5xx), resets and stalled responses are
+   * retried as runner/k8s/retry.ts decides (Retry-After honoured; a POST is not repeated unless the server said to);
+   * when the retries run out the cluster counts as unreachable (exit 4), naming the last answer. Never retries 4xx.
+   */
   async request<T = any>(req: KubeRequest): Promise<T> {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) query.set(k, String(v));
@@ -201,6 +223,7 @@ export class KubernetesConnection implements Connection {
     const payload =
       req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const verb = req.method === 'GET' && req.list ? 'LIST' : req.method;
+    const what = `${verb} ${req.path}`;
     let renewed = false;
     await this.usePlugin();
     for (let attempt = 1; ; attempt++) {
@@ -210,23 +233,31 @@ export class KubernetesConnection implements Connection {
       try {
         res = await this.send(req.method, url, payload, req.contentType);
       } catch (e: any) {
-        const code = String(e?.code ?? '');
-        if (retryableCodes.has(code) && attempt < maxTries) {
-          await sleep(backoff(attempt));
+        const outcome = failedAttempt(e);
+        const wait = retryDelay(req.method, outcome, attempt, this.retry);
+        if (wait !== undefined) {
+          await sleep(wait);
           continue;
         }
-        if (unreachableCodes.has(code) || isTlsError(e) || e?.timeout || retryableCodes.has(code)) {
-          throw new UnreachableError(this.host, `${this.host}: Kubernetes API ${this.server} unreachable (${verb} ${req.path}): ${e?.message ?? code}`, { cause: e });
+        if (outcome.kind !== 'connect-failed' || isConnectError(e)) {
+          const tries = attempt > 1 ? ` after ${attempt} tries` : '';
+          throw new UnreachableError(this.host, `${this.host}: Kubernetes API ${this.server} unreachable (${what})${tries}: ${e?.message ?? e?.code}`, { cause: e });
         }
         throw e;
       } finally {
         this.timing.commands++;
         this.timing.commandMs += Date.now() - t0;
       }
-      if ((res.status === 429 || res.status >= 500) && attempt < maxTries) {
-        const after = Number(res.retryAfter);
-        await sleep(Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 5000) : backoff(attempt));
-        continue;
+      if (isServerTrouble(res.status)) {
+        const wait = retryDelay(req.method, { kind: 'response', status: res.status, retryAfter: res.retryAfter }, attempt, this.retry);
+        if (wait !== undefined) {
+          await sleep(wait);
+          continue;
+        }
+        // The server kept failing: the run cannot know what the cluster holds, so the host is unreachable, never
+        // a partial apply reported as done. The last answer says why (an admission webhook's error, a 503, ...).
+        const last = new KubeApiError(verb, req.path, res.status, res.body ? responseBody(res.body) : undefined, this.host);
+        throw new UnreachableError(this.host, `${this.host}: Kubernetes API ${this.server} answered ${res.status} to ${what}${attempt > 1 ? ` ${attempt} times` : ''}; last answer: ${last.message.replace(`${this.host}: `, '')}`, { cause: last });
       }
       if (res.status === 401 && this.plugin && !renewed) {
         // The server no longer accepts the plugin's credential (revoked, or expired early): ask the plugin once more.
@@ -248,6 +279,8 @@ export class KubernetesConnection implements Connection {
         headers['Content-Type'] = contentType ?? 'application/json';
         headers['Content-Length'] = Buffer.byteLength(payload);
       }
+      let connected = false;
+      let connectTimer: NodeJS.Timeout | undefined;
       const req = https.request(url, { agent: this.agent, method, headers, timeout: this.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -256,7 +289,27 @@ export class KubernetesConnection implements Connection {
         );
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`timed out after ${this.timeoutMs} ms`), { code: 'ETIMEDOUT', timeout: true })));
+      // Two clocks: opening the connection (kubernetes_connect_timeout), then each wait for the server's answer
+      // (kubernetes_request_timeout). A cluster that does not answer at all costs one connect timeout.
+      req.on('socket', (socket) => {
+        if (req.reusedSocket) {
+          connected = true; // a kept-alive connection: only the answer's clock runs
+          return;
+        }
+        connectTimer = setTimeout(() => req.destroy(Object.assign(new Error(`no connection within ${this.connectTimeoutMs} ms`), { code: 'ECONNECT_TIMEOUT' })), this.connectTimeoutMs);
+        socket.once('secureConnect', () => {
+          connected = true;
+          clearTimeout(connectTimer);
+        });
+      });
+      req.on('timeout', () =>
+        req.destroy(
+          connected
+            ? Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ESTALLED', stalled: true })
+            : Object.assign(new Error(`no connection within ${this.timeoutMs} ms`), { code: 'ECONNECT_TIMEOUT' }),
+        ),
+      );
+      req.on('close', () => clearTimeout(connectTimer));
       req.on('error', reject);
       if (payload !== undefined) req.write(payload);
       req.end();
@@ -419,9 +472,6 @@ export class KubernetesConnection implements Connection {
 }
 
 
-function backoff(attempt: number): number {
-  return Math.min(200 * 2 ** (attempt - 1), 2000) + Math.floor(Math.random() * 100);
-}
 
 /**
  * A kubeconfig user that authenticates through a legacy auth provider: @kubernetes/client-node runs it once and
@@ -477,8 +527,11 @@ export async function connect(options: ConnectOptions): Promise<KubernetesConnec
     headers = { ...headers, Authorization: `Bearer ${r.token}` };
   }
   const creds: StaticCredentials = { server: r.server, ca: r.ca, cert: r.cert, key: r.key, token: r.token, insecure: r.insecure, tlsServerName: r.tlsServerName };
-  const timeoutMs = Number(options.vars.kubernetes_request_timeout ?? 30) * 1000;
-  const conn = new KubernetesConnection(host.name, creds, headers, timeoutMs, plugin);
+  const seconds = (name: string, fallback: number) => {
+    const v = Number(options.vars[name] ?? fallback);
+    return (Number.isFinite(v) && v > 0 ? v : fallback) * 1000;
+  };
+  const conn = new KubernetesConnection(host.name, creds, headers, { requestMs: seconds('kubernetes_request_timeout', 30), connectMs: seconds('kubernetes_connect_timeout', 10) }, plugin);
   try {
     await conn.request({ method: 'GET', path: '/version' });
   } catch (e) {

@@ -5,6 +5,7 @@ import { ExitCode } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Playbook } from '../playbook/types.js';
+import type { Connection } from '../connection/types.js';
 
 export interface RunLock {
   release(): Promise<void>;
@@ -31,41 +32,32 @@ export async function lockMesh(
   playbooks: Playbook[],
   opts: { check: boolean; lockTimeout: number; limit?: string; playbooks: string[] },
   signal: AbortSignal,
+  run: {
+    /** The run's own connection to a host (its pool): one connection per cluster, and a cluster that cannot be
+     * reached costs one connect timeout for the whole run, not one for the lock and another for the tasks. */
+    connection(host: string): Promise<Connection>;
+    /** Masks the run's secrets in a message printed before the reporters run. */
+    mask(text: string): string;
+  },
 ): Promise<RunLock | number> {
   if (opts.check) return NO_LOCK;
   const controlPlane = inventory.groups.get('control_plane')?.map((h) => inventory.hosts.get(h)).find((h) => h?.kind === 'cluster');
   if (!controlPlane || !touchesClusters(inventory, playbooks, opts.limit)) return NO_LOCK;
-  const [{ connect }, { acquireMeshLease, holderInfo, MeshLocked }] = await Promise.all([import('../connection/kubernetes.js'), import('../k8s/lease.js')]);
-  let conn;
-  // Secrets the connection meets (tokens, a credential plugin's secret env values, which its stderr may echo):
-  // this warning is printed before the run's reporter exists, so it masks them itself.
-  const secrets: string[] = [];
+  const [{ KubernetesConnection }, { acquireMeshLease, holderInfo, MeshLocked }] = await Promise.all([import('../connection/kubernetes.js'), import('../k8s/lease.js')]);
+  let conn: Connection;
   try {
-    conn = await connect({
-      host: controlPlane,
-      vars: {},
-      acceptNewHostKeys: false,
-      log: () => {},
-      warn: () => {},
-      secret: (v) => void (v && secrets.push(v)),
-      signal,
-    });
+    conn = await run.connection(controlPlane.name);
   } catch (e) {
     // The run itself reports the unreachable cluster, host by host; it cannot write to it either.
-    const message = secrets.reduce((m, s) => m.split(s).join('<secret>'), (e as Error).message);
-    process.stderr.write(`[WARNING]: ${controlPlane.name}: mesh Lease not taken: ${message}\n`);
+    process.stderr.write(`[WARNING]: ${controlPlane.name}: mesh Lease not taken: ${run.mask((e as Error).message)}\n`);
     return NO_LOCK;
   }
+  // ansible_connection may make the control plane host something else (a test running it locally): no Lease then.
+  if (!(conn instanceof KubernetesConnection)) return NO_LOCK;
   try {
     const lease = await acquireMeshLease(conn, holderInfo(opts.playbooks), { timeoutS: opts.lockTimeout, signal });
-    return {
-      async release() {
-        await lease.release();
-        await conn.close();
-      },
-    };
+    return { release: () => lease.release() };
   } catch (e) {
-    await conn.close();
     if (e instanceof MeshLocked) {
       process.stderr.write(`ERROR: ${e.message}\n`);
       return ExitCode.locked;

@@ -1,7 +1,7 @@
 // The linear strategy: each task runs on all its hosts (in parallel, up to --forks) before the next task.
 // Hosts that fail leave the play; unreachable hosts leave it and are counted apart; blocks rescue and always.
 import { dirname, join } from 'node:path';
-import { UnreachableError } from '../connection/types.js';
+import { UnreachableError, type Connection } from '../connection/types.js';
 import { ExitCode } from '../errors.js';
 import { selectHosts, hostVars as inventoryHostVars } from '../inventory/index.js';
 import type { Inventory } from '../inventory/types.js';
@@ -42,6 +42,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Variable names whose values are secrets. */
   secretKeyPattern: RegExp;
+  /** Runs when the plays are done, before the connections close (the mesh Lease is released here). */
+  beforeClose?: () => Promise<void>;
 }
 
 /** Per-run state shared by plays: facts and registered variables live for the whole run, as in Ansible. */
@@ -80,6 +82,9 @@ export class Runner {
 
   constructor(readonly o: RunOptions) {
     this.startAtReached = !o.startAtTask;
+    // The first playbook's scope until run() walks them: the mesh lock opens the control plane's connection (with
+    // that host's variables) before the first play.
+    this.playbook = o.playbooks[0]!;
     this.groupsView = Object.fromEntries(o.inventory.groups);
     this.hostvarsView = this.hostvarsProxy();
     this.pool = new ConnectionPool({
@@ -92,6 +97,16 @@ export class Runner {
       signal: o.signal,
     });
     o.signal.addEventListener('abort', () => (this.interrupted = true), { once: true });
+  }
+
+  /** The run's connection to a host, opened once and shared (also by the mesh lock before the first play). */
+  connection(host: string): Promise<Connection> {
+    return this.pool.get(host);
+  }
+
+  /** Closes the run's connections when it ends without running (another run holds the mesh). */
+  async close(): Promise<void> {
+    await this.pool.closeAll().catch(() => undefined);
   }
 
   emit(event: RunEvent): void {
@@ -114,6 +129,7 @@ export class Runner {
       }
     } finally {
       transport = await this.transportSummary();
+      await this.o.beforeClose?.().catch(() => undefined);
       await this.pool.closeAll().catch(() => undefined);
     }
     const all = Object.values(this.statsRecord);
