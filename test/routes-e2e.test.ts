@@ -2,35 +2,20 @@
 // network namespaces with sshd and BIRD), checking the kernel's routes and real pings, not only the
 // role's own report. One lab for the whole file; sections run in order and each leaves the lab converged.
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { labDown, labState, labUp, moveBlock, nodeExec, regenHostKey, startSshd, stopSshd } from '../lab/cli.js';
-import { LAB_NS } from '../lab/spec.js';
 import { STATE_DIR } from '../lab/state.js';
-import { labNamespaces } from '../lab/net.js';
 import type { LabState } from '../lab/state.js';
 import { inferMissingPeers } from '../runner/routes/peers.js';
 import { meshplay, recapOf, results, type CliRun } from './helpers/cli.js';
+import { developerLabRunning } from './helpers/lab.js';
 
 const PLAYBOOK = 'playbooks/pod-cidr-routes.yml';
 const ROUTE_TASK = "pod_cidr_routes : Route other clusters' pod blocks via the nodes that own them";
 const VERIFY_FAIL_TASK = 'pod_cidr_routes : Fail when a pod of another cluster is unreachable';
-
-/** A developer's lab started with `meshplay lab up` (default state dir) and still running: do not destroy it. */
-async function developerLabRunning(): Promise<boolean> {
-  const file = join(STATE_DIR, 'state.json');
-  if (!existsSync(file)) return false;
-  try {
-    const state = JSON.parse(readFileSync(file, 'utf8')) as LabState;
-    const pidsAlive = state.nodes.some((n) => n.sshdPid !== undefined && existsSync(`/proc/${n.sshdPid}`));
-    return pidsAlive && (await labNamespaces()).includes(LAB_NS);
-  } catch {
-    return false;
-  }
-}
 
 t.test('an unreachable node is stood in for by what its cluster peers\' BIRD routes via its address', async (t) => {
   const peers = [

@@ -299,12 +299,18 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Every open connection listens for the interrupt: a listener per host is expected, not a leak.
   setMaxListeners(0, controller.signal);
   let interrupts = 0;
+  let running: { recapNow(): void } | undefined;
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write('\n[interrupted: finishing running commands, then stopping]\n');
       controller.abort();
-    } else process.exit(ExitCode.interrupted);
+      return;
+    }
+    // A second interrupt does not wait for the commands in flight, but still says what ran and changed.
+    process.stderr.write('\n[interrupted again: stopping now]\n');
+    running?.recapNow();
+    void Promise.all(reporters.map((r) => r.close())).finally(() => process.exit(ExitCode.interrupted));
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
@@ -330,6 +336,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     secretKeyPattern,
     beforeClose: () => releaseLock(),
   });
+  running = runner;
   const { lockMesh } = await import('../executor/lock.js');
   const lock = await lockMesh(inventory!, playbooks, opts, controller.signal, { connection: (h) => runner.connection(h), mask: (m) => redactor.redactText(m) });
   if (typeof lock === 'number') {

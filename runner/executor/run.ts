@@ -104,6 +104,14 @@ export class Runner {
     return this.pool.get(host);
   }
 
+  /**
+   * The recap of what has run so far, for a second interrupt that ends the run without waiting for the commands
+   * in flight: the operator still sees what changed before the stop (exit 99).
+   */
+  recapNow(): void {
+    this.emit({ type: 'recap', stats: { ...this.statsRecord }, durationMs: performance.now() - this.started, exitCode: ExitCode.interrupted, reason: 'interrupted', transport: {} });
+  }
+
   /** Closes the run's connections when it ends without running (another run holds the mesh). */
   async close(): Promise<void> {
     await this.pool.closeAll().catch(() => undefined);
