@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { RunEvent } from '../runner/output/events.js';
 import { createJunitReporter, createReporter, fanOut, redacting } from '../runner/output/index.js';
-import { NO_LOG_CENSORED, Redactor, noLog } from '../runner/output/redact.js';
+import { NO_LOG_CENSORED, Redactor, noLog } from '../runner/secrets/redact.js';
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];

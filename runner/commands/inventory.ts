@@ -35,32 +35,39 @@ export async function inventoryCommand(argv: string[]): Promise<number> {
   }
   const vaultExit = await openVaults(vault);
   if (vaultExit !== undefined) return vaultExit;
-  const [{ createTemplater }, inv, { Redactor }, { vaultPlaintexts }] = await Promise.all([
+  const [{ createTemplater }, inv, { Redactor }, { vaultPlaintexts }, { SecretPolicy }] = await Promise.all([
     import('../template/index.js'),
     import('../inventory/index.js'),
-    import('../output/redact.js'),
+    import('../secrets/redact.js'),
     import('../vault/keyring.js'),
+    import('../secrets/policy.js'),
   ]);
-  // Values a vault opened (known once the inventory is loaded) are shown masked, whatever their key is named.
-  const masker = new Redactor();
-  const maskVaultValues = () => {
-    for (const secret of vaultPlaintexts()) masker.addSecret(secret);
-  };
   let inventory;
   try {
     inventory = await inv.loadInventoryWithApiNodes(v.inventory, { templater: createTemplater(), warn: (m) => process.stderr.write(`[WARNING]: ${m}\n`) });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const { isWrongVaultPassword } = await import('../vault/yaml.js');
-    maskVaultValues();
+    // Values a vault opened before the problem are masked, whatever their key is named.
+    const masker = new Redactor();
+    for (const secret of vaultPlaintexts()) masker.addSecret(secret);
     for (const p of e.problems) process.stderr.write(`ERROR: ${masker.redactText(formatProblem(p))}\n`);
     return e.problems.some(isWrongVaultPassword) ? ExitCode.error : ExitCode.parseError;
   }
-  maskVaultValues();
   if (v.graph) process.stdout.write(`${inv.inventoryGraph(inventory)}\n`);
   else {
-    const list = inv.inventoryList(inventory) as { _meta: { hostvars: Record<string, unknown> } };
-    const data = masker.redact(v.host ? list._meta.hostvars[v.host] : list);
+    // One mark for every secret: `<secret #N>`, numbered as in a run. Secret-named values (the inventory's
+    // policy) and values a vault opened, whatever their name, are masked by the same redactor.
+    let shown: InstanceType<typeof Redactor>;
+    try {
+      shown = new Redactor({ policy: SecretPolicy.fromInventory(inventory.vars) });
+    } catch (e) {
+      process.stderr.write(`ERROR: ${(e as Error).message}\n`);
+      return ExitCode.parseError;
+    }
+    for (const secret of vaultPlaintexts()) shown.addSecret(secret);
+    const list = inv.inventoryList(inventory, shown) as { _meta: { hostvars: Record<string, unknown> } };
+    const data = v.host ? list._meta.hostvars[v.host] : list;
     if (v.host && data === undefined) {
       process.stderr.write(`meshplay inventory: unknown host '${v.host}'\n`);
       return ExitCode.error;

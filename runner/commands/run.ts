@@ -1,6 +1,7 @@
 // `meshplay run`: parse options, validate everything (inventory, playbooks, variables) before touching
 // anything, then run the plays and print the recap.
 import { INVENTORY_OPTION, answerCommandLine, parseCommandLine, type CommandSpec } from './options.js';
+import { parseJsonText } from '../yaml/parse.js';
 import { setMaxListeners } from 'node:events';
 import { ExitCode, OptionError, ValidationError, formatProblem, type Problem } from '../errors.js';
 import type { Reporter, RunEvent } from '../output/events.js';
@@ -75,11 +76,10 @@ export async function parseExtraVars(values: string[]): Promise<{ vars: Record<s
     } else if (text.startsWith('{')) {
       let data: unknown;
       try {
-        data = JSON.parse(text);
+        // Never quotes the text (V8's message does): it may hold a password.
+        data = parseJsonText(text, which);
       } catch (e) {
-        // V8's message quotes the text; keep only where it broke.
-        const at = /position (\d+)/.exec((e as Error).message)?.[1];
-        throw new OptionError(`${which}: invalid JSON${at ? ` at character ${Number(at) + 1}` : ''}`);
+        throw new OptionError((e as Error).message);
       }
       if (!data || typeof data !== 'object' || Array.isArray(data)) throw new OptionError(`${which}: JSON must be an object of variable names to values`);
       Object.assign(out, data);
@@ -219,7 +219,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`meshplay run: ${e.message}\n`);
     return ExitCode.badOption;
   }
-  const [{ createTemplater }, { loadInventoryWithApiNodes, SECRET_KEY_PATTERN }, { loadPlaybook }, { checkVariables }] = await Promise.all([
+  const [{ createTemplater }, { loadInventoryWithApiNodes }, { loadPlaybook }, { checkVariables }] = await Promise.all([
     import('../template/index.js'),
     import('../inventory/index.js'),
     import('../playbook/load.js'),
@@ -253,7 +253,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (problems.length) {
     // A vault that none of the given passwords opens ends the run as ansible-playbook ends it (exit 1).
-    const [{ isWrongVaultPassword }, { vaultPlaintexts }, { Redactor }] = await Promise.all([import('../vault/yaml.js'), import('../vault/keyring.js'), import('../output/redact.js')]);
+    const [{ isWrongVaultPassword }, { vaultPlaintexts }, { Redactor }] = await Promise.all([import('../vault/yaml.js'), import('../vault/keyring.js'), import('../secrets/redact.js')]);
     const masker = new Redactor();
     for (const s of vaultPlaintexts()) masker.addSecret(s);
     const wrongPassword = problems.some(isWrongVaultPassword);
@@ -271,23 +271,21 @@ export async function runCommand(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
 
-  const [{ Runner }, { Redactor, DEFAULT_SECRET_KEY }, output] = await Promise.all([
+  const [{ Runner }, { Redactor }, { SecretPolicy, SecretPolicyError }, output] = await Promise.all([
     import('../executor/run.js'),
-    import('../output/redact.js'),
+    import('../secrets/redact.js'),
+    import('../secrets/policy.js'),
     import('../output/index.js'),
   ]);
-  // Which variable names hold secrets: the default pattern, widened by the inventory's
-  // `meshplay_secret_key_pattern` (a regular expression) for names of one's own.
-  let secretKeyPattern: RegExp = SECRET_KEY_PATTERN;
-  const extra = inventory!.vars.meshplay_secret_key_pattern;
-  if (extra !== undefined) {
-    try {
-      secretKeyPattern = new RegExp(`(?:${SECRET_KEY_PATTERN.source})|(?:${String(extra)})`, 'i');
-    } catch (e) {
-      return reportEarly(opts.output, ExitCode.parseError, 'validation', [`meshplay_secret_key_pattern is not a valid regular expression: ${(e as Error).message}`]);
-    }
+  // The run's one secret policy: the defaults, widened by the inventory's `meshplay_secret_key_pattern`.
+  let secrets: InstanceType<typeof SecretPolicy>;
+  try {
+    secrets = SecretPolicy.fromInventory(inventory!.vars);
+  } catch (e) {
+    if (!(e instanceof SecretPolicyError)) throw e;
+    return reportEarly(opts.output, ExitCode.parseError, 'validation', [e.message]);
   }
-  const redactor = new Redactor(extra === undefined ? {} : { secretKey: new RegExp(`(?:${DEFAULT_SECRET_KEY.source})|(?:${String(extra)})`, 'i') });
+  const redactor = new Redactor({ policy: secrets });
   const { vaultPlaintexts } = await import('../vault/keyring.js');
   for (const secret of vaultPlaintexts()) redactor.addSecret(secret);
   const reporters: Reporter[] = [
@@ -333,7 +331,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     acceptNewHostKeys: opts.acceptNewHostKeys,
     detailedExitcode: opts.detailedExitcode,
     signal: controller.signal,
-    secretKeyPattern,
+    secrets,
     beforeClose: () => releaseLock(),
   });
   running = runner;

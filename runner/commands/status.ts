@@ -70,10 +70,11 @@ export async function statusCommand(argv: string[]): Promise<number> {
   }
   const vaultExit = await openVaults(vault);
   if (vaultExit !== undefined) return vaultExit;
-  const [{ createTemplater }, inv, { Redactor }] = await Promise.all([
+  const [{ createTemplater }, inv, { Redactor }, { SecretPolicy }] = await Promise.all([
     import('../template/index.js'),
     import('../inventory/index.js'),
-    import('../output/redact.js'),
+    import('../secrets/redact.js'),
+    import('../secrets/policy.js'),
   ]);
   const templater = createTemplater();
   let inventory: Inventory;
@@ -86,7 +87,13 @@ export async function statusCommand(argv: string[]): Promise<number> {
     for (const p of e.problems) process.stderr.write(`ERROR: ${masker.redactText(formatProblem(p))}\n`);
     return e.problems.some(isWrongVaultPassword) ? ExitCode.error : ExitCode.parseError;
   }
-  const redactor = new Redactor();
+  let redactor: InstanceType<typeof Redactor>;
+  try {
+    redactor = new Redactor({ policy: SecretPolicy.fromInventory(inventory.vars) });
+  } catch (e) {
+    process.stderr.write(`ERROR: ${(e as Error).message}\n`);
+    return ExitCode.parseError;
+  }
   for (const secret of vaultPlaintexts()) redactor.addSecret(secret);
   const vars = (host: string) => {
     try {
@@ -95,6 +102,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
       return inv.hostVars(inventory, host);
     }
   };
+  // Secret-named variables are registered before anything prints, by the same policy as a run.
+  for (const h of inventory.hosts.keys()) redactor.policy.scopeSecrets([inv.hostVars(inventory, h)], vars(h), (s) => redactor.addSecret(s));
   if (inventory.topology === 'multi-control-plane' || inventory.topology === 'separate-meshes') return multiControlPlaneStatus(inventory, redactor, vars, v.output === 'json');
   const rows = await meshStatus(inventory, {
     secret: (s) => redactor.addSecret(s),
@@ -102,7 +111,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
     pilot: v.pilot ?? str(inv.hostVars(inventory, inventory.groups.get('control_plane')?.[0] ?? '').istio_pilot_debug_address),
     vars,
   });
-  const safe = redactor.redact(rows) as ClusterStatus[];
+  // Status rows are meshplay's own words: only values registered as secrets are masked, never a field by its name.
+  const safe = redactor.redactKnown(rows);
   if (v.output === 'json') process.stdout.write(JSON.stringify({ healthy: safe.every((r) => r.healthy), clusters: safe }, null, 2) + '\n');
   else process.stdout.write(formatTable(safe));
   return safe.every((r) => r.healthy) ? ExitCode.ok : 1;
@@ -111,7 +121,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
 /** Multiple control planes: cacerts chain to the shared root, .global DNS stub, gateways and ServiceEntries. */
 async function multiControlPlaneStatus(
   inventory: Inventory,
-  redactor: { addSecret(v: string): void; redact<T>(v: T): T },
+  redactor: { addSecret(v: string): void; redactKnown<T>(v: T): T },
   vars: (host: string) => Record<string, unknown>,
   json: boolean,
 ): Promise<number> {
@@ -128,7 +138,7 @@ async function multiControlPlaneStatus(
       opened.push(conn);
       return conn;
     });
-    const safe = redactor.redact(result);
+    const safe = redactor.redactKnown(result);
     if (json) process.stdout.write(JSON.stringify({ topology: inventory.topology, healthy: safe.healthy, clusters: safe.clusters }, null, 2) + '\n');
     else process.stdout.write(`${safe.lines.join('\n')}\n${safe.healthy ? 'mesh healthy' : 'mesh NOT healthy'}\n`);
     return safe.healthy ? ExitCode.ok : 1;

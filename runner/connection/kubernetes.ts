@@ -522,6 +522,8 @@ export async function connect(options: ConnectOptions): Promise<KubernetesConnec
     const bearer = /^Bearer (.+)$/i.exec(headers.Authorization ?? headers.authorization ?? '')?.[1];
     if (bearer) options.secret(bearer);
   }
+  // A client key read from a file or a kubeconfig's client-key-data (its base64 forms are registered with it).
+  if (r.key?.length) options.secret(r.key.toString('utf8'));
   if (r.token) {
     options.secret(r.token);
     headers = { ...headers, Authorization: `Bearer ${r.token}` };

@@ -13,6 +13,7 @@ import { ConnectionPool } from './connections.js';
 import { runModuleTask, type TaskOutcome } from './task.js';
 import { layeredVars, type VarLayer } from './vars.js';
 import { RenderMemo } from '../template/memo.js';
+import type { SecretPolicy } from '../secrets/policy.js';
 
 type Dict = Record<string, unknown>;
 
@@ -40,8 +41,8 @@ export interface RunOptions {
   acceptNewHostKeys: boolean;
   detailedExitcode: boolean;
   signal: AbortSignal;
-  /** Variable names whose values are secrets. */
-  secretKeyPattern: RegExp;
+  /** Which variable names hold secrets (the run's one policy, shared with the redactor). */
+  secrets: SecretPolicy;
   /** Runs when the plays are done, before the connections close (the mesh Lease is released here). */
   beforeClose?: () => Promise<void>;
 }
@@ -222,29 +223,11 @@ export class Runner {
     await this.flushHandlers(hosts);
   }
 
-  /** Secret-named variables (token, password...) of every host are registered before anything prints. */
+  /** Secret-named variables (token, password, api_key...) of every host are registered before anything prints. */
   private registerSecrets(hosts: string[]): void {
-    const visit = (v: unknown, secretKey: boolean, get: () => unknown) => {
-      if (secretKey) {
-        try {
-          const value = get();
-          if (typeof value === 'string' && value) this.o.redactor.addSecret(value);
-        } catch {
-          /* an undefined secret is reported when used */
-        }
-        return;
-      }
-      if (v && typeof v === 'object' && !Array.isArray(v)) {
-        for (const k of Object.keys(v)) visit((v as Dict)[k], this.o.secretKeyPattern.test(k), () => (get() as Dict)?.[k]);
-      }
-    };
     for (const h of hosts) {
-      const vars = this.hostScope(h);
-      for (const k of Object.keys(vars)) {
-        if (k === 'hostvars' || k === 'groups') continue;
-        const raw = Object.getOwnPropertyDescriptor(vars, k)?.value;
-        visit(raw ?? {}, this.o.secretKeyPattern.test(k), () => vars[k]);
-      }
+      const sources = [inventoryHostVars(this.o.inventory, h), this.play.vars, this.facts.get(h), this.o.extraVars];
+      this.o.secrets.scopeSecrets(sources, this.hostScope(h), (v) => this.o.redactor.addSecret(v));
     }
   }
 
@@ -557,17 +540,7 @@ export class Runner {
   /** Secret-named variables that only a role or a block defines (defaults, role vars, task vars). */
   private registerScopedSecrets(task: ModuleTask, vars: Dict): void {
     const scopes = [task.role?.defaults, task.role?.vars, task.role?.params, ...task.vars];
-    for (const scope of scopes) {
-      for (const k of Object.keys(scope ?? {})) {
-        if (!this.o.secretKeyPattern.test(k)) continue;
-        try {
-          const v = vars[k];
-          if (typeof v === 'string' && v) this.o.redactor.addSecret(v);
-        } catch {
-          /* reported by the task that uses it */
-        }
-      }
-    }
+    this.o.secrets.scopeSecrets(scopes, vars, (v) => this.o.redactor.addSecret(v));
   }
 
   private taskEnv(task: ModuleTask, host: string) {

@@ -2,7 +2,7 @@
 // The module plans; this code decides whether to apply, so --check and --diff come from the same plan.
 import { argsValidator, loadModule } from '../modules/index.js';
 import { sleep } from '../sleep.js';
-import { noLog as censored } from '../output/redact.js';
+import { noLog as censored } from '../secrets/redact.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/types.js';
 import type { HostStatus, RunEvent } from '../output/events.js';
 import type { ModuleTask } from '../playbook/types.js';

@@ -1,6 +1,6 @@
 // `meshplay inventory --list` and `--graph`: the inventory as ansible-inventory shows it, secrets hidden.
 import { groupChildren, MAGIC_KEYS } from './build.js';
-import { redactSecrets } from './secrets.js';
+import { Redactor } from '../secrets/redact.js';
 import type { Host, Inventory } from './types.js';
 
 /** Variables shown for a host: what the inventory gave it plus how it is reached (bulky magic specs left out). */
@@ -16,11 +16,15 @@ function shownVars(host: Host): Record<string, unknown> {
   return out;
 }
 
-/** Like `ansible-inventory --list`: `_meta.hostvars`, and per group its own hosts and child groups. */
-export function inventoryList(inv: Inventory): Record<string, unknown> {
+/**
+ * Like `ansible-inventory --list`: `_meta.hostvars`, and per group its own hosts and child groups. Secret values
+ * (by the run's policy, and any value the redactor already knows, such as what a vault opened) show as
+ * `<secret #N>`, the one mark every output uses.
+ */
+export function inventoryList(inv: Inventory, redactor: Redactor = new Redactor()): Record<string, unknown> {
   const hostvars: Record<string, unknown> = {};
   for (const h of inv.hosts.values()) if (h.kind !== 'local') hostvars[h.name] = shownVars(h);
-  const out: Record<string, unknown> = { _meta: { hostvars: redactSecrets(hostvars) } };
+  const out: Record<string, unknown> = { _meta: { hostvars: redactor.redact(hostvars) } };
   const children = groupChildren(inv.clusters);
   for (const group of inv.groups.keys()) {
     const entry: { hosts?: string[]; children?: string[] } = {};

@@ -3,6 +3,5 @@ export { loadInventory, hostVars, type LoadInventoryOptions } from './load.js';
 export { loadInventoryWithApiNodes } from './api-nodes.js';
 export { selectHosts, splitPattern, type HostSelection } from './patterns.js';
 export { inventoryList, inventoryGraph } from './display.js';
-export { SECRET_KEY_PATTERN, REDACTED, isSecretKey, redactSecrets } from './secrets.js';
 export { LOCALHOST } from './build.js';
 export type * from './types.js';

@@ -5,7 +5,7 @@
 // with the plugin's stderr (the output layer masks registered secrets in it).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { isSecretKey } from '../inventory/secrets.js';
+import { defaultSecretPolicy } from '../secrets/policy.js';
 import type { ExecPluginConfig } from './kubeconfig.js';
 
 export interface ExecCredentialResult {
@@ -52,7 +52,7 @@ export class ExecCredentialSource {
     private readonly secret: (value: string) => void,
     private readonly now: () => number = Date.now,
   ) {
-    for (const e of cfg.env) if (isSecretKey(e.name) && e.value) secret(e.value);
+    for (const e of cfg.env) if (defaultSecretPolicy.isSecretName(e.name) && e.value) secret(e.value);
   }
 
   /** The cached credential while it is valid, else a fresh one. `force` (after a 401) always runs the plugin. */

@@ -7,7 +7,7 @@
 // basic auth.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parseYamlText } from '../yaml/parse.js';
 
 /** TLS and auth settings for one API server, ready for node:https. */
 export interface StaticCredentials {
@@ -86,12 +86,8 @@ function addEntries(into: Map<string, Entry>, doc: any, list: string, field: str
 
 /** Adds one kubeconfig document to a merge (first definition wins, as kubectl merges KUBECONFIG). */
 function mergeDocument(into: MergedKubeconfig, text: string, file: string, dir: string): void {
-  let doc: any;
-  try {
-    doc = parse(text);
-  } catch (e) {
-    throw new Error(`${file} is not a readable kubeconfig: ${(e as Error).message.split('\n')[0]}`);
-  }
+  // Never quotes a broken line: it may hold the token.
+  const doc = parseYamlText(text, file) as any;
   if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) throw new Error(`${file} is not a kubeconfig (not a mapping)`);
   addEntries(into.clusters, doc, 'clusters', 'cluster', file, dir);
   addEntries(into.users, doc, 'users', 'user', file, dir);

@@ -1,7 +1,8 @@
 // Pure helpers on Kubernetes objects: reading definitions, normalising for comparison and output,
 // and keeping Secret values out of diffs.
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { append } from '../arrays.js';
+import { parseYamlDocuments } from '../yaml/parse.js';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -19,9 +20,7 @@ export function parseDefinitions(definition: unknown, where = 'definition'): Kub
   if (definition === undefined || definition === null) return [];
   if (typeof definition === 'string') {
     const out: KubeObject[] = [];
-    for (const doc of parseAllDocuments(definition)) {
-      if (doc.errors.length) throw new Error(`${where}: invalid YAML: ${doc.errors[0].message}`);
-      const v = doc.toJS();
+    for (const v of parseYamlDocuments(definition, where, { file: false })) {
       if (v === null || v === undefined) continue;
       append(out, parseDefinitions(v, where));
     }

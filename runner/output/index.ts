@@ -3,7 +3,7 @@ import type { Reporter, RunEvent } from './events.js';
 import { JsonReporter, NdjsonReporter } from './json.js';
 import { JunitReporter } from './junit.js';
 import { PlainReporter, type TextReporterOptions } from './plain.js';
-import type { Redactor } from './redact.js';
+import type { Redactor } from '../secrets/redact.js';
 
 export type ReporterKind = 'pretty' | 'plain' | 'json' | 'ndjson';
 export const REPORTER_KINDS: readonly ReporterKind[] = ['pretty', 'plain', 'json', 'ndjson'];
@@ -81,5 +81,5 @@ export function redacting(reporter: Reporter, redactor: Redactor): Reporter {
 export { PlainReporter } from './plain.js';
 export { JsonReporter, NdjsonReporter } from './json.js';
 export { JunitReporter } from './junit.js';
-export { Redactor, noLog } from './redact.js';
+export { Redactor, noLog } from '../secrets/redact.js';
 export { tally } from './recap.js';

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import YAML from 'yaml';
 import { UndefinedVariableError } from '../errors.js';
+import { parseJsonText, parseYamlDocuments, parseYamlText } from '../yaml/parse.js';
 import { ipaddrFilter, ipmathFilter, ipsubnetFilter } from './ipaddr.js';
 import { pythonRegex, pythonReplacement } from './regex.js';
 import type { RenderContext } from './runtime.js';
@@ -331,13 +332,7 @@ export const FILTERS: Record<string, FilterFn> = {
     const sortKeys = truthy(keywords.sort_keys ?? true);
     return JSON.stringify(sortKeys ? sortedDeep(value) : value, null, indent);
   },
-  from_json(value) {
-    try {
-      return JSON.parse(toText(value));
-    } catch (error) {
-      throw new Error(`from_json: ${(error as Error).message}`);
-    }
-  },
+  from_json: (value) => parseJsonText(toText(value), 'from_json'),
   to_yaml(value, ...args) {
     const { positional, keywords } = splitArgs(args);
     return pyYamlDump(value, Number(positional[0] ?? keywords.indent ?? 2));
@@ -346,21 +341,8 @@ export const FILTERS: Record<string, FilterFn> = {
     const { positional, keywords } = splitArgs(args);
     return YAML.stringify(value, { indent: Number(positional[0] ?? keywords.indent ?? 4), lineWidth: 0, sortMapEntries: truthy(keywords.sort_keys ?? true) });
   },
-  from_yaml(value) {
-    if (typeof value !== 'string') return value;
-    try {
-      return YAML.parse(value);
-    } catch (error) {
-      throw new Error(`from_yaml: ${(error as Error).message}`);
-    }
-  },
-  from_yaml_all(value) {
-    try {
-      return YAML.parseAllDocuments(toText(value)).map((doc) => doc.toJS());
-    } catch (error) {
-      throw new Error(`from_yaml_all: ${(error as Error).message}`);
-    }
-  },
+  from_yaml: (value) => (typeof value === 'string' ? parseYamlText(value, 'from_yaml', { file: false }) : value),
+  from_yaml_all: (value) => parseYamlDocuments(toText(value), 'from_yaml_all', { file: false }),
   select(value, ...args) { return selectBy(this, value, args, false, true, 'select'); },
   reject(value, ...args) { return selectBy(this, value, args, false, false, 'reject'); },
   selectattr(value, ...args) { return selectBy(this, value, args, true, true, 'selectattr'); },

@@ -1,18 +1,8 @@
 // Masks secret values before any event reaches an output format.
 // Every distinct secret value gets a number that is stable for the run, so a diff can still show
 // that a secret changed (`<secret #1>` before, `<secret #2>` after) without showing either value.
-
-/** Keys whose values are secret. Matched against the key normalised to snake_case (clientKeyData, client-key-data → client_key_data). */
-export const DEFAULT_SECRET_KEY =
-  /password|passwd|token|secret|passphrase|private_key(?!_file)|key_data|(?:^|_)pass$|api_?key|authorization/i;
-
-/**
- * Keys that look secret but hold names, references or paths (token_file, secret_name, secretRef,
- * secret_namespace, ca_data, no_log, password_set...). Their values are shown — and, more importantly,
- * not registered as secrets, which would mask common words like `istio-system` everywhere.
- */
-export const DEFAULT_NOT_SECRET_KEY =
-  /(?:^|_)(?:file|path|dir|name|names|namespace|ref|ttl|type|mode|set|seconds|id|uid|count|enabled|length|format|version|url|uri|label|labels)$|^ca_data$|^no_log$/i;
+// Which names hold secrets is the run's SecretPolicy (./policy.ts); this file only holds values.
+import { defaultSecretPolicy, type SecretPolicy } from './policy.js';
 
 /** Substring masking starts at this length: shorter secrets are masked only as whole values. */
 export const MIN_SUBSTRING_SECRET = 8;
@@ -27,8 +17,8 @@ const BEARER = /(\bBearer\s+)([A-Za-z0-9._~+/=-]{8,})/g;
 const MASK = /^<secret #\d+>$/;
 
 export interface RedactorOptions {
-  secretKey?: RegExp;
-  notSecretKey?: RegExp;
+  /** The run's policy (SecretPolicy.fromInventory); the defaults when not given. */
+  policy?: SecretPolicy;
 }
 
 export interface RedactOptions {
@@ -41,13 +31,10 @@ export class Redactor {
   private next = 1;
   /** Secrets matched inside longer strings, longest first; rebuilt lazily when secrets are added. */
   private substringPattern: RegExp | null | undefined;
-  private readonly secretKey: RegExp;
-  private readonly notSecretKey: RegExp;
-  private readonly keyClasses = new Map<string, { secret: boolean; notSecret: boolean }>();
+  readonly policy: SecretPolicy;
 
   constructor(options: RedactorOptions = {}) {
-    this.secretKey = options.secretKey ?? DEFAULT_SECRET_KEY;
-    this.notSecretKey = options.notSecretKey ?? DEFAULT_NOT_SECRET_KEY;
+    this.policy = options.policy ?? defaultSecretPolicy;
   }
 
   /** Registers a secret value (and the forms it commonly travels in: base64, JSON-escaped, URL-encoded, trimmed). */
@@ -88,6 +75,29 @@ export class Redactor {
     return this.copy(value, extraKeys, new Set()) as T;
   }
 
+  /**
+   * `value` with every registered secret (and PEM key, bearer token) masked, deciding nothing by name: for
+   * meshplay's own reports (status rows), whose field names (`secret.error`) say what a value is about, not
+   * that it is secret. Their secrets are registered as they are read.
+   */
+  redactKnown<T>(value: T): T {
+    const walk = (v: unknown, seen: Set<object>): unknown => {
+      if (typeof v === 'string') return this.redactText(v);
+      if (v === null || typeof v !== 'object') return v;
+      if (seen.has(v)) return '[Circular]';
+      seen.add(v);
+      try {
+        if (Array.isArray(v)) return v.map((x) => walk(x, seen));
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v)) out[this.redactText(k)] = walk(x, seen);
+        return out;
+      } finally {
+        seen.delete(v);
+      }
+    };
+    return walk(value, new Set()) as T;
+  }
+
   /** Masks secrets inside free text (stderr, error messages, command lines). */
   redactText(text: string): string {
     if (typeof text !== 'string' || text === '') return text;
@@ -102,26 +112,14 @@ export class Redactor {
     return out;
   }
 
-  /** Whether a key's value is secret by name. */
+  /** Whether a key's value is secret by name (the policy), or as one of a module's `secretArgs`. */
   isSecretKey(key: string, extraKeys?: Set<string>): boolean {
     if (extraKeys?.has(key)) return true;
-    return this.classify(key).secret;
+    return this.policy.isSecretName(key);
   }
 
   private isNotSecretKey(key: string): boolean {
-    return this.classify(key).notSecret;
-  }
-
-  /** Events repeat the same few keys thousands of times (route tables): classify each key once. */
-  private classify(key: string): { secret: boolean; notSecret: boolean } {
-    let c = this.keyClasses.get(key);
-    if (!c) {
-      const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.\s]/g, '_').toLowerCase();
-      const notSecret = this.notSecretKey.test(snake);
-      c = { secret: !notSecret && this.secretKey.test(snake), notSecret };
-      this.keyClasses.set(key, c);
-    }
-    return c;
+    return this.policy.isNotSecretName(key);
   }
 
   private register(form: string, n: number): void {
@@ -190,10 +188,9 @@ export class Redactor {
       for (const v of value) this.harvest(v, extraKeys, ancestors);
     } else if (isPlainish(value)) {
       const record = value as Record<string, unknown>;
-      const isK8sSecret = record.kind === 'Secret';
       for (const [k, v] of Object.entries(record)) {
-        if (this.isSecretKey(k, extraKeys) || (isK8sSecret && (k === 'data' || k === 'stringData'))) {
-          this.harvestLeaves(v, ancestors, k === 'data' && isK8sSecret);
+        if (extraKeys.has(k) || this.policy.isSecretEntry(record, k)) {
+          this.harvestLeaves(v, ancestors, k === 'data' && record.kind === 'Secret');
         } else {
           this.harvest(v, extraKeys, ancestors);
         }
@@ -203,23 +200,16 @@ export class Redactor {
   }
 
   private harvestLeaves(value: unknown, ancestors: Set<object>, base64Data: boolean): void {
-    if (typeof value === 'string') {
-      if (MASK.test(value)) return;
-      this.addSecret(value);
-      if (base64Data) {
-        const decoded = decodeBase64Text(value);
+    this.policy.secretStrings(
+      value,
+      (text) => {
+        if (MASK.test(text)) return;
+        this.addSecret(text);
+        const decoded = base64Data ? decodeBase64Text(text) : undefined;
         if (decoded !== undefined) this.addSecret(decoded);
-      }
-      return;
-    }
-    if (value === null || typeof value !== 'object' || ancestors.has(value)) return;
-    ancestors.add(value);
-    const entries = Array.isArray(value) ? value.map((v) => ['', v] as const) : Object.entries(value);
-    for (const [k, v] of entries) {
-      if (k && this.isNotSecretKey(k)) continue;
-      this.harvestLeaves(v, ancestors, base64Data);
-    }
-    ancestors.delete(value);
+      },
+      new Set(ancestors),
+    );
   }
 
   private copy(value: unknown, extraKeys: Set<string>, ancestors: Set<object>, secret = false): unknown {
@@ -230,6 +220,11 @@ export class Redactor {
       case 'function':
       case 'symbol':
         return undefined;
+      case 'number':
+      case 'bigint':
+        // A numeric password (`db_password: 12345678`, a YAML number) is a secret as much as its digits are.
+        if (secret && (typeof value === 'bigint' || Number.isFinite(value))) return mask(this.addSecret(String(value))!);
+        return value;
       case 'object':
         break;
       default:
@@ -247,12 +242,11 @@ export class Redactor {
       if (value instanceof Map) source = Object.fromEntries([...value].map(([k, v]) => [String(k), v]));
       else if (value instanceof Error) source = errorToRecord(value);
       else source = value as Record<string, unknown>;
-      const isK8sSecret = source.kind === 'Secret';
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(source)) {
         let childSecret: boolean;
         if (secret) childSecret = !this.isNotSecretKey(k);
-        else childSecret = this.isSecretKey(k, extraKeys) || (isK8sSecret && (k === 'data' || k === 'stringData'));
+        else childSecret = extraKeys.has(k) || this.policy.isSecretEntry(source, k);
         const key = this.pattern() ? this.redactText(k) : k;
         const copied = this.copy(v, extraKeys, ancestors, childSecret);
         if (copied !== undefined || v === undefined) out[key] = copied;
