@@ -129,8 +129,11 @@ t.test('evaluate and condition', async (t) => {
   t.equal(templater.condition('nested', vars), true);
   t.equal(templater.condition(['count > 1', 'cluster_name == "east"'], vars), true, 'a list is all of them');
   t.equal(templater.condition(['count > 1', 'cluster_name == "west"'], vars), false);
-  t.equal(templater.condition('flag', { flag: 'false' }), false, 'the string "false" is false');
-  t.equal(templater.condition('flag', { flag: 'no' }), false);
+  // Ansible evaluates `{% if flag %}`: a non-empty string is true, whatever it says (test/truthiness asks ansible-playbook).
+  t.equal(templater.condition('flag', { flag: 'false' }), true, 'the string "false" is a true condition');
+  t.equal(templater.condition('flag', { flag: 'no' }), true);
+  t.equal(templater.condition('flag', { flag: '' }), false, 'only the empty string is false');
+  t.equal(templater.condition('{{ flag }}', { flag: 'false' }), false, 'a templated condition is evaluated again: false is a literal');
   t.equal(templater.condition('flag', { flag: 'yes' }), true);
   t.equal(templater.condition('1 == 1.0', vars), true);
   t.equal(templater.condition('"1" == 1', vars), false, 'no JavaScript coercion');

@@ -141,6 +141,7 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
     secret: (v) => env.redactor.addSecret(v),
     signal: env.signal,
     render: (value, extra) => templater.render(value, extra ? scoped(vars, extra) : vars, opts),
+    condition: (expression, extra) => templater.condition(expression, extra ? scoped(vars, extra) : vars, opts),
   };
   if (ctx.becomePassword) env.redactor.addSecret(ctx.becomePassword);
 

@@ -109,11 +109,6 @@ export interface WaitSpec {
   sleepS: number;
 }
 
-function truthy(v: unknown): boolean {
-  if (typeof v === 'string') return !['', 'false', 'none', '0'].includes(v.trim().toLowerCase());
-  return !!v;
-}
-
 function conditionMet(o: KubeObject, c: NonNullable<WaitSpec['condition']>): boolean {
   const conds = ((o.status as { conditions?: { type: string; status: string; reason?: string }[] } | undefined)?.conditions) ?? [];
   const want = c.status === undefined ? 'True' : String(c.status).replace(/^true$/, 'True').replace(/^false$/, 'False');
@@ -150,7 +145,7 @@ export async function waitForObject(ctx: ModuleContext, conn: KubernetesConnecti
     if (last) {
       registerSecretValues(ctx, last);
       const okCondition = !spec.condition || conditionMet(last, spec.condition);
-      const okExpr = !spec.expression || truthy(ctx.render(`{{ ${spec.expression} }}`, { resource: last }));
+      const okExpr = !spec.expression || ctx.condition(spec.expression, { resource: last });
       if (okCondition && okExpr) return last;
     }
     const left = deadline - Date.now();

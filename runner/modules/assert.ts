@@ -8,11 +8,6 @@ interface AssertArgs {
   quiet?: boolean;
 }
 
-function truthy(v: unknown): boolean {
-  if (typeof v === 'string') return ['true', 'yes', 'on', '1'].includes(v.trim().toLowerCase());
-  return Boolean(v) && !(Array.isArray(v) && v.length === 0);
-}
-
 const assert: Module<AssertArgs> = {
   name: 'assert',
   local: true,
@@ -25,8 +20,8 @@ const assert: Module<AssertArgs> = {
   async plan(ctx, args) {
     const conditions = Array.isArray(args.that) ? args.that : [args.that];
     for (const c of conditions) {
-      const value = typeof c === 'string' ? ctx.render(`{{ ${c} }}`) : c;
-      if (!truthy(value)) {
+      // The same rule as when: (one truthiness, runner/template conditionValue).
+      if (!ctx.condition(c)) {
         return { changed: false, result: { failed: true, assertion: c, evaluated_to: false, msg: args.fail_msg ?? args.msg ?? 'Assertion failed' } };
       }
     }

@@ -61,6 +61,8 @@ export interface ModuleContext {
   signal: AbortSignal;
   /** Render a template string or structure with this host's variables. */
   render(value: unknown, extraVars?: Record<string, unknown>): unknown;
+  /** Evaluates a condition as `when:` does (runner/template: conditionValue, Ansible's Conditional). */
+  condition(expression: unknown, extraVars?: Record<string, unknown>): boolean;
 }
 
 export interface Module<A = Record<string, unknown>, P = unknown> {

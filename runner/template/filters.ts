@@ -251,7 +251,8 @@ export const FILTERS: Record<string, FilterFn> = {
     if (value instanceof Undefined) throw new UndefinedVariableError(value.variable, message ? String(message) : `mandatory variable '${value.variable}' is not defined`);
     return value;
   },
-  bool: (value) => (value === null || value === undefined ? false : toBool(value)),
+  // Ansible's to_bool leaves None as None (it prints as '' and is a false condition).
+  bool: (value) => (value === null || value === undefined ? null : toBool(value)),
   int: (value, fallback = 0, base = 10) => toInt(value, fallback, base),
   float: (value, fallback = 0) => toFloat(value, fallback),
   string: (value) => toText(value),

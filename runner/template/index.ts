@@ -86,13 +86,14 @@ function wrapTest(name: string, fn: TestFn): TestFn {
   };
 }
 
-/** Ansible's truthiness for a condition's result: strings like "false", "no", "0" are false. */
+/**
+ * The one truthiness of conditions (when, assert's that, changed_when, failed_when, until, k8s wait
+ * expressions). Ansible's Conditional renders `{% if <expression> %}`: Python truthiness of the expression's
+ * value, so the string "false" is true and "" is false. A templated condition (`when: "{{ x }}"`) is rendered
+ * first and its text evaluated again as an expression (evaluate()), which is how "{{ 'false' }}" ends false.
+ * The `bool` filter (toBool, runner/template/values.ts) is the other rule Ansible has: yes/on/1/true.
+ */
 export function conditionValue(value: unknown): boolean {
-  if (typeof value === 'string') {
-    const s = value.trim().toLowerCase();
-    if (['false', 'no', 'off', '0', 'none', 'n', 'f', ''].includes(s)) return false;
-    return true;
-  }
   return truthy(value);
 }
 

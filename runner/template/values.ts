@@ -28,12 +28,15 @@ export function truthy(value: unknown): boolean {
   return Boolean(value);
 }
 
-/** Ansible's `bool` filter: yes/on/true/1/y/t are true, everything else false. */
+/**
+ * Ansible's `bool` filter (ansible-core 2.14): the strings yes/on/1/true in any case and the number 1 are
+ * true, everything else false ('y', 't', ' yes' and 2 included). Conditions use truthy() (conditionValue).
+ */
 export function toBool(value: unknown): boolean {
   if (value instanceof Undefined) value.fail();
   if (typeof value === 'boolean') return value;
   if (typeof value === 'number') return value === 1;
-  if (typeof value === 'string') return ['yes', 'on', '1', 'true', 'y', 't'].includes(value.trim().toLowerCase());
+  if (typeof value === 'string') return ['yes', 'on', '1', 'true'].includes(value.toLowerCase());
   return false;
 }
 

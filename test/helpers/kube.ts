@@ -10,6 +10,7 @@ import { connect, type KubernetesConnection } from '../../runner/connection/kube
 import type { Connection } from '../../runner/connection/types.js';
 import type { ApiSettings, Host, Inventory } from '../../runner/inventory/types.js';
 import type { ModuleContext } from '../../runner/modules/types.js';
+import { createTemplater } from '../../runner/template/index.js';
 
 export interface TestCluster extends StartedCluster {
   /** Files of the admin client certificate and the CA, for cert-based connection tests. */
@@ -85,6 +86,8 @@ export async function connectTo(name: string, api: ApiSettings, captured: Captur
 }
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+/** Conditions go through the real templater: one truthiness (runner/template conditionValue). */
+const realTemplater = createTemplater();
 
 /** A ModuleContext for driving modules directly (no executor), with a nunjucks-based render. */
 export function moduleContext(
@@ -133,5 +136,6 @@ export function moduleContext(
     secret: (v) => captured.secrets.add(v),
     signal: new AbortController().signal,
     render,
+    condition: (expression, extra = {}) => realTemplater.condition(expression, { ...(opts.vars ?? {}), ...extra }),
   };
 }
