@@ -1,11 +1,12 @@
-// The generated documentation files, as text: docs/modules.md and docs/roles.md (scripts/gen-docs.mjs writes
-// them; test/doc.test.ts compares them with the committed ones).
+// The generated documentation files, as text: docs/modules.md, docs/roles.md, each role README's inputs and the
+// editor schemas in schemas/ (scripts/gen-docs.mjs writes them; test/doc.test.ts compares them with the committed ones).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadRoleSpecs } from '../commands/doc.js';
 import { loadModule, moduleNames } from '../modules/index.js';
 import { MODULE_DOCS } from '../modules/docs.js';
 import { argsMarkdown, modulesMarkdown, rolesMarkdown } from './render.js';
+import { playbookSchemas } from './schemas.js';
 
 export const INPUTS_BEGIN = '<!-- BEGIN inputs: generated from meta/argument_specs.yml by scripts/gen-docs.mjs -->';
 export const INPUTS_END = '<!-- END inputs -->';
@@ -19,7 +20,7 @@ export async function generateDocs(repoRoot: string): Promise<Record<string, str
     const { specs } = await loadRoleSpecs(join(rolesDir, name));
     for (const [entry, spec] of Object.entries(specs ?? {})) roles.push({ name, entry, spec });
   }
-  const files: Record<string, string> = { 'docs/modules.md': modulesMarkdown(modules), 'docs/roles.md': rolesMarkdown(roles) };
+  const files: Record<string, string> = { 'docs/modules.md': modulesMarkdown(modules), 'docs/roles.md': rolesMarkdown(roles), ...(await playbookSchemas()) };
   // Each role README's inputs section is the same table, between markers (the prose around it is written by hand).
   for (const r of roles) {
     if (r.entry !== 'main') continue;
