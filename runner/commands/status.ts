@@ -16,16 +16,17 @@ export interface ClusterStatus {
   role: 'control-plane' | 'remote';
   api: { reachable: boolean; version?: string; error?: string };
   /** Remotes: the istio-remote-secret in the control plane and what its kubeconfig may do. */
-  secret?: { present: boolean; authenticates?: boolean; canListServices?: boolean; canCreateSecrets?: boolean; error?: string };
+  secret?: { present?: boolean; authenticates?: boolean; canListServices?: boolean; canCreateSecrets?: boolean; error?: string };
   /** Remotes: discovery Endpoints vs the control plane's current addresses. */
   endpoints?: { mode: string; inSync: boolean; stale: string[]; error?: string };
-  /** Control plane: mesh-wide mTLS. */
-  mtls?: { api: 'modern' | 'legacy' | 'none'; mode?: string };
+  /** Control plane: mesh-wide mTLS ('unknown' when the policies could not be read: never taken for off). */
+  mtls?: { api: 'modern' | 'legacy' | 'none' | 'unknown'; mode?: string; error?: string };
   /** Control plane: remote secrets of clusters not in the inventory. */
   strays?: string[];
   /** Remotes: whether the lab's/real Pilot has loaded this cluster (only when its debug address is known). */
   pilot?: { loaded: boolean };
-  routes?: { checked: boolean; converged?: boolean; missing: string[]; error?: string };
+  /** checked=false: nothing could be compared; unknown=true: compared, but some expected blocks could not be read. */
+  routes?: { checked: boolean; converged?: boolean; unknown?: boolean; missing: string[]; error?: string };
   healthy: boolean;
   reasons: string[];
 }
@@ -153,10 +154,10 @@ export function formatTable(rows: ClusterStatus[]): string {
     r.cluster,
     r.role,
     r.api.reachable ? r.api.version ?? 'up' : 'unreachable',
-    r.secret ? (r.secret.present ? (r.secret.authenticates && r.secret.canListServices && r.secret.canCreateSecrets === false ? 'working' : 'broken') : 'missing') : '-',
-    r.endpoints ? (r.endpoints.error ? 'error' : r.endpoints.inSync ? `in sync (${r.endpoints.mode})` : `stale (${r.endpoints.stale.length})`) : '-',
-    r.mtls ? (r.mtls.api === 'none' ? 'off' : `${r.mtls.mode ?? '?'} (${r.mtls.api})`) : '-',
-    r.routes ? (!r.routes.checked ? 'unchecked' : r.routes.converged ? 'converged' : `missing ${r.routes.missing.length}`) : '-',
+    r.secret ? (r.secret.present === undefined ? 'unknown' : r.secret.present ? (r.secret.authenticates && r.secret.canListServices && r.secret.canCreateSecrets === false ? 'working' : 'broken') : 'missing') : '-',
+    r.endpoints ? (r.endpoints.error ? 'unknown' : r.endpoints.inSync ? `in sync (${r.endpoints.mode})` : `stale (${r.endpoints.stale.length})`) : '-',
+    r.mtls ? (r.mtls.api === 'unknown' ? 'unknown' : r.mtls.api === 'none' ? 'off' : `${r.mtls.mode ?? '?'} (${r.mtls.api})`) : '-',
+    r.routes ? (!r.routes.checked ? 'unchecked' : r.routes.missing.length ? `missing ${r.routes.missing.length}` : r.routes.unknown ? 'unknown' : 'converged') : '-',
     r.healthy ? 'healthy' : 'UNHEALTHY',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -211,6 +212,8 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
   const ns = 'istio-system';
 
   let cpSecrets: any[] = [];
+  // Why the remote secrets could not be listed: every remote's secret is then unknown, not missing.
+  let secretsUnknown: string | undefined;
   if (cp && cpRow) {
     try {
       cpSecrets = (await cp.request<{ items: any[] }>({ method: 'GET', list: true, path: `/api/v1/namespaces/${ns}/secrets`, query: { labelSelector: `${multiClusterLabel}=true` } })).items;
@@ -218,9 +221,11 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
       cpRow.strays = cpSecrets.map((s) => s.metadata.name as string).filter((n) => !known.has(n));
       if (cpRow.strays.length) cpRow.reasons.push(`remote secrets for clusters not in the inventory: ${cpRow.strays.join(', ')} (re-run kubeconfig_secrets to prune)`);
     } catch (e) {
-      cpRow.reasons.push(`cannot list remote secrets: ${errText(e)}`);
+      secretsUnknown = `cannot list the remote secrets: ${errText(e)}`;
+      cpRow.reasons.push(secretsUnknown);
     }
     cpRow.mtls = await mtlsOf(cp);
+    if (cpRow.mtls.api === 'unknown') cpRow.reasons.push(`mTLS unknown: ${cpRow.mtls.error}`);
   }
 
   let pilotClusters: Set<string> | undefined;
@@ -234,7 +239,8 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
     // Remote secret: present, and its kubeconfig (used in memory) reads but cannot write secrets.
     const secret = cpSecrets.find((s) => s.metadata.name === remoteSecretName(row.cluster));
     row.secret = { present: !!secret };
-    if (!cp) row.secret.error = 'control plane unreachable';
+    if (!cp) row.secret = { error: 'control plane unreachable' };
+    else if (secretsUnknown) row.secret = { error: secretsUnknown };
     else if (!secret) row.reasons.push(`remote secret ${remoteSecretName(row.cluster)} missing in the control plane (re-run kubeconfig_secrets)`);
     else row.secret = await probeKubeconfig(row.cluster, secret, o);
     if (secret && !(row.secret.authenticates && row.secret.canListServices && row.secret.canCreateSecrets === false)) {
@@ -275,12 +281,20 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
   return rows;
 }
 
-async function mtlsOf(cp: KubernetesConnection): Promise<ClusterStatus['mtls']> {
-  const pa = await cp.getOrUndefined<any>('/apis/security.istio.io/v1beta1/namespaces/istio-system/peerauthentications/default').catch(() => undefined);
-  if (pa) return { api: 'modern', mode: pa.spec?.mtls?.mode ?? 'PERMISSIVE' };
-  const mp = await cp.getOrUndefined<any>('/apis/authentication.istio.io/v1alpha1/meshpolicies/default').catch(() => undefined);
-  if (mp) return { api: 'legacy', mode: mp.spec?.peers?.find((p: any) => 'mtls' in p)?.mtls?.mode ?? 'STRICT' };
-  return { api: 'none' };
+/**
+ * Mesh-wide mTLS from the control plane's policy objects. Only a 404 (no such object, or the API is not served)
+ * means absent; a refusal (403) or any other failure is 'unknown', never 'off'.
+ */
+async function mtlsOf(cp: KubernetesConnection): Promise<NonNullable<ClusterStatus['mtls']>> {
+  try {
+    const pa = await cp.getOrUndefined<any>('/apis/security.istio.io/v1beta1/namespaces/istio-system/peerauthentications/default');
+    if (pa) return { api: 'modern', mode: pa.spec?.mtls?.mode ?? 'PERMISSIVE' };
+    const mp = await cp.getOrUndefined<any>('/apis/authentication.istio.io/v1alpha1/meshpolicies/default');
+    if (mp) return { api: 'legacy', mode: mp.spec?.peers?.find((p: any) => 'mtls' in p)?.mtls?.mode ?? 'STRICT' };
+    return { api: 'none' };
+  } catch (e) {
+    return { api: 'unknown', error: `cannot read the mesh's mTLS policy: ${errText(e)}` };
+  }
 }
 
 /** Uses the remote secret's kubeconfig in memory: authenticates? lists services? may create secrets? */
@@ -349,6 +363,10 @@ async function pilotLoaded(addr: string): Promise<Set<string>> {
 /** Every node has a route to every pod block of the other clusters, via that block's node (SSH facts). */
 async function checkRoutes(inventory: Inventory, rows: ClusterStatus[], conns: Map<string, KubernetesConnection>, o: StatusOptions, controller: AbortController): Promise<void> {
   const blocks: { cluster: string; block: string; via: string }[] = [];
+  // Clusters whose pod blocks are not known (unreachable, or listing their nodes failed): the other clusters'
+  // routes to them cannot be judged, so those rows say unknown instead of converged.
+  const unread = new Map<string, string>();
+  for (const row of rows) if (!conns.has(row.cluster)) unread.set(row.cluster, 'its API is unreachable');
   for (const [cluster, conn] of conns) {
     try {
       const nodes = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: '/api/v1/nodes' });
@@ -356,11 +374,14 @@ async function checkRoutes(inventory: Inventory, rows: ClusterStatus[], conns: M
         const ip = (n.status?.addresses ?? []).find((a: any) => a.type === 'InternalIP')?.address;
         if (n.spec?.podCIDR && ip) blocks.push({ cluster, block: n.spec.podCIDR, via: ip });
       }
-    } catch {
-      /* reported as unchecked below */
+    } catch (e) {
+      unread.set(cluster, `cannot list its nodes: ${errText(e)}`);
     }
   }
   const { parseRoutes } = await import('../routes/parse.js');
+  const { ConnectionPool } = await import('../executor/connections.js');
+  // Nodes are reached as a run reaches them (ansible_connection, one connection per node).
+  const pool = new ConnectionPool({ inventory, acceptNewHostKeys: false, hostVars: o.vars, log: () => undefined, warn: () => undefined, secret: o.secret, signal: controller.signal });
   for (const row of rows) {
     const nodes = (inventory.groups.get(`${row.cluster}_nodes`) ?? []).map((n) => inventory.hosts.get(n)!);
     if (!nodes.length) {
@@ -369,24 +390,23 @@ async function checkRoutes(inventory: Inventory, rows: ClusterStatus[], conns: M
     }
     const missing: string[] = [];
     try {
-      const { connect } = await import('../connection/ssh.js');
       for (const node of nodes) {
-        const conn = (await connect({ host: node, vars: o.vars(node.name), acceptNewHostKeys: false, log: () => undefined, warn: () => undefined, secret: o.secret, signal: controller.signal })) as CommandConnection;
-        try {
-          const r = await conn.exec(['ip', '-j', 'route', 'show'], {});
-          const routes = parseRoutes(r.stdout);
-          for (const b of blocks.filter((x) => x.cluster !== row.cluster)) {
-            if (!routes.some((rt) => rt.dst === b.block && rt.gateway === b.via)) missing.push(`${node.name}: ${b.block} via ${b.via}`);
-          }
-        } finally {
-          await conn.close();
+        const conn = (await pool.get(node.name)) as CommandConnection;
+        const r = await conn.exec(['ip', '-j', 'route', 'show'], {});
+        if (r.code !== 0) throw new Error(`${node.name}: ip route show exited ${r.code}: ${r.stderr.trim()}`);
+        const routes = parseRoutes(r.stdout);
+        for (const b of blocks.filter((x) => x.cluster !== row.cluster)) {
+          if (!routes.some((rt) => rt.dst === b.block && rt.gateway === b.via)) missing.push(`${node.name}: ${b.block} via ${b.via}`);
         }
       }
-      row.routes = { checked: true, converged: missing.length === 0, missing };
+      const unknown = [...unread].filter(([cluster]) => cluster !== row.cluster);
+      row.routes = { checked: true, converged: missing.length === 0 && unknown.length === 0, missing, ...(unknown.length ? { unknown: true, error: unknown.map(([c, why]) => `${c}: ${why}`).join('; ') } : {}) };
       if (missing.length) row.reasons.push(`pod routes missing: ${missing.slice(0, 3).join('; ')}${missing.length > 3 ? ` (+${missing.length - 3})` : ''} (run the pod_cidr_routes role)`);
+      for (const [c, why] of unknown) row.reasons.push(`pod routes to ${c} unknown: ${why}`);
     } catch (e) {
       row.routes = { checked: false, missing: [], error: errText(e) };
-      row.reasons.push(`cannot check pod routes over SSH: ${errText(e)}`);
+      row.reasons.push(`cannot check pod routes on the nodes: ${errText(e)}`);
     }
   }
+  await pool.closeAll();
 }
