@@ -301,7 +301,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const onSigint = () => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write('\n[interrupted: finishing running commands, then stopping]\n');
+      // The runner reports the interrupt as a warning once it exists; before that, say it here.
+      if (!running) process.stderr.write('\n[interrupted: finishing running commands, then stopping]\n');
       controller.abort();
       return;
     }

@@ -97,7 +97,15 @@ export class Runner {
       secret: (v) => o.redactor.addSecret(v),
       signal: o.signal,
     });
-    o.signal.addEventListener('abort', () => (this.interrupted = true), { once: true });
+    o.signal.addEventListener(
+      'abort',
+      () => {
+        this.interrupted = true;
+        // In the event stream too, so a reader can tell which tasks started before the interrupt and which after.
+        this.emit({ type: 'warning', message: 'interrupted: no new task starts; the commands in flight finish, then the recap' });
+      },
+      { once: true },
+    );
   }
 
   /** The run's connection to a host, opened once and shared (also by the mesh lock before the first play). */
