@@ -2,6 +2,10 @@
 // one kind of mistake (or several), and expected.yml saying which problems `meshplay run` must report,
 // where (file:line:column) and with what words. Each run must exit 4, report every problem at once,
 // and run nothing: the first task of every playbook touches a marker file that must not appear.
+// Where expected.yml says `ansible: fails` or `ansible: accepts`, the same playbook also goes to the real
+// ansible-playbook (against localhost): `fails` means Ansible refuses it too (usually only after running the
+// marker task), so meshplay is not refusing what Ansible would run; `accepts` records where meshplay is
+// deliberately stricter, or a valid case Ansible runs as well.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -41,6 +45,8 @@ interface CaseSpec {
   inventory?: string;
   /** The control case: valid inputs that must run and touch the marker. */
   valid?: boolean;
+  /** What the real ansible-playbook does with the same playbook against localhost (the oracle). */
+  ansible?: 'fails' | 'accepts';
   problems: ExpectedProblem[];
 }
 
@@ -100,6 +106,34 @@ function runCli(caseDir: string, inventory: string, output: Output): Promise<Run
         delete env.MESHPLAY_TEST_UNSET_VAR;
         const args = [cli, 'run', relative(repo, join(caseDir, 'playbook.yml')), '-i', relative(repo, join(caseDir, inventory)), '-e', `marker=${marker}`, '--output', output];
         const child = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (b: Buffer) => (stdout += b));
+        child.stderr.on('data', (b: Buffer) => (stderr += b));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+        const finish = (code: number | null, signal: NodeJS.Signals | null, error?: string) => {
+          clearTimeout(timer);
+          const leftovers = readdirSync(scratch);
+          rmSync(scratch, { recursive: true, force: true });
+          done({ code, signal, stdout, stderr, leftovers, error });
+        };
+        child.on('error', (e) => finish(null, null, e.message));
+        child.on('close', (code, signal) => finish(code, signal));
+      }),
+  );
+}
+
+function runAnsible(caseDir: string): Promise<RunResult> {
+  return limited(
+    () =>
+      new Promise<RunResult>((done) => {
+        const scratch = mkdtempSync(join(tmpdir(), 'meshplay-bad-input-ansible-'));
+        const args = ['-i', 'localhost,', '-c', 'local', 'playbook.yml', '-e', `marker=${join(scratch, 'marker')}`];
+        const env: NodeJS.ProcessEnv = {
+          ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+          ANSIBLE_RETRY_FILES_ENABLED: 'false', ANSIBLE_LOCAL_TEMP: join(scratch, 'tmp'), ANSIBLE_HOME: join(scratch, 'home'),
+        };
+        const child = spawn('ansible-playbook', args, { cwd: caseDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (b: Buffer) => (stdout += b));
@@ -186,13 +220,14 @@ const cases = caseNames.map((name) => {
   const outputs = spec.outputs ?? ['plain'];
   // Start every run now (at most PARALLEL at once); the subtests below await their own.
   const runs = outputs.map((o) => ({ output: o, result: runCli(dir, spec.inventory ?? 'inventory.yml', o) }));
-  return { name, dir, spec, runs };
+  return { name, dir, spec, runs, ansible: spec.ansible ? runAnsible(dir) : undefined };
 });
 
 // Some 150 CLI runs on a shared two-core machine: allow more than tap's 30 s default when run with plain node.
 t.setTimeout(600_000);
 t.ok(existsSync(cli), `the CLI is built (${relative(repo, cli)})`);
-t.ok(cases.filter((c) => !c.spec.valid).length >= 40, `at least 40 bad-input cases (found ${cases.length})`);
+const badCases = cases.filter((c) => !c.spec.valid).length;
+t.ok(badCases >= 120, `at least 120 bad-input cases (found ${badCases})`);
 
 for (const c of cases) {
   t.test(`${c.name}: ${c.spec.description}`, async (tt) => {
@@ -210,6 +245,15 @@ for (const c of cases) {
       tt.same(r.leftovers, [], 'nothing ran: the marker (and anything else) was not written');
       if (output === 'plain') checkPlain(tt, r, c.spec, c.dir);
       else checkJson(tt, r, c.spec, c.dir, output);
+    }
+    if (c.ansible) {
+      const a = await c.ansible;
+      const context = `ansible-playbook in ${relative(repo, c.dir)}: exit ${a.code} ${a.signal ?? ''}${a.error ? ` (${a.error})` : ''}\n${a.stdout}\n${a.stderr}`;
+      if (c.spec.ansible === 'fails') {
+        tt.ok(a.code !== 0 && a.code !== null, `the real ansible-playbook refuses this playbook too\n${context}`);
+        tt.match(`${a.stdout}\n${a.stderr}`, /ERROR!|FAILED!/, `ansible-playbook reports an error of its own (not a crash of the test)\n${context}`);
+      }
+      else tt.equal(a.code, 0, `the real ansible-playbook runs this playbook\n${context}`);
     }
   });
 }

@@ -10,6 +10,7 @@ import type { Inventory } from '../inventory/types.js';
 import { VAULT_OPTION_SPECS, vaultCliOptions, vaultOptionProblem } from '../vault/options.js';
 import type { VaultCliOptions } from '../vault/secrets.js';
 import { append } from '../arrays.js';
+import { patternProblem } from '../inventory/patterns.js';
 
 export interface RunCliOptions {
   playbooks: string[];
@@ -156,6 +157,8 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   const lockTimeout = v['lock-timeout'] === undefined ? 0 : Number(v['lock-timeout']);
   if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new OptionError(`--lock-timeout must be a number of seconds >= 0, got '${v['lock-timeout']}'`);
   if (v['detailed-exitcode'] && !v.check) throw new OptionError('--detailed-exitcode needs --check');
+  const limitProblem = v.limit === undefined ? undefined : patternProblem(v.limit);
+  if (limitProblem) throw new OptionError(`--limit: ${limitProblem}`);
   const vault = vaultCliOptions(v);
   const vaultProblem = vaultOptionProblem(vault);
   if (vaultProblem) throw new OptionError(vaultProblem);

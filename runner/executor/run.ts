@@ -1,6 +1,6 @@
 // The linear strategy: each task runs on all its hosts (in parallel, up to --forks) before the next task.
 // Hosts that fail leave the play; unreachable hosts leave it and are counted apart; blocks rescue and always.
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { UnreachableError, type Connection } from '../connection/types.js';
 import { ExitCode } from '../errors.js';
 import { selectHosts, hostVars as inventoryHostVars } from '../inventory/index.js';
@@ -14,6 +14,7 @@ import { runModuleTask, type TaskOutcome } from './task.js';
 import { layeredVars, type VarLayer } from './vars.js';
 import { RenderMemo } from '../template/memo.js';
 import type { SecretPolicy } from '../secrets/policy.js';
+import { lookupSearchPaths } from '../template/lookups.js';
 
 type Dict = Record<string, unknown>;
 
@@ -459,10 +460,7 @@ export class Runner {
     const key = task ?? this.playbook;
     const cached = this.searchPathCache.get(key);
     if (cached && cached.playbook === this.playbook) return cached.dirs;
-    const dirs: string[] = [];
-    if (task?.role) dirs.push(join(task.role.dir, 'templates'), join(task.role.dir, 'files'), task.role.dir);
-    dirs.push(this.playbook.dir, join(this.playbook.dir, 'templates'), join(this.playbook.dir, 'files'));
-    dirs.push(...this.o.inventory.sources.map((s) => dirname(s)));
+    const dirs = lookupSearchPaths(task?.role?.dir, this.playbook.dir, this.o.inventory.sources.map((s) => dirname(s)));
     this.searchPathCache.set(key, { playbook: this.playbook, dirs });
     return dirs;
   }

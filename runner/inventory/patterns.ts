@@ -30,6 +30,15 @@ export function splitPattern(pattern: string): string[] {
     .filter(Boolean);
 }
 
+/**
+ * What is wrong with the form of a host pattern, if anything: a term that is only '&' or '!' (ansible-playbook
+ * ends with "Unexpected Exception ... string index out of range" on it; meshplay would silently select nothing).
+ */
+export function patternProblem(pattern: string): string | undefined {
+  const bare = splitPattern(pattern).find((t) => t === '&' || t === '!');
+  return bare ? `host pattern '${pattern}' has a '${bare}' with no group or host after it` : undefined;
+}
+
 function evaluate(inv: Inventory, pattern: string, warnings: string[]): string[] {
   const terms = splitPattern(pattern);
   // Unions first, then intersections, then exclusions, whatever order they were written in.

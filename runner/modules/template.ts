@@ -10,13 +10,15 @@ interface TemplateArgs {
   mode?: string | number;
 }
 
+/** Where a `src` of template/copy is looked for, in order: the role's templates/ (files/) and folder, then the playbook's. */
+export function sourceCandidates(roleDir: string | undefined, playbookDir: string, src: string, sub: 'templates' | 'files'): string[] {
+  if (isAbsolute(src)) return [src];
+  return [...(roleDir ? [join(roleDir, sub, src), join(roleDir, src)] : []), join(playbookDir, sub, src), join(playbookDir, src)];
+}
+
 export function findSource(ctx: ModuleContext, src: string, sub: 'templates' | 'files'): string {
   if (isAbsolute(src)) return src;
-  const candidates = [
-    ...(ctx.roleDir ? [join(ctx.roleDir, sub, src), join(ctx.roleDir, src)] : []),
-    join(ctx.playbookDir, sub, src),
-    join(ctx.playbookDir, src),
-  ];
+  const candidates = sourceCandidates(ctx.roleDir, ctx.playbookDir, src, sub);
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`could not find ${src}; searched: ${candidates.join(', ')}`);
   return found;

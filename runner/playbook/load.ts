@@ -3,17 +3,20 @@
 // All problems are collected and thrown together, each with file:line:column.
 import { editDistance } from '../suggest.js';
 import { readArgumentSpecs, type ArgumentSpecs } from './argument-specs.js';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { ValidationError, type Problem } from '../errors.js';
 import { argsValidator, freeFormArg, loadModule, moduleName, moduleNames } from '../modules/index.js';
 import type { Module } from '../modules/types.js';
 import { addVaultLeaves } from '../vault/keyring.js';
-import { loadYamlFile, pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
+import { displayPath, loadYamlFile, pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
 import { BLOCK_KEYS, HANDLER_KEYS, INCLUDE_ACTIONS, META_ACTIONS, PLAY_KEYS, ROLE_ENTRY_KEYS, TASK_KEYS } from './keywords.js';
 import type { BlockTask, Handler, ModuleTask, Play, Playbook, RoleScope, Task, TaskCommon } from './types.js';
 import { append } from '../arrays.js';
+import { patternProblem } from '../inventory/patterns.js';
+import { isTemplate } from '../template/index.js';
+import { TemplateChecks, type TemplateDirs } from './check-templates.js';
 
 type Dict = Record<string, unknown>;
 
@@ -63,6 +66,9 @@ export class PlaybookLoader {
   private readonly roleCache = new Map<string, { dir: string; defaults: Dict; vars: Dict; meta: Dict; argumentSpecs?: ArgumentSpecs; src: SourceFile[] }>();
   private readonly roleSearch: string[];
   private readonly playbookDir: string;
+  private readonly templates = new TemplateChecks(this.problems);
+  /** The current play's static `notify:` names, checked against its handlers once the play is loaded. */
+  private notifies: { src: SourceFile; path: PathSegment[]; name: string }[] = [];
 
   constructor(private readonly file: string, options: LoadOptions = {}) {
     this.playbookDir = dirname(resolve(file));
@@ -80,7 +86,7 @@ export class PlaybookLoader {
       });
     }
     await this.checkArgs();
-    if (this.problems.length) throw new ValidationError(this.problems);
+    if (this.problems.length) throw new ValidationError(uniqueProblems(this.problems));
     return { file: resolve(this.file), dir: this.playbookDir, plays };
   }
 
@@ -118,7 +124,13 @@ export class PlaybookLoader {
       this.problems.push(src.problem([...path, 'hosts'], "a play needs 'hosts'", 'a host pattern such as nodes, remotes or all'));
     } else if (typeof raw.hosts !== 'string') {
       this.problems.push(src.problem([...path, 'hosts'], `'hosts' must be a host pattern string, got ${describe(raw.hosts)}`, "a pattern such as 'east,west' or 'clusters:!control_plane'"));
+    } else if (!isTemplate(raw.hosts)) {
+      const bad = patternProblem(raw.hosts);
+      if (bad) this.problems.push(src.problem([...path, 'hosts'], bad, "a group or host after each '&' and '!', as in 'clusters:!control_plane'"));
     }
+    const dirs: TemplateDirs = { playbookDir: this.playbookDir };
+    for (const key of ['name', 'hosts', 'vars', 'environment'] as const) this.templates.value(src, [...path, key], raw[key], dirs);
+    this.notifies = [];
     this.checkType(src, [...path, 'vars'], raw.vars, 'mapping');
     this.checkType(src, [...path, 'gather_facts'], raw.gather_facts, 'boolean');
     this.checkType(src, [...path, 'any_errors_fatal'], raw.any_errors_fatal, 'boolean');
@@ -138,6 +150,7 @@ export class PlaybookLoader {
       const f = this.yaml(isAbsolute(vf) ? vf : join(this.playbookDir, vf), { src, path: [...path, 'vars_files', i] });
       if (f && f.value !== undefined) {
         if (f.vaultEncrypted) addVaultLeaves(f.value);
+        this.templates.value(f, [], f.value, dirs);
         if (isDict(f.value)) Object.assign(vars, f.value);
         else this.problems.push(f.problem([], 'a vars file must be a mapping'));
       }
@@ -149,6 +162,7 @@ export class PlaybookLoader {
     const roles: RoleScope[] = [];
     const tasks: Task[] = [];
     for (const [i, entry] of asList(raw.roles).entries()) {
+      this.templates.roleEntry(src, [...path, 'roles', i], entry, dirs);
       append(tasks, this.roleEntry(src, [...path, 'roles', i], entry, base, handlers, roles));
     }
     append(tasks, this.taskList(src, [...path, 'tasks'], raw.tasks, base, handlers, roles));
@@ -156,6 +170,9 @@ export class PlaybookLoader {
       const t = this.task(src, [...path, 'handlers', i], h, base, handlers, roles, true);
       if (t) append(handlers, t as Handler[]);
     }
+    const preTasks = this.taskList(src, [...path, 'pre_tasks'], raw.pre_tasks, base, handlers, roles);
+    const postTasks = this.taskList(src, [...path, 'post_tasks'], raw.post_tasks, base, handlers, roles);
+    this.checkNotifies(handlers);
     return {
       name: typeof raw.name === 'string' ? raw.name : String(raw.hosts ?? ''),
       hosts: String(raw.hosts ?? ''),
@@ -168,12 +185,33 @@ export class PlaybookLoader {
       become: Boolean(raw.become),
       check_mode: raw.check_mode as boolean | undefined,
       tags: playTags,
-      pre_tasks: this.taskList(src, [...path, 'pre_tasks'], raw.pre_tasks, base, handlers, roles),
+      pre_tasks: preTasks,
       tasks,
-      post_tasks: this.taskList(src, [...path, 'post_tasks'], raw.post_tasks, base, handlers, roles),
+      post_tasks: postTasks,
       handlers,
       roles,
     };
+  }
+
+  /**
+   * Every static `notify:` of the play names a handler of the play: by name, by a `listen` topic, or as
+   * `role : name` (Ansible's "The requested handler ... was not found", which it finds only once the task changed).
+   */
+  private checkNotifies(handlers: Handler[]): void {
+    const notifies = this.notifies;
+    this.notifies = [];
+    if (handlers.some((h) => typeof h.name === 'string' && isTemplate(h.name))) return; // a templated handler name may be anything
+    const known = new Set<string>();
+    for (const h of handlers) {
+      if (h.name) known.add(h.name);
+      for (const l of h.listen) known.add(l);
+      if (h.role && h.name) known.add(`${h.role.name} : ${h.name}`);
+    }
+    for (const n of notifies) {
+      if (known.has(n.name) || isTemplate(n.name)) continue;
+      const near = suggest(n.name, known);
+      this.problems.push(n.src.problem(n.path, `notify names handler '${n.name}', which the play does not have${near}`, known.size ? `the name or a listen topic of one of the play's handlers` : 'a handler defined under the play\'s handlers: or in one of its roles\' handlers/main.yml'));
+    }
   }
 
   private checkType(src: SourceFile, path: PathSegment[], v: unknown, type: 'mapping' | 'boolean' | 'list' | 'string') {
@@ -226,6 +264,7 @@ export class PlaybookLoader {
       this.problems.push(src.problem(path, 'a task must be a mapping', `a mapping with a module name, got ${describe(raw)}`));
       return undefined;
     }
+    this.templates.task(src, path, raw, { roleDir: inh.role?.dir, playbookDir: this.playbookDir });
     if ('block' in raw) {
       if (handler) this.problems.push(src.problem([...path, 'block'], 'blocks are not supported in handlers', undefined, true));
       this.unknownKeys(src, path, raw, BLOCK_KEYS, 'block');
@@ -311,6 +350,11 @@ export class PlaybookLoader {
     else if (value !== null && value !== undefined) this.problems.push(src.problem([...path, action], `arguments of '${action}' must be a mapping`, `a mapping, got ${describe(value)}`));
     if (isDict(raw.args)) args = { ...raw.args, ...args };
     this.pendingArgs.push({ src, path: [...path, action], module: name, args, freeForm: typeof value === 'string' });
+    if (name === 'template' && typeof args.src === 'string') {
+      this.templates.templateModuleSource(src, typeof value === 'string' ? [...path, action] : [...path, action, 'src'], args.src, { roleDir: c.role?.dir, playbookDir: this.playbookDir });
+    }
+    this.checkLoop(src, path, raw);
+    this.collectNotify(src, path, raw.notify);
     const loop = raw.loop ?? raw.with_items ?? raw.with_list;
     if (raw.loop_control !== undefined) {
       if (!isDict(raw.loop_control)) this.problems.push(src.problem([...path, 'loop_control'], 'loop_control must be a mapping', 'loop_var, label, index_var, pause'));
@@ -341,6 +385,34 @@ export class PlaybookLoader {
     };
     if (handler) (task as Handler).listen = asList(raw.listen).map(String);
     return task;
+  }
+
+  /**
+   * A static loop value of a kind Ansible refuses ("Invalid data passed to 'loop', it requires a list"): a
+   * number, a boolean, a mapping or a plain string under `loop`, a mapping under `with_list`. (`with_items`
+   * takes any of them, as Ansible's items lookup does.)
+   */
+  private checkLoop(src: SourceFile, path: PathSegment[], raw: Dict): void {
+    const loop = raw.loop;
+    if (loop !== undefined && loop !== null && !Array.isArray(loop) && !(typeof loop === 'string' && isTemplate(loop))) {
+      const hint = isDict(loop) ? ', or a template turning the mapping into one: "{{ <mapping> | dict2items }}"' : ', or a template that gives one';
+      this.problems.push(src.problem([...path, 'loop'], `'loop' needs a list, got ${describe(loop)}`, `a list${hint}`));
+    }
+    if (isDict(raw.with_list)) {
+      this.problems.push(src.problem([...path, 'with_list'], `'with_list' needs a list, got a mapping`, 'a list, or loop: "{{ <mapping> | dict2items }}"'));
+    }
+  }
+
+  private collectNotify(src: SourceFile, path: PathSegment[], notify: unknown): void {
+    if (notify === undefined || notify === null) return;
+    const entries: [unknown, PathSegment[]][] = Array.isArray(notify) ? notify.map((n, i) => [n, [...path, 'notify', i]]) : [[notify, [...path, 'notify']]];
+    for (const [n, at] of entries) {
+      if (typeof n !== 'string') {
+        this.problems.push(src.problem(at, `'notify' must name handlers, got ${describe(n)}`, 'a handler name, or a list of them'));
+        continue;
+      }
+      this.notifies.push({ src, path: at, name: n });
+    }
   }
 
   private async checkArgs(): Promise<void> {
@@ -409,7 +481,7 @@ export class PlaybookLoader {
     roles.push(scope);
     const out: Task[] = [];
     const deps = asList(role.meta.dependencies);
-    const metaSrc = role.src.find((s) => s.file.endsWith(join('meta', 'main.yml')));
+    const metaSrc = role.src.find((s) => dirname(s.file).endsWith('meta'));
     deps.forEach((d, i) => {
       const dname = typeof d === 'string' ? d : isDict(d) ? (d.role ?? d.name) : undefined;
       if (typeof dname !== 'string') {
@@ -419,13 +491,17 @@ export class PlaybookLoader {
       append(out, this.applyRole(metaSrc ?? src, ['dependencies', i], dname, isDict(d) && isDict(d.vars) ? d.vars : {}, inh, handlers, roles, 'main', [...chain, name]));
     });
     const roleInh: Inherited = { ...inh, role: scope, tags: [...new Set([...inh.tags, name])], dir: join(dir, 'tasks') };
-    const tasksFile = join(dir, 'tasks', `${tasksFrom}.yml`);
-    if (existsSync(tasksFile)) {
+    const tasksFile = roleFile(dir, 'tasks', tasksFrom);
+    if (tasksFile) {
       const t = this.yaml(tasksFile);
       if (t && t.value !== undefined) append(out, this.taskList(t, [], t.value, roleInh, handlers, roles));
     } else if (tasksFrom !== 'main') this.problems.push(src.problem(path, `role '${name}' has no tasks file ${tasksFrom}.yml`));
-    const handlersFile = join(dir, 'handlers', 'main.yml');
-    if (existsSync(handlersFile) && !handlers.some((h) => h.role?.dir === dir)) {
+    else if (!ROLE_PARTS.some((part) => roleFile(dir, part, 'main'))) {
+      // Ansible runs such a role as doing nothing; a role with nothing in it is a misspelt file or folder.
+      this.problems.push(src.problem(path, `role '${name}' has nothing in it: no tasks/main.yml, handlers, defaults, vars or meta${strayFiles(dir)}`, `${displayPath(join(dir, 'tasks', 'main.yml'))} (or another of the role's main.yml files)`));
+    }
+    const handlersFile = roleFile(dir, 'handlers', 'main');
+    if (handlersFile && !handlers.some((h) => h.role?.dir === dir)) {
       const h = this.yaml(handlersFile);
       if (h && Array.isArray(h.value)) {
         h.value.forEach((raw, i) => {
@@ -441,8 +517,8 @@ export class PlaybookLoader {
     let r = this.roleCache.get(dir);
     if (r) return r;
     const read = (sub: string): { value: Dict; src?: SourceFile } => {
-      const f = join(dir, sub, 'main.yml');
-      if (!existsSync(f)) return { value: {} };
+      const f = roleFile(dir, sub, 'main');
+      if (!f) return { value: {} };
       const s = this.yaml(f);
       if (!s || s.value === undefined || s.value === null) return { value: {}, src: s };
       if (!isDict(s.value)) {
@@ -450,6 +526,7 @@ export class PlaybookLoader {
         return { value: {}, src: s };
       }
       if (s.vaultEncrypted && sub !== 'meta') addVaultLeaves(s.value);
+      if (sub !== 'meta') this.templates.value(s, [], s.value, { roleDir: dir, playbookDir: this.playbookDir });
       return { value: s.value, src: s };
     };
     const defaults = read('defaults');
@@ -472,6 +549,41 @@ export class PlaybookLoader {
     this.roleCache.set(dir, r);
     return r;
   }
+}
+
+/** The parts of a role besides tasks/, each read from its main file. */
+const ROLE_PARTS = ['handlers', 'defaults', 'vars', 'meta'];
+
+/** A role's `<part>/<name>` file as Ansible finds it: name.yml, name.yaml, name.json, or the bare name. */
+function roleFile(dir: string, part: string, name: string): string | undefined {
+  const base = join(dir, part, name);
+  for (const f of [`${base}.yml`, `${base}.yaml`, `${base}.json`, base]) if (existsSync(f) && statSync(f).isFile()) return f;
+  return undefined;
+}
+
+/** What a role folder does hold, to point at the misspelling: " (it holds tasks/mian.yml)". */
+function strayFiles(dir: string): string {
+  let found: string[] = [];
+  try {
+    found = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.startsWith('.'))
+      .map((e) => relative(dir, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))
+      .slice(0, 5);
+  } catch {
+    // an unreadable folder holds nothing we can name
+  }
+  return found.length ? ` (it holds ${found.join(', ')})` : ' (the folder is empty)';
+}
+
+/** The same problem reached twice (a role used twice, a file imported twice) is reported once. */
+function uniqueProblems(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.file}:${p.line}:${p.column}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function templatedAt(args: Dict, e: ErrorObject): boolean {

@@ -154,6 +154,12 @@ export function describe(node: AnyNode): string {
   }
 }
 
+/** The name of the test in `x is name` / `x is name(args)`, dotted names included (`ansible.builtin.version`). */
+export function testName(isNode: AnyNode): string {
+  const test = isNode.right instanceof nodes.FunCall ? isNode.right.name : isNode.right;
+  return test instanceof nodes.Symbol ? String(test.value) : describe(test);
+}
+
 class JinjaCompiler extends nj.compiler.Compiler {
   constructor(...args: any[]) {
     super(...args);
@@ -290,7 +296,7 @@ class JinjaCompiler extends nj.compiler.Compiler {
 
   // nunjucks joins several test arguments without commas; emit them as a proper argument list
   compileIs(node: AnyNode, frame: AnyNode): void {
-    const name = String(node.right.name ? node.right.name.value : node.right.value);
+    const name = testName(node);
     this._emit(`env.getTest(${JSON.stringify(name)}).call(context, `);
     this.compile(node.left, frame);
     if (node.right.args) this._compileAggregate(node.right.args, frame, ', ', '');

@@ -6,7 +6,7 @@ import { compile, compileExpression, parse, parseExpression, nj, type Compiled }
 import { UNDEFINED_TOLERANT_FILTERS, filterNamed, positionalArgs, type FilterFn } from './filters.js';
 import { OMIT, createGlobals } from './lookups.js';
 import { RenderContext, templateRuntime, type RenderEnvironment } from './runtime.js';
-import { TESTS, UNDEFINED_TOLERANT_TESTS, type TestFn } from './tests.js';
+import { UNDEFINED_TOLERANT_TESTS, testNamed, type TestFn } from './tests.js';
 import type { RenderOptions, Templater } from './types.js';
 import { Undefined } from './undefined.js';
 import { isKeywordArgs, isMapping, isSafeString, toText, truthy } from './values.js';
@@ -118,10 +118,9 @@ export function createTemplater(): Templater {
     getTest(name: string) {
       let test = tests.get(name);
       if (!test) {
-        const short = name.replace(/^ansible\.(builtin|utils)\./, '');
-        const fn = Object.prototype.hasOwnProperty.call(TESTS, short) ? TESTS[short] : undefined;
+        const fn = testNamed(name);
         if (!fn) throw new Error(`no test named '${name}'`);
-        test = wrapTest(short, fn);
+        test = wrapTest(name.replace(/^ansible\.(builtin|utils)\./, ''), fn);
         tests.set(name, test);
       }
       return test as (...args: unknown[]) => unknown;

@@ -27,6 +27,18 @@ export function findFile(name: string, options: RenderOptions, subdir: 'files' |
   return found;
 }
 
+/**
+ * Where lookup('file'|'template') and the template module's relatives are looked for, in order: the task's role
+ * (templates/, files/, its folder), the playbook's folder (and its templates/, files/), then the inventory's folders.
+ */
+export function lookupSearchPaths(roleDir: string | undefined, playbookDir: string, inventoryDirs: string[] = []): string[] {
+  const dirs: string[] = [];
+  if (roleDir) dirs.push(path.join(roleDir, 'templates'), path.join(roleDir, 'files'), roleDir);
+  dirs.push(playbookDir, path.join(playbookDir, 'templates'), path.join(playbookDir, 'files'));
+  dirs.push(...inventoryDirs);
+  return dirs;
+}
+
 type Lookup = (ctx: RenderContext, terms: unknown[], keywords: Dict, renderText: RenderText) => unknown[];
 
 const LOOKUPS: Record<string, Lookup> = {
@@ -83,12 +95,20 @@ const LOOKUPS: Record<string, Lookup> = {
   },
 };
 
+/** Names of the lookup plugins meshplay has. */
+export const LOOKUP_NAMES: readonly string[] = Object.keys(LOOKUPS);
+
+/** The lookup plugin a template names (`env`, `ansible.builtin.file`), if meshplay has it: one rule for rendering and validation. */
+export function lookupNamed(name: string): Lookup | undefined {
+  const short = name.replace(/^(?:ansible\.builtin|community\.general)\./, '');
+  return Object.prototype.hasOwnProperty.call(LOOKUPS, short) ? LOOKUPS[short] : undefined;
+}
+
 function runLookup(ctx: RenderContext, args: unknown[], renderText: RenderText): unknown[] {
   const { positional, keywords } = splitArgs(args);
   const [name, ...terms] = positional;
-  const shortName = toText(name).replace(/^(?:ansible\.builtin|community\.general)\./, '');
-  const lookup = Object.prototype.hasOwnProperty.call(LOOKUPS, shortName) ? LOOKUPS[shortName] : undefined;
-  if (!lookup) throw new Error(`lookup plugin '${toText(name)}' is not supported (available: ${Object.keys(LOOKUPS).join(', ')})`);
+  const lookup = lookupNamed(toText(name));
+  if (!lookup) throw new Error(`lookup plugin '${toText(name)}' is not supported (available: ${LOOKUP_NAMES.join(', ')})`);
   for (const term of terms) if (term instanceof Undefined) term.fail();
   return lookup(ctx, terms, keywords, renderText);
 }

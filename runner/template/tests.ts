@@ -161,3 +161,9 @@ export const TESTS: Record<string, TestFn> = {
   directory: (v) => typeof v === 'string' && existsSync(v) && statSync(v).isDirectory(),
   abs: (v) => typeof v === 'string' && v.startsWith('/'),
 };
+
+/** The test a template names (`defined`, `ansible.builtin.version`), if meshplay has it: one rule for rendering and validation. */
+export function testNamed(name: string): TestFn | undefined {
+  const short = name.replace(/^ansible\.(builtin|utils)\./, '');
+  return Object.prototype.hasOwnProperty.call(TESTS, short) ? TESTS[short] : undefined;
+}

@@ -13,6 +13,7 @@
 // - every duplicate key is reported, naming both places.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { Composer, LineCounter, Parser, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type ParseOptions, type DocumentOptions, type SchemaOptions } from 'yaml';
 import { Problem } from '../errors.js';
 import { fullSpeedAhead } from '../startup.js';
@@ -385,6 +386,12 @@ function firstInvalidUtf8(b: Buffer): number {
     i += n + 1;
   }
   return Math.max(0, b.length - 1);
+}
+
+/** A path as problems show it: relative to the working folder when inside it, else absolute. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(file) : rel;
 }
 
 export function loadYamlFile(file: string): SourceFile {
