@@ -5,6 +5,7 @@ import { TemplateError, UndefinedVariableError, type Problem } from '../errors.j
 import type { Templater } from '../template/types.js';
 import type { PathSegment, SourceFile } from '../yaml/source.js';
 import { label } from './schema.js';
+import { inspectTemplate } from '../template/check.js';
 
 export interface RenderContext {
   templater?: Templater;
@@ -36,10 +37,16 @@ function reportMissingEnv(text: string, path: readonly PathSegment[], src: Sourc
   return missing;
 }
 
-/** Report env lookups of unset variables anywhere in `value` without rendering it (for `vars`). */
+/**
+ * Check the templates anywhere in `value` without rendering them (for `vars`): env lookups of unset variables,
+ * syntax, and unknown filters, tests and lookup plugins.
+ */
 export function checkEnvLookups(value: unknown, path: PathSegment[], src: SourceFile, ctx: RenderContext): void {
   if (typeof value === 'string') {
-    if (TEMPLATE_SYNTAX.test(value)) reportMissingEnv(value, path, src, ctx);
+    if (TEMPLATE_SYNTAX.test(value)) {
+      reportMissingEnv(value, path, src, ctx);
+      for (const p of inspectTemplate(value).problems) ctx.problems.push(src.problem(path, `${p.message} in ${label(path)}`, p.expected));
+    }
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => checkEnvLookups(v, [...path, i], src, ctx));
   } else if (value && typeof value === 'object') {

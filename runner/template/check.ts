@@ -81,6 +81,8 @@ export function inspectTemplate(source: string, expression = false): TemplateIns
   try {
     root = expression ? parseExpression(source.trim()) : parse(source);
   } catch (error) {
+    // The parser recurses once per nesting level: thousands of brackets or blocks exhaust the stack.
+    if (error instanceof RangeError) return { problems: [{ message: `${expression ? 'expression' : 'template'} nested too deeply to parse`, expected: 'at most a few hundred nested brackets or blocks', line: 1, column: 1 }], templateFiles: [] };
     const e = error as { message?: string; lineno?: number; colno?: number };
     const message = String(e.message ?? error).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^parse\w+: /, '').trim();
     // The parser counts from 1; an error at the end of the input carries no position: point at the end.
