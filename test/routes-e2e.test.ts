@@ -96,6 +96,13 @@ t.test('pod_cidr_routes on a real 2x3 lab', { skip }, async (t) => {
     }
   }
   const stats = (r: CliRun) => recapOf(r).stats as Record<string, Record<string, number>>;
+  /** `meshplay status`'s routes per cluster (this lab has no API servers: only the node probes answer). */
+  async function statusRoutes(): Promise<Record<string, { checked: boolean; converged?: boolean; unknown?: boolean; missing: string[]; error?: string }>> {
+    const r = await meshplay(['status', '-i', inventoryFile, '--output', 'json'], { timeoutMs: 120_000 });
+    const body = JSON.parse(r.stdout || '{}');
+    if (!Array.isArray(body.clusters)) throw new Error(`status printed no clusters: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return Object.fromEntries(body.clusters.map((c: { cluster: string; routes: any }) => [c.cluster, c.routes]));
+  }
 
   await t.test('before the role, cluster 2 pods are out of reach of cluster 1', async (t) => {
     const s = await state();
@@ -125,6 +132,8 @@ t.test('pod_cidr_routes on a real 2x3 lab', { skip }, async (t) => {
     t.equal(r.code, 0, explain(r));
     for (const n of nodes) t.equal(stats(r)[n]?.changed, 0, `${n}: changed=0`);
     t.same(await allManaged(), before);
+    const routes = await statusRoutes();
+    for (const c of ['lab1', 'lab2']) t.same(routes[c], { checked: true, converged: true, missing: [] }, `status: ${c}'s routes converged, as the run says`);
   });
 
   await t.test('--check --diff on a fresh lab shows the routes it would add and adds none', async (t) => {
@@ -185,6 +194,17 @@ t.test('pod_cidr_routes on a real 2x3 lab', { skip }, async (t) => {
     await eventually(`${mover}'s BIRD to own ${newBlock}`, async () =>
       (await nodeExec(mover, ['ip', 'route', 'show', 'proto', 'bird', 'type', 'blackhole'], opts)).stdout.includes(newBlock),
     );
+    // The node's BIRD block now differs from what the lab registered as its pod block: status judges routes by the
+    // role's own probe (the BIRD block) and agrees with a --check run, cluster by cluster.
+    const check = await run(['--check']);
+    t.equal(check.code, 0, explain(check));
+    const wouldChange = new Set(results(check, ROUTE_TASK).filter((e) => e.status === 'changed').map((e) => e.host));
+    t.same([...wouldChange].sort(), [...c1].sort(), '--check: every lab1 node would change its routes');
+    const moved = await statusRoutes();
+    for (const [c, members] of [['lab1', c1], ['lab2', c2]] as const) {
+      t.equal(moved[c]?.converged, !members.some((n) => wouldChange.has(n)), `status agrees with --check for ${c}: ${JSON.stringify(moved[c])}`);
+    }
+    for (const n of c1) t.ok(moved.lab1?.missing.some((m) => m.startsWith(`${n}: `) && m.includes(newBlock)), `status names ${n}'s route to ${newBlock}`);
     const r = await run();
     t.equal(r.code, 0, explain(r));
     const s = await state();
@@ -196,6 +216,8 @@ t.test('pod_cidr_routes on a real 2x3 lab', { skip }, async (t) => {
       t.ok(await pings(n, s.nodes.find((x) => x.name === mover)!.podAddress), `${n} reaches the moved pod`);
     }
     for (const n of c2) t.equal(stats(r)[n]?.changed, 0, `${n}: nothing to do in its own cluster`);
+    const after = await statusRoutes();
+    for (const c of ['lab1', 'lab2']) t.equal(after[c]?.converged, true, `status after the run: ${c} converged`);
   });
 
   await t.test('a block of cluster 2 overlapping cluster 1 is refused, nothing changed, both owners named', async (t) => {

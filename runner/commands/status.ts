@@ -275,7 +275,7 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
     }
   }
 
-  if (o.routes) await checkRoutes(inventory, rows, conns, o, controller);
+  if (o.routes) await checkRoutes(inventory, rows, o, controller);
   for (const r of rows) r.healthy = r.reasons.length === 0;
   await Promise.allSettled([...conns.values()].map((c) => c.close()));
   return rows;
@@ -360,53 +360,79 @@ async function pilotLoaded(addr: string): Promise<Set<string>> {
   return new Set(services.flatMap((svc) => Object.keys(svc['cluster-vips'] ?? {})));
 }
 
-/** Every node has a route to every pod block of the other clusters, via that block's node (SSH facts). */
-async function checkRoutes(inventory: Inventory, rows: ClusterStatus[], conns: Map<string, KubernetesConnection>, o: StatusOptions, controller: AbortController): Promise<void> {
-  const blocks: { cluster: string; block: string; via: string }[] = [];
-  // Clusters whose pod blocks are not known (unreachable, or listing their nodes failed): the other clusters'
-  // routes to them cannot be judged, so those rows say unknown instead of converged.
-  const unread = new Map<string, string>();
-  for (const row of rows) if (!conns.has(row.cluster)) unread.set(row.cluster, 'its API is unreachable');
-  for (const [cluster, conn] of conns) {
-    try {
-      const nodes = await conn.request<{ items: any[] }>({ method: 'GET', list: true, path: '/api/v1/nodes' });
-      for (const n of nodes.items) {
-        const ip = (n.status?.addresses ?? []).find((a: any) => a.type === 'InternalIP')?.address;
-        if (n.spec?.podCIDR && ip) blocks.push({ cluster, block: n.spec.podCIDR, via: ip });
-      }
-    } catch (e) {
-      unread.set(cluster, `cannot list its nodes: ${errText(e)}`);
-    }
-  }
-  const { parseRoutes } = await import('../routes/parse.js');
+/**
+ * Pod routes as the pod_cidr_routes role judges them, through its own code (runner/routes/node.ts): each node's
+ * table read as ip_route_facts reads it (the pod blocks its BIRD owns, not Node.spec.podCIDR), peers with the
+ * role's stand-ins for unreadable nodes, and the per-node plan ip_routes would apply. "converged" means a run
+ * would change no route; a node that cannot be read makes the rows that depend on it "unknown".
+ */
+async function checkRoutes(inventory: Inventory, rows: ClusterStatus[], o: StatusOptions, controller: AbortController): Promise<void> {
+  const { classify, readRoutes, routeFacts, knownPeers, planNodeRoutes, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME } = await import('../routes/node.js');
+  const { planChanged, routeLine } = await import('../routes/plan.js');
+  const { toBool } = await import('../template/values.js');
   const { ConnectionPool } = await import('../executor/connections.js');
+  type Classes = ReturnType<typeof classify>;
   // Nodes are reached as a run reaches them (ansible_connection, one connection per node).
   const pool = new ConnectionPool({ inventory, acceptNewHostKeys: false, hostVars: o.vars, log: () => undefined, warn: () => undefined, secret: o.secret, signal: controller.signal });
+  const nodesOf = (cluster: string) => inventory.groups.get(`${cluster}_nodes`) ?? [];
+  const allNodes = inventory.clusters.flatMap((c) => nodesOf(c.name));
+  const protocolOf = (node: string) => Number(o.vars(node).pod_cidr_routes_protocol ?? DEFAULT_PROTOCOL) || DEFAULT_PROTOCOL;
+  const tables = new Map<string, Classes>();
+  const unreadable = new Map<string, string>();
+  const facts: unknown[] = [];
+  try {
+    await Promise.all(
+      allNodes.map(async (name) => {
+        const host = inventory.hosts.get(name)!;
+        const vars = o.vars(name);
+        try {
+          const conn = (await pool.get(name)) as CommandConnection;
+          const c = classify(await readRoutes(conn, name), protocolOf(name), DEFAULT_PROTOCOL_NAME);
+          tables.set(name, c);
+          facts.push(routeFacts(host, inventory, c, protocolOf(name), str(vars.pod_cidr_routes_via) ?? str(vars.ansible_host)));
+        } catch (e) {
+          unreadable.set(name, errText(e));
+        }
+      }),
+    );
+  } finally {
+    await pool.closeAll();
+  }
+  const { peers } = knownPeers(facts, allNodes, inventory);
+  const known = new Set(peers.map((p) => p.node));
   for (const row of rows) {
-    const nodes = (inventory.groups.get(`${row.cluster}_nodes`) ?? []).map((n) => inventory.hosts.get(n)!);
+    const nodes = nodesOf(row.cluster);
     if (!nodes.length) {
       row.routes = { checked: false, missing: [], error: 'no nodes in the inventory' };
       continue;
     }
     const missing: string[] = [];
-    try {
-      for (const node of nodes) {
-        const conn = (await pool.get(node.name)) as CommandConnection;
-        const r = await conn.exec(['ip', '-j', 'route', 'show'], {});
-        if (r.code !== 0) throw new Error(`${node.name}: ip route show exited ${r.code}: ${r.stderr.trim()}`);
-        const routes = parseRoutes(r.stdout);
-        for (const b of blocks.filter((x) => x.cluster !== row.cluster)) {
-          if (!routes.some((rt) => rt.dst === b.block && rt.gateway === b.via)) missing.push(`${node.name}: ${b.block} via ${b.via}`);
-        }
+    const unknown: string[] = [];
+    for (const n of nodes) {
+      const c = tables.get(n);
+      if (!c) {
+        unknown.push(`${n}: ${unreadable.get(n)}`);
+        continue;
       }
-      const unknown = [...unread].filter(([cluster]) => cluster !== row.cluster);
-      row.routes = { checked: true, converged: missing.length === 0 && unknown.length === 0, missing, ...(unknown.length ? { unknown: true, error: unknown.map(([c, why]) => `${c}: ${why}`).join('; ') } : {}) };
-      if (missing.length) row.reasons.push(`pod routes missing: ${missing.slice(0, 3).join('; ')}${missing.length > 3 ? ` (+${missing.length - 3})` : ''} (run the pod_cidr_routes role)`);
-      for (const [c, why] of unknown) row.reasons.push(`pod routes to ${c} unknown: ${why}`);
-    } catch (e) {
-      row.routes = { checked: false, missing: [], error: errText(e) };
-      row.reasons.push(`cannot check pod routes on the nodes: ${errText(e)}`);
+      // The role does not prune while a node's facts are missing; neither does its judgement here.
+      const prune = unreadable.size === 0 && toBool(o.vars(n).pod_cidr_routes_prune ?? true);
+      const plan = planNodeRoutes({ node: n, cluster: row.cluster, classes: c, peers, prune });
+      if (planChanged(plan)) {
+        for (const r of plan.add) missing.push(`${n}: ${routeLine(r)} to add`);
+        for (const r of plan.replace) missing.push(`${n}: ${routeLine(r)} to replace`);
+        for (const r of plan.del) missing.push(`${n}: ${routeLine(r)} to delete`);
+      }
     }
+    // Nodes of other clusters known neither by their own table nor by a stand-in: their blocks cannot be judged.
+    for (const n of allNodes) if (!known.has(n) && inventory.hosts.get(n)?.cluster !== row.cluster) unknown.push(`${n}: ${unreadable.get(n) ?? 'no route facts'}`);
+    const checked = nodes.some((n) => tables.has(n));
+    if (!checked) {
+      row.routes = { checked: false, missing: [], error: unknown.join('; ') };
+      row.reasons.push(`cannot read the nodes' routes: ${unknown.slice(0, 3).join('; ')}`);
+      continue;
+    }
+    row.routes = { checked: true, converged: missing.length === 0 && unknown.length === 0, missing, ...(unknown.length ? { unknown: true, error: unknown.join('; ') } : {}) };
+    if (missing.length) row.reasons.push(`pod routes not as the role leaves them: ${missing.slice(0, 3).join('; ')}${missing.length > 3 ? ` (+${missing.length - 3})` : ''} (run the pod_cidr_routes role)`);
+    if (unknown.length) row.reasons.push(`pod routes unknown: ${unknown.slice(0, 3).join('; ')}${unknown.length > 3 ? ` (+${unknown.length - 3})` : ''}`);
   }
-  await pool.closeAll();
 }

@@ -2,13 +2,12 @@
 // ones, in one `ip -batch -`. Routes of other owners (BIRD, the kernel, the operator) are never touched.
 // With `peers` (the ip_route_facts of every node) the desired routes are every other cluster's pod
 // blocks via their owning nodes, and overlapping blocks between clusters are refused.
-import { batchLines, planChanged, planRoutes, routeLine, type DesiredRoute, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
-import { classify } from '../routes/parse.js';
-import { desiredRoutesFor, inferMissingPeers, outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
-import { DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes, takeRecentRoutes } from './ip_route_facts.js';
+import { batchLines, planChanged, routeLine, type DesiredRoute, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
+import { outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
+import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, knownPeers, planNodeRoutes, readRoutes } from '../routes/node.js';
+import { takeRecentRoutes } from './ip_route_facts.js';
 import type { Module, ModuleContext } from './types.js';
 import { commandConnection, shellQuote } from './util.js';
-import { append } from '../arrays.js';
 
 interface Args {
   routes?: DesiredRoute[];
@@ -35,14 +34,6 @@ const routeSchema = {
   required: ['dest', 'via'],
   properties: { dest: { type: 'string' }, via: { type: 'string' }, dev: { type: 'string' }, metric: { type: 'integer', minimum: 0 } },
 };
-
-/** Drops peers without facts (unreachable nodes); returns which expected nodes have none. */
-function knownPeers(raw: unknown[], nodes: string[] = []): { peers: PeerFacts[]; missing: string[]; unnamed: number } {
-  const peers = raw.filter((p): p is PeerFacts => !!p && typeof p === 'object' && Array.isArray((p as PeerFacts).owned_blocks));
-  const have = new Set(peers.map((p) => p.node));
-  // Entries left empty by the caller (hostvars[node].routes of a node never read) count as missing too.
-  return { peers, missing: [...new Set(nodes.filter((n) => !have.has(n)))], unnamed: raw.length - peers.length };
-}
 
 // Every node checks the same peer set; the overlap check is quadratic in blocks, so it runs once per distinct
 // set. Nodes usually receive the very same peers list (hosts share that render), recognised by identity; a key
@@ -90,30 +81,19 @@ const mod: Module<Args, Data> = {
   async plan(ctx, args) {
     const proto = args.protocol ?? DEFAULT_PROTOCOL;
     const protoName = args.protocol_name ?? DEFAULT_PROTOCOL_NAME;
-    const known = knownPeers((args.peers as unknown[] | undefined) ?? [], args.nodes);
-    const { missing, unnamed } = known;
     // Nodes we could not read keep being routed through what their cluster peers' BIRD knows of them.
-    const standIns = inferMissingPeers(
-      known.peers,
-      missing.flatMap((name) => {
-        const h = ctx.inventory.hosts.get(name);
-        return h?.cluster && h.address ? [{ node: name, cluster: h.cluster, address: h.address }] : [];
-      }),
-    );
-    const peers = [...known.peers, ...standIns];
+    const { peers, missing, unnamed, inferred } = knownPeers((args.peers as unknown[] | undefined) ?? [], args.nodes ?? [], ctx.inventory);
     if (args.peers && !peers.length && args.peers.length)
       throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
     if (args.only_check) {
       if (!args.peers) throw new Error('only_check needs peers');
-      checkPeers(ctx, peers, true, standIns.length ? undefined : args.peers);
+      checkPeers(ctx, peers, true, inferred ? undefined : args.peers);
       const clusters = new Set(peers.map((p) => p.cluster));
       return { changed: false, msg: `no overlapping pod blocks among ${peers.length} node(s) of ${clusters.size} cluster(s)`, result: { overlaps: [] } };
     }
-    const desired = [...(args.routes ?? [])];
     let prune = args.prune ?? false;
     if (args.peers) {
-      checkPeers(ctx, peers, false, standIns.length ? undefined : args.peers);
-      append(desired, desiredRoutesFor({ node: ctx.host.name, cluster: ctx.host.cluster ?? '' }, peers));
+      checkPeers(ctx, peers, false, inferred ? undefined : args.peers);
       // A node we could not read may still own blocks: pruning now would cut its pods off.
       if ((missing.length || unnamed) && prune) {
         prune = false;
@@ -125,15 +105,15 @@ const mod: Module<Args, Data> = {
     }
     const recent = takeRecentRoutes(ctx.host.name);
     if (recent) ctx.log(2, `${ctx.host.name}: using the routes ip_route_facts read ${Math.round(recent.ageMs)} ms ago`);
-    const c = classify(recent?.routes ?? (await readRoutes(await commandConnection(ctx), ctx)), proto, protoName);
-    const plan = planRoutes({
-      current: c.managed,
-      desired,
-      state: args.state ?? 'present',
+    const c = classify(recent?.routes ?? (await readRoutes(await commandConnection(ctx), ctx.host.name, ctx.environment)), proto, protoName);
+    const plan = planNodeRoutes({
+      node: ctx.host.name,
+      cluster: ctx.host.cluster ?? '',
+      classes: c,
+      peers: args.peers ? peers : undefined,
+      routes: args.routes,
+      state: args.state,
       prune,
-      ownedBlocks: c.ownedBlocks.map((r) => r.dst),
-      birdLearned: c.birdLearned.map((r) => r.dst),
-      other: c.other,
     });
     for (const w of plan.warnings) ctx.warn(`${ctx.host.name}: ${w}`);
     const batch = batchLines(plan, proto);
