@@ -27,14 +27,18 @@ export interface KubeRequest {
   dryRun?: boolean;
   /** Counted as LIST rather than GET (collection reads). */
   list?: boolean;
+  /** The run's own bookkeeping (the mesh Lease): counted apart, not as a change to the mesh. */
+  lock?: boolean;
 }
 
 export interface RequestCounts {
   /** Requests sent, by verb (retries count separately). */
   byVerb: Partial<Record<Verb, number>>;
-  /** Mutations that could have persisted something (not dry-run). */
+  /** Mutations that could have persisted something (not dry-run, not the mesh Lease). */
   persisting: number;
   dryRun: number;
+  /** Writes of the mesh Lease (taken, renewed, released): the lock, not the mesh. */
+  lock: number;
   total: number;
 }
 
@@ -121,7 +125,7 @@ export class KubernetesConnection implements Connection {
   /** A credential plugin: asked before requests (it caches until expiry) and again after a 401. */
   private readonly plugin?: ExecCredentialSource;
   private pluginCredential?: ExecCredentialResult;
-  private readonly counts: RequestCounts = { byVerb: {}, persisting: 0, dryRun: 0, total: 0 };
+  private readonly counts: RequestCounts = { byVerb: {}, persisting: 0, dryRun: 0, lock: 0, total: 0 };
   private readonly timing: ConnectionTimings = { connectMs: 0, commands: 0, commandMs: 0 };
   private readonly groupVersions = new Map<string, Promise<ApiResourceInfo[] | undefined>>();
   private groupsCache?: Promise<string[]>;
@@ -193,13 +197,14 @@ export class KubernetesConnection implements Connection {
   }
 
   requestCounts(): RequestCounts {
-    return { byVerb: { ...this.counts.byVerb }, persisting: this.counts.persisting, dryRun: this.counts.dryRun, total: this.counts.total };
+    return { byVerb: { ...this.counts.byVerb }, persisting: this.counts.persisting, dryRun: this.counts.dryRun, lock: this.counts.lock, total: this.counts.total };
   }
 
   private count(req: KubeRequest): void {
     this.countVerb(req.method === 'GET' && req.list ? 'LIST' : req.method);
     if (req.method !== 'GET') {
       if (req.dryRun) this.counts.dryRun++;
+      else if (req.lock) this.counts.lock++;
       else this.counts.persisting++;
     }
   }

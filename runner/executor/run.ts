@@ -1,6 +1,6 @@
 // The linear strategy: each task runs on all its hosts (in parallel, up to --forks) before the next task.
 // Hosts that fail leave the play; unreachable hosts leave it and are counted apart; blocks rescue and always.
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UnreachableError, type Connection } from '../connection/types.js';
 import { ExitCode } from '../errors.js';
 import { selectHosts, hostVars as inventoryHostVars } from '../inventory/index.js';
@@ -14,7 +14,6 @@ import { runModuleTask, type TaskOutcome } from './task.js';
 import { layeredVars, type VarLayer } from './vars.js';
 import { RenderMemo } from '../template/memo.js';
 import type { SecretPolicy } from '../secrets/policy.js';
-import { lookupSearchPaths } from '../template/lookups.js';
 
 type Dict = Record<string, unknown>;
 
@@ -81,6 +80,8 @@ export class Runner {
   /** Per task (or playbook) and per host, computed once: both were rebuilt for every host of every task. */
   private readonly searchPathCache = new WeakMap<object, { playbook: Playbook; dirs: string[] }>();
   private readonly groupNamesCache = new Map<string, string[]>();
+  /** Per host, the facts that hold a registered result (not a value the author named). */
+  private readonly registeredNames = new Map<string, Set<string>>();
 
   constructor(readonly o: RunOptions) {
     this.startAtReached = !o.startAtTask;
@@ -176,12 +177,13 @@ export class Runner {
       k.connectMs = Math.round((k.connectMs + t.connectMs) * 10) / 10;
       k.commands += t.commands;
       k.commandMs = Math.round((k.commandMs + t.commandMs) * 10) / 10;
-      const counts = (c as unknown as { requestCounts?: () => { byVerb: Record<string, number>; persisting: number; dryRun: number; total: number } }).requestCounts?.();
+      const counts = (c as unknown as { requestCounts?: () => { byVerb: Record<string, number>; persisting: number; dryRun: number; lock: number; total: number } }).requestCounts?.();
       if (counts) {
-        const req = ((k as Dict).requests ??= { persisting: 0, dryRun: 0, total: 0 }) as Record<string, number>;
+        const req = ((k as Dict).requests ??= { persisting: 0, dryRun: 0, lock: 0, total: 0 }) as Record<string, number>;
         for (const [verb, n] of Object.entries(counts.byVerb)) req[verb] = (req[verb] ?? 0) + n;
         req.persisting += counts.persisting;
         req.dryRun += counts.dryRun;
+        req.lock += counts.lock;
         req.total += counts.total;
       }
     }
@@ -234,9 +236,21 @@ export class Runner {
 
   /** Secret-named variables (token, password, api_key...) of every host are registered before anything prints. */
   private registerSecrets(hosts: string[]): void {
+    const add = (v: string) => this.o.redactor.addSecret(v);
     for (const h of hosts) {
-      const sources = [inventoryHostVars(this.o.inventory, h), this.play.vars, this.facts.get(h), this.o.extraVars];
-      this.o.secrets.scopeSecrets(sources, this.hostScope(h), (v) => this.o.redactor.addSecret(v));
+      // A registered variable is a module's result, named by the playbook author (`register: reader_token`): its name
+      // says nothing about its strings (the host, the object's name, the method). Secrets inside it are found by
+      // their own names (token, data of a Secret) and by what the module registered itself while it ran.
+      const facts = this.facts.get(h) ?? {};
+      const registered = this.registeredNames.get(h);
+      const own = registered?.size ? Object.fromEntries(Object.entries(facts).filter(([k]) => !registered.has(k))) : facts;
+      const sources = [inventoryHostVars(this.o.inventory, h), this.play.vars, own, this.o.extraVars];
+      this.o.secrets.scopeSecrets(sources, this.hostScope(h), add);
+      for (const k of registered ?? []) {
+        this.o.secrets.innerSecrets(facts[k], add);
+        // `register: sa_token` of `command: kubectl create token ...`: the output is what the name describes.
+        if (this.o.secrets.isSecretName(k)) for (const out of commandOutputs(facts[k])) this.o.secrets.secretStrings(out, add);
+      }
     }
   }
 
@@ -370,7 +384,7 @@ export class Runner {
       }
       if (task.register) {
         const applyTo = task.run_once ? hosts : [host];
-        for (const h of applyTo) this.setFacts(h, { [task.register]: outcome.result });
+        for (const h of applyTo) this.setFacts(h, { [task.register]: outcome.result }, true);
       }
       if (outcome.facts) {
         const applyTo = task.run_once ? hosts : [host];
@@ -444,10 +458,13 @@ export class Runner {
     this.renderMemo.invalidate();
   }
 
-  private setFacts(host: string, values: Dict): void {
+  private setFacts(host: string, values: Dict, registered = false): void {
     this.forgetViews(host);
     const f = this.facts.get(host) ?? {};
     Object.assign(f, values);
+    let names = this.registeredNames.get(host);
+    if (!names) this.registeredNames.set(host, (names = new Set()));
+    for (const k of Object.keys(values)) registered ? names.add(k) : names.delete(k);
     if (values.ansible_facts && typeof values.ansible_facts === 'object') {
       f.ansible_facts = { ...((this.facts.get(host)?.ansible_facts as Dict) ?? {}), ...(values.ansible_facts as Dict) };
     }
@@ -460,7 +477,10 @@ export class Runner {
     const key = task ?? this.playbook;
     const cached = this.searchPathCache.get(key);
     if (cached && cached.playbook === this.playbook) return cached.dirs;
-    const dirs = lookupSearchPaths(task?.role?.dir, this.playbook.dir, this.o.inventory.sources.map((s) => dirname(s)));
+    const dirs: string[] = [];
+    if (task?.role) dirs.push(join(task.role.dir, 'templates'), join(task.role.dir, 'files'), task.role.dir);
+    dirs.push(this.playbook.dir, join(this.playbook.dir, 'templates'), join(this.playbook.dir, 'files'));
+    dirs.push(...this.o.inventory.sources.map((s) => dirname(s)));
     this.searchPathCache.set(key, { playbook: this.playbook, dirs });
     return dirs;
   }
@@ -624,4 +644,13 @@ async function gatherHostFacts(conn: import('../connection/types.js').Connection
   const r = await exec.call(conn, 'uname -n; uname -s; uname -r; uname -m; id -un', {});
   const [hostname, system, kernel, machine, user] = r.stdout.split('\n');
   return { ansible_hostname: hostname, ansible_system: system, ansible_kernel: kernel, ansible_architecture: machine, ansible_user_id: user, ansible_connection: conn.kind };
+}
+
+/** What a module printed, in a registered result (and in each item of a loop's results): stdout, stderr, content. */
+function commandOutputs(result: unknown): unknown[] {
+  if (result === null || typeof result !== 'object') return [];
+  const r = result as Dict;
+  const own = ['stdout', 'stdout_lines', 'stderr', 'stderr_lines', 'content'].map((k) => r[k]).filter((v) => v !== undefined);
+  const items = Array.isArray(r.results) ? r.results.flatMap(commandOutputs) : [];
+  return [...own, ...items];
 }

@@ -74,7 +74,7 @@ async function ensureNamespace(conn: KubernetesConnection): Promise<void> {
   if (await conn.getOrUndefined(`/api/v1/namespaces/${LEASE_NAMESPACE}`)) return;
   try {
     // Created with meshplay's marks (runner/k8s/README.md): uninstall may remove it when nothing else is inside.
-    await conn.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LEASE_NAMESPACE, labels: createdLabels() } } });
+    await conn.request({ lock: true, method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: LEASE_NAMESPACE, labels: createdLabels() } } });
   } catch (e) {
     if (!(e instanceof KubeApiError && e.status === 409)) throw e;
   }
@@ -100,12 +100,12 @@ export async function acquireMeshLease(
     const live: any = await conn.getOrUndefined(leasePath(LEASE_NAME));
     try {
       if (!live) {
-        held = await conn.request({ method: 'POST', path: leasePath(), body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: LEASE_NAME, namespace: LEASE_NAMESPACE, annotations }, spec: spec() } });
+        held = await conn.request({ lock: true, method: 'POST', path: leasePath(), body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: LEASE_NAME, namespace: LEASE_NAMESPACE, annotations }, spec: spec() } });
         break;
       }
       if (expired(live)) {
         const taken = { ...live, metadata: { ...live.metadata, annotations: { ...(live.metadata.annotations ?? {}), ...annotations } }, spec: { ...spec(), leaseTransitions: (live.spec?.leaseTransitions ?? 0) + 1 } };
-        held = await conn.request({ method: 'PUT', path: leasePath(LEASE_NAME), body: taken });
+        held = await conn.request({ lock: true, method: 'PUT', path: leasePath(LEASE_NAME), body: taken });
         break;
       }
     } catch (e) {
@@ -124,7 +124,7 @@ export async function acquireMeshLease(
   const timer = setInterval(() => {
     renewing = renewing.then(async () => {
       try {
-        held = await conn.request({ method: 'PUT', path: leasePath(LEASE_NAME), body: { ...held, spec: { ...held.spec, renewTime: microTime() } } });
+        held = await conn.request({ lock: true, method: 'PUT', path: leasePath(LEASE_NAME), body: { ...held, spec: { ...held.spec, renewTime: microTime() } } });
       } catch {
         /* the next tick tries again; a lost Lease shows as a 409 there too */
       }
@@ -137,7 +137,7 @@ export async function acquireMeshLease(
       clearInterval(timer);
       await renewing;
       try {
-        await conn.request({ method: 'DELETE', path: leasePath(LEASE_NAME), body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: held.metadata.uid, resourceVersion: held.metadata.resourceVersion } } });
+        await conn.request({ lock: true, method: 'DELETE', path: leasePath(LEASE_NAME), body: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: held.metadata.uid, resourceVersion: held.metadata.resourceVersion } } });
       } catch {
         /* taken over or gone already: nothing of ours to release */
       }

@@ -114,6 +114,18 @@ export class SecretPolicy {
   }
 
   /**
+   * The secret strings inside a plain value by the names within it (a registered result: its `token`, the data of
+   * a Secret it returned), not by the name the value itself is stored under.
+   */
+  innerSecrets(value: unknown, visit: (s: string) => void): void {
+    for (const path of this.secretPaths(value)) {
+      let v: unknown = value;
+      for (const segment of path) v = v === null || typeof v !== 'object' ? undefined : (v as Dict)[segment as string];
+      this.secretStrings(v, visit);
+    }
+  }
+
+  /**
    * The paths (from the top of `values`) of every value stored under a secret name, found without reading
    * anything else: callers whose values render on read (variable scopes) read only these paths.
    */
