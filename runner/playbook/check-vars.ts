@@ -6,6 +6,7 @@ import type { Inventory } from '../inventory/types.js';
 import { hostVars, selectHosts } from '../inventory/index.js';
 import type { Templater } from '../template/types.js';
 import type { ModuleTask, Playbook, Task } from './types.js';
+import { append } from '../arrays.js';
 
 const MAGIC = [
   'inventory_hostname', 'inventory_hostname_short', 'groups', 'group_names', 'hostvars', 'play_hosts',
@@ -38,6 +39,43 @@ function flatten(tasks: Task[], out: ModuleTask[] = []): ModuleTask[] {
   return out;
 }
 
+/**
+ * Play variables (vars: and vars_files) are templates rendered where tasks use them: a name they read must be
+ * definable somewhere in the play (its variables, a role's, a task's, a loop variable, the inventory, -e, a register).
+ */
+function checkPlayVars(play: Playbook['plays'][number], playNames: Set<string>, templater: Templater): Problem[] {
+  const problems: Problem[] = [];
+  const scope = new Set(playNames);
+  for (const r of play.roles) for (const o of [r.defaults, r.vars, r.params]) Object.keys(o).forEach((k) => scope.add(k));
+  for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
+    for (const v of t.vars) Object.keys(v).forEach((k) => scope.add(k));
+    if (t.loop !== undefined) scope.add(t.loop_control?.loop_var ?? 'item');
+    if (t.loop_control?.index_var) scope.add(t.loop_control.index_var);
+  }
+  for (const [key, value] of Object.entries(play.vars)) {
+    const texts = strings(value).filter((x) => templater.isTemplate(x));
+    const reported = new Set<string>();
+    for (const text of texts) {
+      let used: string[];
+      try {
+        used = templater.variablesOf(text);
+      } catch {
+        continue; // a syntax error is reported by the playbook loader, where the text is
+      }
+      for (const name of used) {
+        if (scope.has(name) || name.startsWith('ansible_') || reported.has(name) || guarded(name, texts)) continue;
+        reported.add(name);
+        problems.push({
+          ...play.position,
+          message: `undefined variable '${name}' in play variable '${key}' of play '${play.name}'`,
+          expected: 'a variable defined in the inventory, play or role vars, -e, or registered by a task',
+        });
+      }
+    }
+  }
+  return problems;
+}
+
 export function checkVariables(playbooks: Playbook[], inventory: Inventory, extraVars: Record<string, unknown>, templater: Templater, provides: Record<string, string[]> = {}): Problem[] {
   const problems: Problem[] = [];
   const definable = new Set<string>([...MAGIC, ...Object.keys(extraVars), ...Object.keys(inventory.vars)]);
@@ -57,6 +95,7 @@ export function checkVariables(playbooks: Playbook[], inventory: Inventory, extr
       const fromHosts = new Set<string>();
       for (const h of hosts.length ? hosts : [...inventory.hosts.keys()]) Object.keys(hostVars(inventory, h)).forEach((k) => fromHosts.add(k));
       const playNames = new Set([...definable, ...fromHosts, ...Object.keys(play.vars)]);
+      append(problems, checkPlayVars(play, playNames, templater));
       for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
         const names = new Set(playNames);
         if (t.role) for (const o of [t.role.defaults, t.role.vars, t.role.params]) Object.keys(o).forEach((k) => names.add(k));
