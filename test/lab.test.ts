@@ -1,13 +1,10 @@
 // The lab against the real kernel, sshd and BIRD (2 clusters x 2 nodes), plus its pure parts.
 import t from 'tap';
+import { nodeLab } from './helpers/lab.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  birdRoutes, labDown, labState, labStatus, labUp, moveBlock, nodeExec, regenHostKey, startSshd, stopSshd,
-} from '../lab/cli.js';
+import { birdRoutes, labDown, labState, labStatus, labUp, moveBlock, nodeExec, regenHostKey, startSshd, stopSshd } from '../lab/cli.js';
 import { buildSpec, chooseSubnet, cidrsOverlap, podBlockOf } from '../lab/spec.js';
 import { birdConfig, parseProtocols } from '../lab/bird.js';
 import { sshdConfig } from '../lab/sshd.js';
@@ -89,15 +86,8 @@ const skipReal =
   : false;
 
 t.test('real lab 2x2', { skip: skipReal }, async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'mpl-lab-test-'));
-  const inventoryFile = join(stateDir, 'inventory', 'lab.yml');
-  const opts = { stateDir, inventoryFile };
-  t.teardown(async () => {
-    await labDown({ ...opts, kube: false }).catch(() => undefined);
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  const up = await labUp({ ...opts, clusters: 2, nodes: 2, kube: false });
+  const { up, opts } = await nodeLab(t, 'lab-test', { clusters: 2, nodes: 2 });
+  const { stateDir, inventoryFile } = opts;
   t.ok(up.rebuilt, `built in ${up.ms} ms`);
   const state = up.state;
   t.equal(state.nodes.length, 4);

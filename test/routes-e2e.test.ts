@@ -2,16 +2,15 @@
 // network namespaces with sshd and BIRD), checking the kernel's routes and real pings, not only the
 // role's own report. One lab for the whole file; sections run in order and each leaves the lab converged.
 import t from 'tap';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { labDown, labState, labUp, moveBlock, nodeExec, regenHostKey, startSshd, stopSshd } from '../lab/cli.js';
+import { labState, moveBlock, nodeExec, regenHostKey, startSshd, stopSshd } from '../lab/cli.js';
 import { STATE_DIR } from '../lab/state.js';
 import type { LabState } from '../lab/state.js';
 import { inferMissingPeers } from '../runner/routes/peers.js';
 import { meshplay, recapOf, results, type CliRun } from './helpers/cli.js';
-import { developerLabRunning } from './helpers/lab.js';
+import { developerLabRunning, managedRoutes, nodeLab } from './helpers/lab.js';
 
 const PLAYBOOK = 'playbooks/pod-cidr-routes.yml';
 const ROUTE_TASK = "pod_cidr_routes : Route other clusters' pod blocks via the nodes that own them";
@@ -37,15 +36,8 @@ const skip =
   : false;
 
 t.test('pod_cidr_routes on a real 2x3 lab', { skip }, async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'mpl-routes-e2e-'));
-  const inventoryFile = join(stateDir, 'inventory', 'lab.yml');
-  const opts = { stateDir, inventoryFile };
-  t.teardown(async () => {
-    await labDown({ ...opts, kube: false }).catch(() => undefined);
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  const up = await labUp({ ...opts, clusters: 2, nodes: 3, kube: false });
+  const { up, opts } = await nodeLab(t, 'routes-e2e', { clusters: 2, nodes: 3 });
+  const { stateDir, inventoryFile } = opts;
   const nodes = up.state.nodes.map((n) => n.name);
   const inCluster = (c: string) => up.state.nodes.filter((n) => n.cluster === c).map((n) => n.name);
   const [c1, c2] = [inCluster('lab1'), inCluster('lab2')];
@@ -55,12 +47,7 @@ t.test('pod_cidr_routes on a real 2x3 lab', { skip }, async (t) => {
   const state = async (): Promise<LabState> => (await labState(opts))!;
   const explain = (r: CliRun) => `exit ${r.code}\n${r.stderr}\n${r.events.filter((e) => e.status === 'failed' || e.status === 'unreachable' || e.type === 'warning').map((e) => JSON.stringify(e)).join('\n')}`;
 
-  /** proto 201 routes on a node as `dest via gateway`, sorted. */
-  async function managed(node: string): Promise<string[]> {
-    const r = await nodeExec(node, ['ip', '-j', '-4', 'route', 'show', 'proto', '201'], opts);
-    if (r.exitCode !== 0) throw new Error(`ip route on ${node}: ${r.stderr}`);
-    return (JSON.parse(r.stdout || '[]') as Array<{ dst: string; gateway?: string }>).map((x) => `${x.dst} via ${x.gateway}`).sort();
-  }
+  const managed = (node: string) => managedRoutes(node, opts);
   async function allManaged(): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
     for (const n of nodes) out[n] = await managed(n);

@@ -5,12 +5,10 @@
 // exits 99; a second SIGINT exits 99 at once, still with a recap.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labDown, labUp, nodeExec } from '../../lab/cli.js';
+import { nodeExec } from '../../lab/cli.js';
 import { cliPath, repoRoot } from '../helpers/cli.js';
-import { developerLabRunning } from '../helpers/lab.js';
+import { developerLabRunning, managedRoutes, nodeLab } from '../helpers/lab.js';
 
 const PLAYBOOK = join(repoRoot, 'playbooks', 'pod-cidr-routes.yml');
 const ROUTE_TASK = "pod_cidr_routes : Route other clusters' pod blocks via the nodes that own them";
@@ -63,23 +61,14 @@ const skip =
   : false;
 
 t.test('killed or interrupted runs of the routes job: the next run converges, nothing lost or duplicated', { skip }, async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'mpl-interrupts-'));
-  const inventoryFile = join(stateDir, 'inventory', 'lab.yml');
-  const opts = { stateDir, inventoryFile };
-  t.teardown(async () => {
-    await labDown({ ...opts, kube: false }).catch(() => undefined);
-    await rm(stateDir, { recursive: true, force: true });
-  });
-  const up = await labUp({ ...opts, clusters: 2, nodes: 2, kube: false });
+  const { up, opts } = await nodeLab(t, 'interrupts', { clusters: 2, nodes: 2 });
+  const inventoryFile = opts.inventoryFile;
   const nodes = up.state.nodes.map((n) => n.name);
 
-  /** Every node's proto 201 routes as `dest via gateway`, in kernel order (duplicates would show). */
+  /** Every node's managed routes (a duplicate would show twice). */
   async function routes(): Promise<Record<string, string[]>> {
     const out: Record<string, string[]> = {};
-    for (const n of nodes) {
-      const r = await nodeExec(n, ['ip', '-j', '-4', 'route', 'show', 'proto', '201'], opts);
-      out[n] = (JSON.parse(r.stdout || '[]') as Array<{ dst: string; gateway?: string }>).map((x) => `${x.dst} via ${x.gateway}`).sort();
-    }
+    for (const n of nodes) out[n] = await managedRoutes(n, opts);
     return out;
   }
   const flush = async () => {
