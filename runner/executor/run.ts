@@ -7,10 +7,11 @@ import { selectHosts, hostVars as inventoryHostVars } from '../inventory/index.j
 import type { Inventory } from '../inventory/types.js';
 import { emptyStats, type HostStats, type HostStatus, type Reporter, type RunEvent } from '../output/events.js';
 import { tally } from '../output/recap.js';
-import type { Handler, MetaTask, ModuleTask, Play, Playbook, Task } from '../playbook/types.js';
+import type { Handler, IncludeTask, MetaTask, ModuleTask, Play, Playbook, Task } from '../playbook/types.js';
+import { PlaybookLoader } from '../playbook/load.js';
 import type { Templater } from '../template/types.js';
 import { ConnectionPool } from './connections.js';
-import { runModuleTask, type TaskOutcome } from './task.js';
+import { extendedLoop, loopItems, runModuleTask, scoped, type TaskOutcome } from './task.js';
 import { layeredVars, type VarLayer } from './vars.js';
 import { RenderMemo } from '../template/memo.js';
 import type { SecretPolicy } from '../secrets/policy.js';
@@ -66,6 +67,14 @@ export class Runner {
   private playHosts: string[] = [];
   private batchHosts: string[] = [];
   private abortPlay = false;
+  private fatal = false;
+  /**
+   * Hosts that failed or were unreachable in an earlier play or batch: as in Ansible, they take no part in the
+   * rest of the playbook run.
+   */
+  private readonly gone = new Set<string>();
+  /** any_errors_fatal or max_fail_percentage tripped, or a whole batch failed: later plays do not run (Ansible). */
+  private stopRun = false;
   /**
    * Variables of other hosts as `hostvars` shows them, built on first access and shared by every host's
    * view: a task that reads hostvars of all nodes on all nodes would otherwise build hosts x hosts scopes.
@@ -82,6 +91,10 @@ export class Runner {
   private readonly groupNamesCache = new Map<string, string[]>();
   /** Per host, the facts that hold a registered result (not a value the author named). */
   private readonly registeredNames = new Map<string, Set<string>>();
+  /** Each host's last failed task and result (ansible_failed_task / ansible_failed_result in rescue). */
+  private readonly lastFailure = new Map<string, { task: ModuleTask; result: Dict }>();
+  /** Loaders for dynamic includes, one per playbook (its role search path). */
+  private readonly loaders = new Map<Playbook, PlaybookLoader>();
 
   constructor(readonly o: RunOptions) {
     this.startAtReached = !o.startAtTask;
@@ -142,7 +155,7 @@ export class Runner {
         this.playbook = pb;
         this.emit({ type: 'playbook_start', file: pb.file, check: this.o.check });
         for (const play of pb.plays) {
-          if (this.interrupted) break;
+          if (this.interrupted || this.stopRun) break;
           await this.runPlay(play);
         }
       }
@@ -195,7 +208,7 @@ export class Runner {
   }
 
   private active(hosts: string[]): string[] {
-    return hosts.filter((h) => !this.failed.has(h) && !this.unreachable.has(h) && !this.ended.has(h));
+    return hosts.filter((h) => !this.failed.has(h) && !this.unreachable.has(h) && !this.ended.has(h) && !this.gone.has(h));
   }
 
   // ---------------------------------------------------------------- plays
@@ -214,18 +227,26 @@ export class Runner {
     for (const batch of batches(hosts, play.serial)) {
       if (this.interrupted || this.abortPlay) break;
       this.failed = new Set();
-      this.unreachable = new Set([...this.unreachable].filter((h) => batch.includes(h)));
+      this.unreachable = new Set();
       this.ended = new Set();
       this.notified = new Map();
       this.batchHosts = batch;
       for (const h of batch) this.stat(h);
       this.registerSecrets(batch);
-      if (play.gather_facts) await this.gatherFacts(batch);
+      if (play.gather_facts && this.active(batch).length) await this.gatherFacts(this.active(batch));
       await this.runSection(play.pre_tasks, batch);
       await this.runSection(play.tasks, batch);
       await this.runSection(play.post_tasks, batch);
+      // Ansible's playbook executor: failed and unreachable hosts leave the run; when every host of a batch is
+      // gone, or a failure was fatal (any_errors_fatal, max_fail_percentage), no later batch or play runs.
+      for (const h of batch) if (this.failed.has(h) || this.unreachable.has(h)) this.gone.add(h);
+      if (this.fatal || batch.every((h) => this.gone.has(h))) {
+        this.stopRun = true;
+        break;
+      }
     }
     this.abortPlay = false;
+    this.fatal = false;
     this.emit({ type: 'play_end', play: play.name });
   }
 
@@ -287,9 +308,15 @@ export class Runner {
         continue;
       }
       if (!this.selected(task)) continue;
+      if (task.kind === 'include') {
+        await this.runInclude(task, active, rescuable);
+        if (!rescuable) this.checkFailurePolicy(task, active);
+        continue;
+      }
       if (task.kind === 'meta') await this.runMeta(task, active);
       else await this.runTask(task, active, rescuable);
-      this.checkFailurePolicy(task, active);
+      // A failure a rescue will handle is not fatal yet (any_errors_fatal with rescue: the rescue runs).
+      if (!rescuable) this.checkFailurePolicy(task, active);
     }
   }
 
@@ -301,11 +328,13 @@ export class Runner {
       for (const h of failedHere) {
         this.failed.delete(h);
         this.stat(h).rescued++;
+        // What the rescue may read about the failure, as in Ansible.
+        const last = this.lastFailure.get(h);
+        if (last) this.setFacts(h, { ansible_failed_task: { name: last.task.name ?? '', action: last.task.module }, ansible_failed_result: last.result });
       }
-      const failedBefore = new Set(this.failed);
+      // A failure inside rescue is a real failure of the host (tallied by the task itself); the host still
+      // counts as rescued, as in Ansible's recap.
       await this.runTasks(block.rescue, failedHere, rescuable);
-      // A failure inside rescue is a real failure of the host (tallied by the task itself).
-      for (const h of failedHere) if (this.failed.has(h) && !failedBefore.has(h)) this.stat(h).rescued--;
     }
     if (block.always.length) {
       const stillFailed = hosts.filter((h) => this.failed.has(h));
@@ -315,7 +344,82 @@ export class Runner {
     }
   }
 
-  private selected(task: ModuleTask | MetaTask): boolean {
+  /**
+   * A dynamic include: per host, its condition, loop and file name are evaluated; the include counts ok
+   * (include_tasks, once per item) or nothing (include_role) as in Ansible's recap; then each distinct
+   * (file, loop variables) is loaded and run on the hosts that included it, in the order they first appear.
+   */
+  private async runInclude(task: IncludeTask, hosts: string[], rescuable: boolean): Promise<void> {
+    const name = task.name ?? task.module;
+    const asModule = task as unknown as ModuleTask;
+    this.forgetViews();
+    this.emit({ type: 'task_start', play: this.play.name, task: name, hosts, role: task.role?.name });
+    const perHost = new Map<string, { file?: string; extra: Dict }[]>();
+    for (const host of hosts) {
+      const t = performance.now();
+      try {
+        const vars = this.hostScope(host, asModule);
+        const opts = { searchPaths: this.searchPaths(asModule), memo: this.renderMemo };
+        const entries: { file?: string; extra: Dict }[] = [];
+        const add = (extra: Dict) => {
+          const scope = Object.keys(extra).length ? scoped(vars, extra) : vars;
+          if (!task.ownWhen.every((w) => this.o.templater.condition(w, scope, opts))) return false;
+          const file = task.file === undefined ? undefined : String(this.o.templater.render(task.file, scope, opts));
+          entries.push({ file, extra });
+          return true;
+        };
+        if (task.loop === undefined) {
+          if (!add({})) {
+            this.record(asModule, host, 'skipped', { changed: false, skipped: true, skip_reason: 'Conditional result was False' }, t, rescuable);
+            continue;
+          }
+        } else {
+          const items = loopItems(task, this.o.templater.render(task.loop, vars, opts));
+          const loopVar = task.loop_control?.loop_var ?? 'item';
+          items.forEach((item, index) => {
+            const extra: Dict = { [loopVar]: item, ansible_loop_var: loopVar };
+            if (task.loop_control?.index_var) extra[task.loop_control.index_var] = index;
+            if (task.loop_control?.extended) extra.ansible_loop = extendedLoop(items, index);
+            add(extra);
+          });
+          if (entries.length === 0) {
+            this.record(asModule, host, 'skipped', { changed: false, skipped: true, results: [] }, t, rescuable);
+            continue;
+          }
+        }
+        perHost.set(host, entries);
+        if (task.module === 'include_tasks') for (const e of entries) this.record(asModule, host, 'ok', { changed: false, include: e.file }, t, rescuable);
+      } catch (e) {
+        this.recordError(asModule, host, e, t, rescuable);
+      }
+    }
+    this.emit({ type: 'task_end', play: this.play.name, task: name, durationMs: 0 });
+    const groups = new Map<string, { file?: string; extra: Dict; hosts: string[] }>();
+    for (const [host, entries] of perHost) {
+      for (const e of entries) {
+        const key = JSON.stringify([e.file, e.extra]);
+        const g = groups.get(key) ?? { ...e, hosts: [] };
+        g.hosts.push(host);
+        groups.set(key, g);
+      }
+    }
+    const loader = (this.loaders.get(this.playbook) ?? this.loaders.set(this.playbook, new PlaybookLoader(this.playbook.file)).get(this.playbook))!;
+    for (const g of groups.values()) {
+      const live = this.active(g.hosts);
+      if (live.length === 0) continue;
+      let tasks: Task[];
+      try {
+        tasks = await loader.expandInclude(task, g.file, g.extra, this.play.handlers);
+      } catch (e) {
+        const t = performance.now();
+        for (const h of live) this.recordError(asModule, h, e instanceof Error ? e : new Error(String(e)), t, rescuable);
+        continue;
+      }
+      await this.runTasks(tasks, live, rescuable);
+    }
+  }
+
+  private selected(task: ModuleTask | MetaTask | IncludeTask): boolean {
     if (!this.startAtReached) {
       if (task.kind === 'module' && task.name && (task.name === this.o.startAtTask || `${task.role?.name} : ${task.name}` === this.o.startAtTask)) {
         this.startAtReached = true;
@@ -328,16 +432,18 @@ export class Runner {
     const failedNow = hosts.filter((h) => this.failed.has(h));
     if (failedNow.length === 0) return;
     if (task.any_errors_fatal || this.play.any_errors_fatal) {
-      this.emit({ type: 'warning', message: `any_errors_fatal: stopping the play after a failure on ${failedNow.join(', ')}` });
+      this.emit({ type: 'warning', message: `any_errors_fatal: stopping the run after a failure on ${failedNow.join(', ')}` });
       this.abortPlay = true;
+      this.fatal = true;
       return;
     }
     const pct = this.play.max_fail_percentage;
     if (pct !== undefined) {
       const failedInBatch = this.batchHosts.filter((h) => this.failed.has(h) || this.unreachable.has(h)).length;
       if ((failedInBatch / this.batchHosts.length) * 100 > pct) {
-        this.emit({ type: 'warning', message: `max_fail_percentage ${pct}% exceeded (${failedInBatch}/${this.batchHosts.length} hosts failed); stopping the play` });
+        this.emit({ type: 'warning', message: `max_fail_percentage ${pct}% exceeded (${failedInBatch}/${this.batchHosts.length} hosts failed); stopping the run` });
         this.abortPlay = true;
+        this.fatal = true;
       }
     }
   }
@@ -417,7 +523,10 @@ export class Runner {
   }
 
   private record(task: ModuleTask, host: string, status: HostStatus, result: Dict, t: number, rescuable: boolean, delegatedTo?: string): void {
-    if (status === 'failed') this.failed.add(host);
+    if (status === 'failed') {
+      this.failed.add(host);
+      this.lastFailure.set(host, { task, result });
+    }
     if (status === 'unreachable') this.unreachable.add(host);
     // A failure inside a block with rescue is counted when the block settles (rescued), not here.
     if (!(status === 'failed' && rescuable)) tally(this.statsRecord, host, status, result.changed === true);

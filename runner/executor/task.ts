@@ -44,7 +44,7 @@ export interface TaskOutcome {
 }
 
 
-function scoped(vars: Dict, extra: Dict): Dict {
+export function scoped(vars: Dict, extra: Dict): Dict {
   const o = Object.create(vars) as Dict;
   return Object.assign(o, extra);
 }
@@ -73,8 +73,7 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
     return r;
   }
 
-  const items = templater.render(task.loop, env.vars, opts);
-  if (!Array.isArray(items)) throw new Error(`loop must be a list, got ${typeof items}: use '| list' or 'dict2items'`);
+  const items = loopItems(task, templater.render(task.loop, env.vars, opts));
   const loopVar = task.loop_control?.loop_var ?? 'item';
   const results: Dict[] = [];
   const facts: Dict = {};
@@ -82,7 +81,9 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
   for (const [index, item] of items.entries()) {
     const extra: Dict = { [loopVar]: item, ansible_loop_var: loopVar };
     if (task.loop_control?.index_var) extra[task.loop_control.index_var] = index;
-    const vars = scoped(env.vars, extra);
+    if (task.loop_control?.extended) extra.ansible_loop = extendedLoop(items, index);
+    // Facts set by earlier items (set_fact in a loop) are seen by the next item, as in Ansible.
+    const vars = scoped(Object.keys(facts).length ? scoped(env.vars, facts) : env.vars, extra);
     const label = task.loop_control?.label !== undefined ? templater.render(task.loop_control.label, vars, opts) : item;
     if (!task.when.every((w) => templater.condition(w, vars, opts))) {
       results.push({ changed: false, skipped: true, [loopVar]: item, _label: label });
@@ -102,6 +103,33 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
   if (allSkipped) result.skipped = true;
   const status: HostStatus = failed ? (ignoreErrors(task, env) ? 'ignored' : 'failed') : allSkipped ? 'skipped' : changed ? 'changed' : 'ok';
   return { status, result, display: noLog ? censored(result) : undefined, facts: Object.keys(facts).length ? facts : undefined, delegatedTo };
+}
+
+/** The items a loop keyword yields, as Ansible's lookups make them (with_items flattens one level). */
+export function loopItems(task: Pick<ModuleTask, 'loop_kind'>, value: unknown): unknown[] {
+  const kind = task.loop_kind ?? 'loop';
+  if (kind === 'with_dict') {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`with_dict expects a dict, got ${Array.isArray(value) ? 'a list' : typeof value}`);
+    return Object.entries(value as Dict).map(([key, v]) => ({ key, value: v }));
+  }
+  if (kind === 'with_items') {
+    const list = Array.isArray(value) ? value : [value];
+    return list.flatMap((v) => (Array.isArray(v) ? v : [v]));
+  }
+  if (!Array.isArray(value)) throw new Error(`Invalid data passed to '${kind}', it requires a list, got this instead: ${JSON.stringify(value)}. Hint: If you passed a list/elements to 'loop', use '| list' or 'dict2items'`);
+  return value;
+}
+
+/** loop_control.extended: the ansible_loop variable. */
+export function extendedLoop(items: unknown[], index: number): Dict {
+  const n = items.length;
+  const out: Dict = {
+    allitems: items, index: index + 1, index0: index, revindex: n - index, revindex0: n - index - 1,
+    first: index === 0, last: index === n - 1, length: n,
+  };
+  if (index > 0) out.previtem = items[index - 1];
+  if (index < n - 1) out.nextitem = items[index + 1];
+  return out;
 }
 
 function ignoreErrors(task: ModuleTask, env: TaskEnvironment): boolean {
@@ -145,7 +173,9 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
   };
   if (ctx.becomePassword) env.redactor.addSecret(ctx.becomePassword);
 
-  const retries = task.until !== undefined ? Number(templater.render(task.retries ?? 3, vars, opts)) : 0;
+  // Ansible runs an `until` task retries + 1 times (retries defaults to 3; 0 or less: once), and reports
+  // attempts = retries when they are all used up.
+  const retries = task.until !== undefined ? Math.max(0, Number(templater.render(task.retries ?? 3, vars, opts))) : 0;
   const delay = Number(templater.render(task.delay ?? 5, vars, opts));
   let attempt = 0;
   let result: ModuleResult;
@@ -154,15 +184,15 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
     result = await invoke(mod, ctx, args, check);
     if (task.until === undefined) break;
     const probe = scoped(vars, task.register ? { [task.register]: result } : {});
-    if (!result.failed && templater.condition(task.until, probe, opts)) break;
+    result.attempts = attempt;
+    if (evalCond(templater, task.until, probe, opts)) break;
     if (attempt > retries) {
-      result = { ...result, failed: true, msg: result.msg ?? `retries exhausted (${attempt} attempts): until condition not met` };
+      result = { ...result, failed: true, attempts: Math.max(1, retries), msg: result.msg ?? `retries exhausted (${attempt} attempts): until condition not met` };
       break;
     }
     ctx.log(1, `FAILED - RETRYING: ${task.name ?? task.module} (${retries - attempt + 1} retries left)`);
     await sleep(delay * 1000, env.signal);
   }
-  if (task.until !== undefined) result.attempts = attempt;
 
   const probe = scoped(vars, task.register ? { [task.register]: result } : {});
   if (task.changed_when !== undefined && !result.skipped) result.changed = evalCond(templater, task.changed_when, probe, opts);
@@ -171,6 +201,10 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
     result.failed = failed;
     if (failed && !result.msg) result.msg = 'failed_when condition met';
   }
+
+  // As Ansible's task executor: every result says whether it failed and changed (rc != 0 is a failure).
+  if (result.failed === undefined) result.failed = typeof result.rc === 'number' && result.rc !== 0;
+  if (result.changed === undefined) result.changed = false;
 
   let facts: Dict | undefined;
   if (result.ansible_facts && typeof result.ansible_facts === 'object' && !result.failed) {

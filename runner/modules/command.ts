@@ -35,8 +35,10 @@ export async function planCommand(ctx: ModuleContext, args: CommandArgs): Promis
   if (!args.cmd && !args.argv) throw new Error('no command given: set cmd (or the free-form text) or argv');
   if (args.creates || args.removes) {
     const conn = await commandConnection(ctx);
-    if (args.creates && (await pathExists(conn, args.creates))) return { changed: false, msg: `skipped, since ${args.creates} exists`, result: { rc: 0 } };
-    if (args.removes && !(await pathExists(conn, args.removes))) return { changed: false, msg: `skipped, since ${args.removes} does not exist`, result: { rc: 0 } };
+    // As Ansible's command module: the reason is the result's stdout (and msg), rc 0, nothing run.
+    const skip = (why: string): Plan => ({ changed: false, msg: why, result: { rc: 0, stdout: why, stdout_lines: [why], stderr: '', stderr_lines: [] } });
+    if (args.creates && (await pathExists(conn, args.creates))) return skip(`skipped, since ${args.creates} exists`);
+    if (args.removes && !(await pathExists(conn, args.removes))) return skip(`skipped, since ${args.removes} does not exist`);
   }
   return { changed: true, unpredictable: true };
 }

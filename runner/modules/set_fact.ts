@@ -8,6 +8,10 @@ const setFact: Module<Record<string, unknown>> = {
   async plan(_ctx, args) {
     const facts = { ...args };
     delete facts.cacheable;
+    // As Ansible's set_fact (jinja2_native off): string values true/false/yes/no, in any case, become booleans.
+    for (const [k, v] of Object.entries(facts)) {
+      if (typeof v === 'string' && ['true', 'yes', 'false', 'no'].includes(v.toLowerCase())) facts[k] = ['true', 'yes'].includes(v.toLowerCase());
+    }
     return { changed: false, result: { ansible_facts: facts } };
   },
   async apply() {

@@ -76,6 +76,10 @@ function checkPlayVars(play: Playbook['plays'][number], playNames: Set<string>, 
   return problems;
 }
 
+function hasInclude(tasks: Task[]): boolean {
+  return tasks.some((t) => t.kind === 'include' || (t.kind === 'block' && hasInclude([...t.block, ...t.rescue, ...t.always])));
+}
+
 export function checkVariables(playbooks: Playbook[], inventory: Inventory, extraVars: Record<string, unknown>, templater: Templater, provides: Record<string, string[]> = {}): Problem[] {
   const problems: Problem[] = [];
   const definable = new Set<string>([...MAGIC, ...Object.keys(extraVars), ...Object.keys(inventory.vars)]);
@@ -91,6 +95,9 @@ export function checkVariables(playbooks: Playbook[], inventory: Inventory, extr
   }
   for (const pb of playbooks) {
     for (const play of pb.plays) {
+      // A dynamic include (include_tasks, include_role) is loaded when it runs and may define anything:
+      // this play's variables are checked when used, as Ansible does.
+      if (hasInclude([...play.pre_tasks, ...play.tasks, ...play.post_tasks])) continue;
       const hosts = selectHosts(inventory, play.hosts).hosts;
       const fromHosts = new Set<string>();
       for (const h of hosts.length ? hosts : [...inventory.hosts.keys()]) Object.keys(hostVars(inventory, h)).forEach((k) => fromHosts.add(k));

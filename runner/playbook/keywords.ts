@@ -9,7 +9,7 @@ export const PLAY_KEYS = new Set([
 
 /** Keywords valid on every task, block and handler. */
 export const TASK_KEYS = new Set([
-  'name', 'when', 'loop', 'with_items', 'with_list', 'loop_control', 'register', 'changed_when', 'failed_when',
+  'name', 'when', 'loop', 'with_items', 'with_list', 'with_dict', 'loop_control', 'register', 'changed_when', 'failed_when',
   'ignore_errors', 'retries', 'until', 'delay', 'no_log', 'notify', 'tags', 'run_once', 'delegate_to',
   'check_mode', 'diff', 'vars', 'environment', 'become', 'become_password', 'any_errors_fatal', 'args',
 ]);

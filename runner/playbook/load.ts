@@ -12,7 +12,7 @@ import type { Module } from '../modules/types.js';
 import { addVaultLeaves } from '../vault/keyring.js';
 import { displayPath, loadYamlFile, pointerToPath, type PathSegment, type SourceFile } from '../yaml/source.js';
 import { BLOCK_KEYS, HANDLER_KEYS, INCLUDE_ACTIONS, META_ACTIONS, PLAY_KEYS, ROLE_ENTRY_KEYS, TASK_KEYS } from './keywords.js';
-import type { BlockTask, Handler, ModuleTask, Play, Playbook, RoleScope, Task, TaskCommon } from './types.js';
+import type { BlockTask, Handler, IncludeTask, ModuleTask, Play, Playbook, RoleScope, Task, TaskCommon } from './types.js';
 import { append } from '../arrays.js';
 import { patternProblem } from '../inventory/patterns.js';
 import { isTemplate } from '../template/index.js';
@@ -65,6 +65,8 @@ export class PlaybookLoader {
   private readonly pendingArgs: { src: SourceFile; path: PathSegment[]; module: string; args: Dict; freeForm: boolean }[] = [];
   private readonly roleCache = new Map<string, { dir: string; defaults: Dict; vars: Dict; meta: Dict; argumentSpecs?: ArgumentSpecs; src: SourceFile[] }>();
   private readonly roleSearch: string[];
+  /** Roles a play's `roles:` already applied, by role and parameters: Ansible runs such a repeat once. */
+  private readonly playRoles = new Set<string>();
   private readonly playbookDir: string;
   private readonly templates = new TemplateChecks(this.problems);
   /** The current play's static `notify:` names, checked against its handlers once the play is loaded. */
@@ -141,7 +143,8 @@ export class PlaybookLoader {
     if (raw.max_fail_percentage !== undefined && (typeof raw.max_fail_percentage !== 'number' || raw.max_fail_percentage < 0 || raw.max_fail_percentage > 100)) {
       this.problems.push(src.problem([...path, 'max_fail_percentage'], `max_fail_percentage must be a percentage, got ${JSON.stringify(raw.max_fail_percentage)}`, 'a number from 0 to 100'));
     }
-    const vars: Dict = {};
+    // Ansible's precedence: vars_files are above play vars.
+    const vars: Dict = isDict(raw.vars) ? { ...raw.vars } : {};
     for (const [i, vf] of asList(raw.vars_files).entries()) {
       if (typeof vf !== 'string') {
         this.problems.push(src.problem([...path, 'vars_files', i], 'vars_files entries are file paths', 'a string'));
@@ -155,8 +158,8 @@ export class PlaybookLoader {
         else this.problems.push(f.problem([], 'a vars file must be a mapping'));
       }
     }
-    if (isDict(raw.vars)) Object.assign(vars, raw.vars);
     const playTags = tagList(raw.tags);
+    this.playRoles.clear();
     const base: Inherited = { when: [], vars: [], tags: playTags, dir: this.playbookDir, become: typeof raw.become === 'boolean' ? raw.become : undefined };
     const handlers: Handler[] = [];
     const roles: RoleScope[] = [];
@@ -303,9 +306,10 @@ export class PlaybookLoader {
       }
       return [{ ...c, kind: 'meta', action: value as 'flush_handlers' }];
     }
-    if (action === 'import_tasks' || action === 'include_tasks') {
+    if (action === 'include_tasks' || action === 'include_role') return [this.includeTask(src, path, raw, c, inh, action, known[0], value)];
+    if (action === 'import_tasks') {
       if (raw.loop !== undefined || raw.with_items !== undefined) {
-        this.problems.push(src.problem([...path, 'loop'], `loop on ${action} is not supported`, 'a loop on the included tasks themselves', true));
+        this.problems.push(src.problem([...path, 'loop'], `loop on ${action} is not supported`, 'include_tasks, which loops'));
       }
       const file = isDict(value) ? value.file : value;
       if (typeof file !== 'string' || file.includes('{{')) {
@@ -317,7 +321,7 @@ export class PlaybookLoader {
       if (!inc || inc.value === undefined) return undefined;
       return this.taskList(inc, [], inc.value, { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become, dir: dirname(target) }, handlers, roles);
     }
-    if (action === 'include_role' || action === 'import_role') {
+    if (action === 'import_role') {
       if (!isDict(value) || typeof value.name !== 'string') {
         this.problems.push(src.problem([...path, known[0]], `${action} needs a role name`, '{name: <role>}'));
         return undefined;
@@ -326,6 +330,52 @@ export class PlaybookLoader {
       return this.applyRole(src, [...path, known[0]], value.name, isDict(value.vars) ? value.vars : {}, { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become }, handlers, roles, typeof value.tasks_from === 'string' ? value.tasks_from : 'main', inh.role ? [inh.role.name] : []);
     }
     return [this.moduleTask(src, path, raw, c, action, value, handler)];
+  }
+
+  /** include_tasks / include_role: checked now, loaded when it runs (expandInclude). */
+  private includeTask(src: SourceFile, path: PathSegment[], raw: Dict, c: TaskCommon, inh: Inherited, action: 'include_tasks' | 'include_role', key: string, value: unknown): IncludeTask {
+    const loopKeys = (['loop', 'with_items', 'with_list', 'with_dict'] as const).filter((k) => raw[k] !== undefined);
+    const task: IncludeTask = {
+      ...c, kind: 'include', module: action, inherited: { inh, at: { src, path: [...path, key] } },
+      loop: loopKeys.length ? raw[loopKeys[0]] : undefined, loop_kind: loopKeys[0], loop_control: raw.loop_control as IncludeTask['loop_control'],
+    };
+    if (action === 'include_tasks') {
+      const file = isDict(value) ? value.file : value;
+      if (typeof file !== 'string') this.problems.push(src.problem([...path, key], 'include_tasks needs a file name', 'a path relative to the including file'));
+      else task.file = file;
+    } else if (!isDict(value) || typeof value.name !== 'string') {
+      this.problems.push(src.problem([...path, key], 'include_role needs a role name', '{name: <role>}'));
+    } else {
+      this.unknownKeys(src, [...path, key], value, new Set(['name', 'tasks_from', 'vars', 'defaults_from', 'vars_from', 'handlers_from', 'apply', 'public', 'allow_duplicates']), action);
+      task.roleName = value.name;
+      task.tasksFrom = typeof value.tasks_from === 'string' ? value.tasks_from : 'main';
+      task.roleParams = isDict(value.vars) ? value.vars : {};
+      if (!value.name.includes('{{') && !this.findRole(value.name)) this.problems.push(src.problem([...path, key], `role '${value.name}' not found`, `a directory in ${this.roleSearch.join(', ')}`));
+    }
+    return task;
+  }
+
+  /**
+   * Loads what a dynamic include brings in, for one file (or role) and one set of loop variables, with every
+   * check a playbook load makes; its problems are thrown (the host fails, as in Ansible).
+   */
+  async expandInclude(inc: IncludeTask, file: string | undefined, extra: Dict, handlers: Handler[]): Promise<Task[]> {
+    this.problems.length = 0;
+    this.pendingArgs.length = 0;
+    const { inh, at } = inc.inherited as { inh: Inherited; at: { src: SourceFile; path: PathSegment[] } };
+    // The include's own vars and the loop variables reach its tasks; its own when and tags do not.
+    const child: Inherited = { ...inh, vars: [...inc.vars, extra] };
+    let tasks: Task[] = [];
+    if (inc.module === 'include_tasks' && file !== undefined) {
+      const target = isAbsolute(file) ? file : join(inh.dir, file);
+      const src = this.yaml(target, at);
+      if (src && src.value !== undefined && src.value !== null) tasks = this.taskList(src, [], src.value, { ...child, dir: dirname(target) }, handlers, []);
+    } else if (inc.roleName) {
+      tasks = this.applyRole(at.src, at.path, inc.roleName, inc.roleParams ?? {}, child, handlers, [], inc.tasksFrom ?? 'main', inh.role ? [inh.role.name] : []);
+    }
+    await this.checkArgs();
+    if (this.problems.length) throw new ValidationError([...this.problems]);
+    return tasks;
   }
 
   private inheritBlockKeys(t: Task, block: TaskCommon): Task {
@@ -355,7 +405,9 @@ export class PlaybookLoader {
     }
     this.checkLoop(src, path, raw);
     this.collectNotify(src, path, raw.notify);
-    const loop = raw.loop ?? raw.with_items ?? raw.with_list;
+    const loopKeys = (['loop', 'with_items', 'with_list', 'with_dict'] as const).filter((k) => raw[k] !== undefined);
+    if (loopKeys.length > 1) this.problems.push(src.problem([...path, loopKeys[1]], `a task has one loop, got ${loopKeys.join(' and ')}`, 'one of loop, with_items, with_list, with_dict', true));
+    const loop = loopKeys.length ? raw[loopKeys[0]] : undefined;
     if (raw.loop_control !== undefined) {
       if (!isDict(raw.loop_control)) this.problems.push(src.problem([...path, 'loop_control'], 'loop_control must be a mapping', 'loop_var, label, index_var, pause'));
       else this.unknownKeys(src, [...path, 'loop_control'], raw.loop_control, new Set(['loop_var', 'label', 'index_var', 'pause', 'extended']), 'loop_control');
@@ -374,6 +426,7 @@ export class PlaybookLoader {
       module: name,
       args,
       loop,
+      loop_kind: loopKeys[0],
       loop_control: raw.loop_control as ModuleTask['loop_control'],
       register: raw.register as string | undefined,
       changed_when: raw.changed_when,
@@ -461,6 +514,9 @@ export class PlaybookLoader {
       this.problems.push(src.problem(path, 'a role entry needs a role name', "a string or {role: name}"));
       return [];
     }
+    const dedup = `${this.findRole(name) ?? name}\0${JSON.stringify(params)}`;
+    if (this.playRoles.has(dedup)) return [];
+    this.playRoles.add(dedup);
     const next: Inherited = { ...inh, when: [...inh.when, ...asList(extra.when)], tags: [...inh.tags, ...tagList(extra.tags)], become: typeof extra.become === 'boolean' ? extra.become : inh.become };
     return this.applyRole(src, path, name, params, next, handlers, roles, 'main');
   }

@@ -50,7 +50,9 @@ export interface ModuleTask extends TaskCommon {
   module: string;
   args: Record<string, unknown>;
   loop?: unknown;
-  loop_control?: { loop_var?: string; label?: string; index_var?: string; pause?: number };
+  /** Which keyword gave the loop: with_items flattens one level, with_dict yields key/value pairs. */
+  loop_kind?: 'loop' | 'with_items' | 'with_list' | 'with_dict';
+  loop_control?: { loop_var?: string; label?: string; index_var?: string; pause?: number; extended?: boolean };
   register?: string;
   changed_when?: unknown;
   failed_when?: unknown;
@@ -72,7 +74,28 @@ export interface BlockTask extends TaskCommon {
   always: Task[];
 }
 
-export type Task = ModuleTask | MetaTask | BlockTask;
+/**
+ * A dynamic include (include_tasks, include_role): its file name, loop and condition are evaluated per host
+ * when it runs, and the included tasks are loaded then; its tags and when apply to the include itself only.
+ */
+export interface IncludeTask extends TaskCommon {
+  kind: 'include';
+  /** include_tasks or include_role (taskName() shows it). */
+  module: 'include_tasks' | 'include_role';
+  /** include_tasks: the file name, possibly templated. */
+  file?: string;
+  /** include_role: the role, its tasks_from and the variables passed to it. */
+  roleName?: string;
+  tasksFrom?: string;
+  roleParams?: Record<string, unknown>;
+  loop?: unknown;
+  loop_kind?: ModuleTask['loop_kind'];
+  loop_control?: ModuleTask['loop_control'];
+  /** What the included tasks inherit, opaque outside the loader. */
+  inherited: unknown;
+}
+
+export type Task = ModuleTask | MetaTask | BlockTask | IncludeTask;
 
 export interface Handler extends ModuleTask {
   listen: string[];
