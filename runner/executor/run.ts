@@ -92,6 +92,8 @@ export class Runner {
   /** Per host, the facts that hold a registered result (not a value the author named). */
   private readonly registeredNames = new Map<string, Set<string>>();
   /** Each host's last failed task and result (ansible_failed_task / ansible_failed_result in rescue). */
+  /** Per host, the names gather_facts set (what meta: clear_facts clears). */
+  private readonly gathered = new Map<string, Set<string>>();
   private readonly lastFailure = new Map<string, { task: ModuleTask; result: Dict }>();
   /** Loaders for dynamic includes, one per playbook (its role search path). */
   private readonly loaders = new Map<Playbook, PlaybookLoader>();
@@ -287,7 +289,10 @@ export class Runner {
       try {
         const conn = await this.pool.get(host);
         const facts = await gatherHostFacts(conn);
-        this.setFacts(host, { ansible_facts: facts, ...facts });
+        // As Ansible: ansible_facts.hostname, and the same fact injected as ansible_hostname.
+        const bare = Object.fromEntries(Object.entries(facts).map(([k, v]) => [k.replace(/^ansible_/, ''), v]));
+        this.setFacts(host, { ansible_facts: bare, ...facts });
+        this.gathered.set(host, new Set(Object.keys(facts)));
         this.record(task, host, 'ok', { changed: false }, t, false);
       } catch (e) {
         this.recordError(task, host, e, t, false);
@@ -388,7 +393,6 @@ export class Runner {
           }
         }
         perHost.set(host, entries);
-        if (task.module === 'include_tasks') for (const e of entries) this.record(asModule, host, 'ok', { changed: false, include: e.file }, t, rescuable);
       } catch (e) {
         this.recordError(asModule, host, e, t, rescuable);
       }
@@ -404,18 +408,24 @@ export class Runner {
       }
     }
     const loader = (this.loaders.get(this.playbook) ?? this.loaders.set(this.playbook, new PlaybookLoader(this.playbook.file)).get(this.playbook))!;
+    // Every include is loaded (and counted: ok, or failed when its file cannot be loaded) before any of
+    // them runs, as Ansible reports all includes of a task first.
+    const loaded: { tasks: Task[]; hosts: string[] }[] = [];
     for (const g of groups.values()) {
       const live = this.active(g.hosts);
       if (live.length === 0) continue;
-      let tasks: Task[];
+      const t = performance.now();
       try {
-        tasks = await loader.expandInclude(task, g.file, g.extra, this.play.handlers);
+        loaded.push({ tasks: await loader.expandInclude(task, g.file, g.extra, this.play.handlers), hosts: live });
       } catch (e) {
-        const t = performance.now();
         for (const h of live) this.recordError(asModule, h, e instanceof Error ? e : new Error(String(e)), t, rescuable);
         continue;
       }
-      await this.runTasks(tasks, live, rescuable);
+      if (task.module === 'include_tasks') for (const h of live) this.record(asModule, h, 'ok', { changed: false, include: g.file }, t, rescuable);
+    }
+    for (const l of loaded) {
+      const live = this.active(l.hosts);
+      if (live.length) await this.runTasks(l.tasks, live, rescuable);
     }
   }
 
@@ -457,10 +467,16 @@ export class Runner {
         this.abortPlay = true;
         return;
       case 'end_host':
-        for (const h of hosts) if (this.condition(task, h, {})) this.ended.add(h);
+        for (const h of hosts) if (this.condition(task, h, this.hostScope(h, task as unknown as ModuleTask))) this.ended.add(h);
         return;
       case 'clear_facts':
-        for (const h of hosts) this.facts.delete(h);
+        // Ansible clears the fact cache (gathered facts), not what set_fact or register set.
+        for (const h of hosts) {
+          const f = this.facts.get(h);
+          if (!f) continue;
+          for (const k of [...(this.gathered.get(h) ?? []), 'ansible_facts']) delete f[k];
+          this.gathered.delete(h);
+        }
         this.forgetViews();
         return;
       case 'noop':
@@ -708,13 +724,23 @@ export function taskName(task: ModuleTask): string {
   return task.role ? `${task.role.name} : ${base}` : base;
 }
 
+/** Ansible's Taggable.evaluate_tags: a task without tags is 'untagged'; no --tags means 'all'. */
 export function tagsSelect(taskTags: string[], only: string[], skip: string[]): boolean {
-  const has = (t: string) => taskTags.includes(t);
-  if (skip.some((t) => has(t) || (t === 'tagged' && taskTags.length > 0) || (t === 'untagged' && taskTags.length === 0))) return false;
-  if (has('never') && !only.some((t) => t !== 'never' && has(t))) return false;
-  if (only.length === 0 || only.includes('all')) return true;
-  if (has('always')) return true;
-  return only.some((t) => has(t) || (t === 'tagged' && taskTags.length > 0) || (t === 'untagged' && taskTags.length === 0));
+  const tags = taskTags.length ? taskTags : ['untagged'];
+  const untagged = taskTags.length === 0;
+  const has = (t: string) => tags.includes(t);
+  const onlyTags = only.length ? only : ['all'];
+  let run: boolean;
+  if (has('always')) run = true;
+  else if (onlyTags.includes('all') && !has('never')) run = true;
+  else if (onlyTags.some(has)) run = true;
+  else run = onlyTags.includes('tagged') && !untagged && !has('never');
+  if (run && skip.length) {
+    if (skip.includes('all')) run = has('always') && !skip.includes('always');
+    else if (skip.some(has)) run = false;
+    else if (skip.includes('tagged') && !untagged) run = false;
+  }
+  return run;
 }
 
 export function batches(hosts: string[], serial: Play['serial']): string[][] {

@@ -96,7 +96,8 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
     if (task.loop_control?.pause) await sleep(task.loop_control.pause * 1000, env.signal);
   }
   const changed = results.some((r) => r.changed === true);
-  const failed = results.some((r) => r._status === 'failed');
+  // An item whose failure ignore_errors excuses still fails the loop (which ignore_errors then excuses).
+  const failed = results.some((r) => r._status === 'failed' || r._status === 'ignored');
   const allSkipped = results.length === 0 || results.every((r) => r.skipped === true);
   const result: Dict = { changed, results, msg: failed ? 'One or more items failed' : 'All items completed' };
   if (failed) result.failed = true;

@@ -2,6 +2,7 @@
 // that are probably misspelled (set by the operator, declared by no role, close to a declared name).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ANSIBLE_YAML } from '../yaml/source.js';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node } from 'yaml';
 import type { Problem } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
@@ -42,7 +43,7 @@ class KeyPositions {
       return m;
     }
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, version: '1.1', uniqueKeys: false });
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, ...ANSIBLE_YAML });
     const at = (offset: number): SourcePosition => {
       const p = lines.linePos(offset);
       return { file, line: p.line, column: p.col };

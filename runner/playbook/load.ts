@@ -26,6 +26,8 @@ interface Inherited {
   tags: string[];
   role?: RoleScope;
   become?: boolean;
+  /** environment of the play and enclosing blocks: a task's own is merged over it (Ansible extends it). */
+  environment?: Dict;
   /** Directory relative task files are resolved against. */
   dir: string;
 }
@@ -160,7 +162,10 @@ export class PlaybookLoader {
     }
     const playTags = tagList(raw.tags);
     this.playRoles.clear();
-    const base: Inherited = { when: [], vars: [], tags: playTags, dir: this.playbookDir, become: typeof raw.become === 'boolean' ? raw.become : undefined };
+    const base: Inherited = {
+      when: [], vars: [], tags: playTags, dir: this.playbookDir, become: typeof raw.become === 'boolean' ? raw.become : undefined,
+      environment: isDict(raw.environment) ? raw.environment : undefined,
+    };
     const handlers: Handler[] = [];
     const roles: RoleScope[] = [];
     const tasks: Task[] = [];
@@ -256,7 +261,7 @@ export class PlaybookLoader {
       no_log: raw.no_log,
       run_once: raw.run_once as boolean | undefined,
       delegate_to: raw.delegate_to as string | undefined,
-      environment: raw.environment as Dict | undefined,
+      environment: inh.environment || isDict(raw.environment) ? { ...inh.environment, ...(isDict(raw.environment) ? raw.environment : {}) } : undefined,
       any_errors_fatal: raw.any_errors_fatal as boolean | undefined,
     };
   }
@@ -273,7 +278,7 @@ export class PlaybookLoader {
       this.unknownKeys(src, path, raw, BLOCK_KEYS, 'block');
       const c = this.common(src, path, raw, inh);
       // Block-level keywords are inherited by its tasks; the block keeps them too for rescue/always decisions.
-      const child: Inherited = { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become };
+      const child: Inherited = { ...inh, when: c.when, vars: c.vars, tags: c.tags, become: c.become, environment: c.environment };
       const inner = (key: string) => this.taskList(src, [...path, key], raw[key], child, handlers, roles).map((t) => this.inheritBlockKeys(t, c));
       const block: BlockTask = { ...c, kind: 'block', when: [], block: inner('block'), rescue: inner('rescue'), always: inner('always') };
       return [block];

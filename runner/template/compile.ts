@@ -36,9 +36,56 @@ const NativeResult = nodes.Node.extend('MeshNativeResult', { fields: ['target'] 
 const Tokenizer = lexer.lex('').constructor;
 class JinjaTokenizer extends Tokenizer {
   braceDepth = 0;
+  /**
+   * Ansible doubles every backslash of a string literal inside `{{ }}` of a value it templates
+   * (Templar's _escape_backslashes), so there `'\d+\.'` reaches the filter as written. Elsewhere (bare
+   * conditions, template files) Jinja reads string literals as Python's unicode-escape does.
+   */
+  rawStrings = false;
+  private inVariable = false;
 
   constructor(...args: any[]) {
     super(...args);
+  }
+
+  _parseString(delimiter: string): string {
+    this.forward();
+    let str = '';
+    while (!this.isFinished() && this.current() !== delimiter) {
+      const cur = this.current();
+      if (cur !== '\\') {
+        str += cur;
+        this.forward();
+        continue;
+      }
+      this.forward();
+      const next = this.current();
+      if (this.rawStrings && this.inVariable) {
+        str += `\\${next}`;
+        this.forward();
+        continue;
+      }
+      const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
+      const rest = this.str.slice(this.index);
+      const hex = /^(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))/.exec(rest);
+      const octal = /^[0-7]{1,3}/.exec(rest);
+      if (next in simple) {
+        str += simple[next];
+        this.forward();
+      } else if (hex) {
+        str += String.fromCodePoint(parseInt(hex[1] ?? hex[2] ?? hex[3], 16));
+        for (let i = 0; i < hex[0].length; i++) this.forward();
+      } else if (octal) {
+        str += String.fromCodePoint(parseInt(octal[0], 8));
+        for (let i = 0; i < octal[0].length; i++) this.forward();
+      } else {
+        // Python keeps an unknown escape as written.
+        str += `\\${next}`;
+        this.forward();
+      }
+    }
+    this.forward();
+    return str;
   }
 
   nextToken(): AnyNode {
@@ -49,6 +96,8 @@ class JinjaTokenizer extends Tokenizer {
       return tok;
     }
     const tok = super.nextToken();
+    if (tok?.type === lexer.TOKEN_VARIABLE_START) this.inVariable = true;
+    else if (tok?.type === lexer.TOKEN_VARIABLE_END) this.inVariable = false;
     if (tok?.type === lexer.TOKEN_LEFT_CURLY) this.braceDepth++;
     else if (tok?.type === lexer.TOKEN_RIGHT_CURLY) this.braceDepth = Math.max(0, this.braceDepth - 1);
     else if (tok?.type === lexer.TOKEN_VARIABLE_END || tok?.type === lexer.TOKEN_BLOCK_END) this.braceDepth = 0;
@@ -92,6 +141,35 @@ class JinjaParser extends nj.parser.Parser {
 
   constructor(...args: any[]) {
     super(...args);
+  }
+
+  // As nunjucks' postfix parser, plus Jinja's `item.0` / `x.1.2`: a number after the dot is an index.
+  parsePostfix(node: AnyNode): AnyNode {
+    let tok = this.peekToken();
+    while (tok) {
+      if (tok.type === lexer.TOKEN_LEFT_PAREN) {
+        node = new nodes.FunCall(tok.lineno, tok.colno, node, this.parseSignature());
+      } else if (tok.type === lexer.TOKEN_LEFT_BRACKET) {
+        const lookup = this.parseAggregate();
+        if (lookup.children.length > 1) this.fail('invalid index');
+        node = new nodes.LookupVal(tok.lineno, tok.colno, node, lookup.children[0]);
+      } else if (tok.type === lexer.TOKEN_OPERATOR && tok.value === '.') {
+        this.nextToken();
+        const val = this.nextToken();
+        if (val.type === lexer.TOKEN_SYMBOL) {
+          node = new nodes.LookupVal(tok.lineno, tok.colno, node, new nodes.Literal(val.lineno, val.colno, val.value));
+        } else if (val.type === lexer.TOKEN_INT || (val.type === lexer.TOKEN_FLOAT && /^\d+\.\d+$/.test(val.value))) {
+          // `x.1.2` reaches here as the float 1.2: two indexes.
+          for (const part of String(val.value).split('.')) node = new nodes.LookupVal(tok.lineno, tok.colno, node, new nodes.Literal(val.lineno, val.colno, Number(part)));
+        } else {
+          this.fail(`expected name as lookup value, got ${val.value}`, val.lineno, val.colno);
+        }
+      } else {
+        break;
+      }
+      tok = this.peekToken();
+    }
+    return node;
   }
 
   // Jinja slices: `[start:stop:step]` inside a subscript (ported from nunjucks' jinja-compat, minus its global patching).
@@ -317,8 +395,10 @@ export interface Compiled {
   ast: AnyNode;
 }
 
-export function parse(source: string): AnyNode {
-  const parser = new JinjaParser(new JinjaTokenizer(source, LEXER_OPTIONS));
+export function parse(source: string, rawStrings = false): AnyNode {
+  const tokens = new JinjaTokenizer(source, LEXER_OPTIONS);
+  tokens.rawStrings = rawStrings;
+  const parser = new JinjaParser(tokens);
   return parser.parseAsRoot();
 }
 
@@ -369,7 +449,8 @@ export function compileExpression(source: string): Compiled {
 
 /** Compile a template. With `native`, a lone `{{ expr }}` compiles to a function that yields its value. */
 export function compile(source: string, native: boolean): Compiled {
-  const root = parse(source);
+  // A value Ansible templates (native here) has its backslashes kept in `{{ }}` string literals.
+  const root = parse(source, native);
   let isNative = false;
   if (native) {
     const expression = loneExpression(root);

@@ -99,18 +99,34 @@ function combineTwo(a: Dict, b: Dict, recursive: boolean, listMerge: string): Di
   return out;
 }
 
-/** Python's json.dumps default separators (', ' and ': '), which Ansible's to_json keeps. */
-function pythonJson(value: unknown, sortKeys: boolean): string {
+/** A JSON string as Python's json.dumps writes it (ensure_ascii: everything outside space..~ escaped). */
+function pythonJsonString(s: string): string {
+  return JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Python's json.dumps as Ansible's to_json / to_nice_json call it: ensure_ascii, separators ', ' and ': '
+ * without indent, ',' between items with one (the line break follows), keys sorted on request.
+ */
+function pythonJson(value: unknown, sortKeys: boolean, indent?: number, depth = 0): string {
   if (value instanceof Undefined) value.fail();
-  if (Array.isArray(value)) return `[${value.map((v) => pythonJson(v, sortKeys)).join(', ')}]`;
+  const nl = indent === undefined ? '' : `\n${' '.repeat(indent * (depth + 1))}`;
+  const close = indent === undefined ? '' : `\n${' '.repeat(indent * depth)}`;
+  const sep = indent === undefined ? ', ' : ',';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[${nl}${value.map((v) => pythonJson(v, sortKeys, indent, depth + 1)).join(sep + nl)}${close}]`;
+  }
   if (isMapping(value)) {
     const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+    if (keys.length === 0) return '{}';
     if (sortKeys) keys.sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}: ${pythonJson(value[k], sortKeys)}`).join(', ')}}`;
+    return `{${nl}${keys.map((k) => `${pythonJsonString(k)}: ${pythonJson(value[k], sortKeys, indent, depth + 1)}`).join(sep + nl)}${close}}`;
   }
   if (value === undefined) return 'null';
   if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
-  return JSON.stringify(value);
+  if (typeof value === 'string') return pythonJsonString(value);
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** PyYAML's dump with default_flow_style=None (Ansible's to_yaml): collections of scalars go inline. */
@@ -125,12 +141,6 @@ function pyYamlDump(value: unknown, indent: number): string {
     Seq(_key, node) { if (onlyScalars(node)) node.flow = true; },
   });
   return doc.toString({ indent, lineWidth: 0, flowCollectionPadding: false });
-}
-
-function sortedDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedDeep);
-  if (isMapping(value)) return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortedDeep(value[k])]));
-  return value;
 }
 
 /** Python %-formatting: %s %r %d %i %f %.Nf %x %o %%. */
@@ -259,7 +269,32 @@ export const FILTERS: Record<string, FilterFn> = {
   lower: (value) => toText(value).toLowerCase(),
   upper: (value) => toText(value).toUpperCase(),
   capitalize: (value) => { const s = toText(value); return s ? s[0].toUpperCase() + s.slice(1).toLowerCase() : s; },
-  title: (value) => toText(value).replace(/\w\S*/g, (w) => w[0].toUpperCase() + w.slice(1).toLowerCase()),
+  // Jinja's title: each piece after a run of -, whitespace or an opening bracket starts upper case.
+  title: (value) => toText(value).split(/([-\s({[<]+)/).map((w) => (w ? w[0].toUpperCase() + w.slice(1).toLowerCase() : w)).join(''),
+  // Python's str.center (its odd-margin rounding included).
+  center(value, width = 80) {
+    const s = toText(value);
+    const w = Number(width);
+    const marg = w - s.length;
+    if (marg <= 0) return s;
+    const left = Math.floor(marg / 2) + (marg & w & 1);
+    return ' '.repeat(left) + s + ' '.repeat(marg - left);
+  },
+  // Jinja's truncate (leeway 5: a string at most 5 characters too long stays whole).
+  truncate(value, ...args) {
+    const { positional, keywords } = splitArgs(args);
+    const s = toText(value);
+    const length = Number(positional[0] ?? keywords.length ?? 255);
+    const killwords = truthy(positional[1] ?? keywords.killwords ?? false);
+    const end = toText(positional[2] ?? keywords.end ?? '...');
+    const leeway = Number(positional[3] ?? keywords.leeway ?? 5);
+    if (s.length <= length + leeway) return s;
+    if (killwords) return s.slice(0, length - end.length) + end;
+    const head = s.slice(0, length - end.length);
+    const cut = head.lastIndexOf(' ');
+    return (cut < 0 ? head : head.slice(0, cut)) + end;
+  },
+  wordcount: (value) => (toText(value).match(/[\p{L}\p{N}_]+/gu) ?? []).length,
   trim: (value, chars) => {
     const s = toText(value);
     if (typeof chars !== 'string') return s.trim();
@@ -323,15 +358,14 @@ export const FILTERS: Record<string, FilterFn> = {
     const { positional, keywords } = splitArgs(args);
     const indent = positional[0] ?? keywords.indent;
     const sortKeys = truthy(keywords.sort_keys ?? false);
-    if (indent !== undefined && indent !== null) return JSON.stringify(sortKeys ? sortedDeep(value) : value, null, Number(indent));
-    return pythonJson(value, sortKeys);
+    return pythonJson(value, sortKeys, indent === undefined || indent === null ? undefined : Number(indent));
   },
   tojson: (value) => pythonJson(value, true),
   to_nice_json(value, ...args) {
     const { positional, keywords } = splitArgs(args);
     const indent = Number(positional[0] ?? keywords.indent ?? 4);
     const sortKeys = truthy(keywords.sort_keys ?? true);
-    return JSON.stringify(sortKeys ? sortedDeep(value) : value, null, indent);
+    return pythonJson(value, sortKeys, indent);
   },
   from_json: (value) => parseJsonText(toText(value), 'from_json'),
   to_yaml(value, ...args) {
@@ -504,13 +538,9 @@ export const FILTERS: Record<string, FilterFn> = {
   intersect: (a, b) => setOp(a, b, 'intersect', (x, y) => x.filter((i) => has(y, i))),
   union: (a, b) => setOp(a, b, 'union', (x, y) => [...x, ...y]),
   symmetric_difference: (a, b) => setOp(a, b, 'symmetric_difference', (x, y) => [...x.filter((i) => !has(y, i)), ...y.filter((i) => !has(x, i))]),
-  dict: (value) => (isMapping(value) ? { ...value } : Object.fromEntries(seq(value, 'dict').map((pair) => {
-    if (!Array.isArray(pair) || pair.length !== 2) throw new Error(`dict: expected a list of [key, value] pairs, got ${JSON.stringify(pair)}`);
-    return [toText(pair[0]), pair[1]];
-  }))),
+  // No dict, keys or values filter: Ansible has none (dict() is a global function; .keys() a method), and a
+  // playbook using them must fail here as it fails there.
   items: (value) => (isMapping(value) ? Object.entries(value) : []),
-  keys: (value) => Object.keys(mapping(value, 'keys')),
-  values: (value) => Object.values(mapping(value, 'values')),
   attr: (value, name) => attribute(value, name),
   extract(key, container, morekeys) {
     let v = attribute(container, key);

@@ -47,8 +47,8 @@ const LOOKUPS: Record<string, Lookup> = {
       const name = toText(term);
       const value = process.env[name];
       if (value !== undefined) return value;
-      if ('default' in keywords) return keywords.default;
-      throw new UndefinedVariableError(name, `environment variable '${name}' is not set (needed by lookup('env', '${name}'))`);
+      // As Ansible's env lookup: an unset variable reads as '' (or the default given).
+      return 'default' in keywords ? keywords.default : '';
     });
   },
   file(ctx, terms, keywords) {

@@ -14,7 +14,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { Composer, LineCounter, Parser, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type ParseOptions, type DocumentOptions, type SchemaOptions } from 'yaml';
+import { Composer, LineCounter, Parser, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type ParseOptions, type DocumentOptions, type SchemaOptions, type ScalarTag, type Tags } from 'yaml';
 import { Problem } from '../errors.js';
 import { fullSpeedAhead } from '../startup.js';
 import { openVaultFile, openVaultTags, vaultTag } from '../vault/yaml.js';
@@ -43,7 +43,21 @@ export const YAML_LIMITS = {
 /** Files larger than this are parsed with V8's optimizing compiler on (see runner/startup.ts). */
 const BIG_INPUT = 256 * 1024;
 
-const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { uniqueKeys: false, merge: true, version: '1.1', customTags: [vaultTag] };
+/**
+ * YAML 1.1 as PyYAML (Ansible's parser) reads it: the yaml package's 1.1 schema also takes y/Y/n/N for booleans,
+ * PyYAML keeps them strings (`y: 1` is the key 'y').
+ */
+export function pyYamlTags(tags: Tags): Tags {
+  return tags.map((t) => {
+    if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool' || !('test' in t) || !(t.test instanceof RegExp)) return t;
+    return { ...t, test: new RegExp(t.test.source.replace(/(?:Y\|y|N\|n)\|/, '')) } as ScalarTag;
+  });
+}
+
+/** The options every file meshplay reads as YAML is parsed with (PyYAML's 1.1, plus !vault). */
+export const ANSIBLE_YAML: ParseOptions & DocumentOptions & SchemaOptions = { version: '1.1', customTags: (tags) => [...pyYamlTags(tags), vaultTag] };
+
+const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { uniqueKeys: false, merge: true, ...ANSIBLE_YAML };
 
 export class SourceFile {
   readonly file: string;
