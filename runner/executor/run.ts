@@ -7,7 +7,7 @@ import { selectHosts, hostVars as inventoryHostVars } from '../inventory/index.j
 import type { Inventory } from '../inventory/types.js';
 import { emptyStats, type HostStats, type HostStatus, type Reporter, type RunEvent } from '../output/events.js';
 import { tally } from '../output/recap.js';
-import type { Handler, IncludeTask, MetaTask, ModuleTask, Play, Playbook, Task } from '../playbook/types.js';
+import type { Handler, IncludeTask, MetaTask, ModuleTask, Play, Playbook, RoleScope, Task } from '../playbook/types.js';
 import { PlaybookLoader } from '../playbook/load.js';
 import type { Templater } from '../template/types.js';
 import { ConnectionPool } from './connections.js';
@@ -92,6 +92,8 @@ export class Runner {
   /** Per host, the facts that hold a registered result (not a value the author named). */
   private readonly registeredNames = new Map<string, Set<string>>();
   /** Each host's last failed task and result (ansible_failed_task / ansible_failed_result in rescue). */
+  /** Per host and role listing (RoleScope.listing), the listing whose task ran first there. */
+  private readonly roleRan = new Map<string, RoleScope>();
   /** Per host, the names gather_facts set (what meta: clear_facts clears). */
   private readonly gathered = new Map<string, Set<string>>();
   private readonly lastFailure = new Map<string, { task: ModuleTask; result: Dict }>();
@@ -306,8 +308,10 @@ export class Runner {
   private async runTasks(tasks: Task[], hosts: string[], rescuable: boolean): Promise<void> {
     for (const task of tasks) {
       if (this.interrupted || this.abortPlay) return;
-      const active = this.active(hosts);
-      if (active.length === 0) return;
+      const all = this.active(hosts);
+      if (all.length === 0) return;
+      const active = this.notRepeated(task, all);
+      if (active.length === 0) continue;
       if (task.kind === 'block') {
         await this.runBlock(task, active, rescuable);
         continue;
@@ -538,7 +542,22 @@ export class Runner {
     }
   }
 
+  /**
+   * A role listed again in the play's roles: with the same parameters runs only on hosts where no earlier
+   * listing ran a task (Ansible marks a role completed for a host once one of its tasks was not skipped).
+   */
+  private notRepeated(task: Task, hosts: string[]): string[] {
+    const listing = task.role?.listing;
+    if (!listing) return hosts;
+    return hosts.filter((h) => {
+      const first = this.roleRan.get(`${h}\0${listing}`);
+      return first === undefined || first === task.role;
+    });
+  }
+
   private record(task: ModuleTask, host: string, status: HostStatus, result: Dict, t: number, rescuable: boolean, delegatedTo?: string): void {
+    const listing = task.role?.listing;
+    if (listing && status !== 'skipped' && !this.roleRan.has(`${host}\0${listing}`)) this.roleRan.set(`${host}\0${listing}`, task.role!);
     if (status === 'failed') {
       this.failed.add(host);
       this.lastFailure.set(host, { task, result });
@@ -641,9 +660,17 @@ export class Runner {
   hostScope(host: string, task?: ModuleTask): Dict {
     const layers: VarLayer[] = [];
     const role = task?.role;
+    // Ansible (private_role_vars off): the defaults, vars and parameters of every role the play applies are
+    // visible to all its tasks; the task's own role's rank above the others.
+    const others = (this.play?.roles ?? []).filter((r) => r !== role);
+    for (const r of others) layers.push({ values: r.defaults, render: true });
     if (role) layers.push({ values: role.defaults, render: true });
     layers.push({ values: inventoryHostVars(this.o.inventory, host), render: true });
     if (this.play) layers.push({ values: this.play.vars, render: true });
+    for (const r of others) {
+      layers.push({ values: r.vars, render: true });
+      layers.push({ values: r.params, render: true });
+    }
     if (role) {
       layers.push({ values: role.vars, render: true });
       layers.push({ values: role.params, render: true });

@@ -51,6 +51,11 @@ export async function runCommand(ctx: ModuleContext, args: CommandArgs, shell: b
   const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline === false ? '' : '\n') : undefined;
   const start = new Date();
   const r = await conn.exec(command, { stdin, cwd: args.chdir, become: ctx.become, becomePassword: ctx.becomePassword, env: ctx.environment });
+  // A program that does not exist: Ansible's command module fails with Python's ENOENT (rc 2), unchanged.
+  if (!shell && r.code === 127 && /not found|No such file/.test(r.stderr)) {
+    const program = Array.isArray(command) ? command[0] : command;
+    return { changed: false, failed: true, cmd: command, rc: 2, stdout: '', stderr: '', stdout_lines: [], stderr_lines: [], msg: `[Errno 2] No such file or directory: b'${program}'` };
+  }
   const strip = args.strip_empty_ends !== false;
   const stdout = strip ? r.stdout.replace(/\n+$/, '') : r.stdout;
   const stderr = strip ? r.stderr.replace(/\n+$/, '') : r.stderr;

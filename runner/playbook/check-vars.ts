@@ -103,6 +103,8 @@ export function checkVariables(playbooks: Playbook[], inventory: Inventory, extr
       for (const h of hosts.length ? hosts : [...inventory.hosts.keys()]) Object.keys(hostVars(inventory, h)).forEach((k) => fromHosts.add(k));
       const playNames = new Set([...definable, ...fromHosts, ...Object.keys(play.vars)]);
       append(problems, checkPlayVars(play, playNames, templater));
+      // Every role the play applies lends its defaults, vars and parameters to all its tasks (as in Ansible).
+      for (const r of play.roles) for (const o of [r.defaults, r.vars, r.params]) Object.keys(o).forEach((k) => playNames.add(k));
       for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
         const names = new Set(playNames);
         if (t.role) for (const o of [t.role.defaults, t.role.vars, t.role.params]) Object.keys(o).forEach((k) => names.add(k));

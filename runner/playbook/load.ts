@@ -67,8 +67,8 @@ export class PlaybookLoader {
   private readonly pendingArgs: { src: SourceFile; path: PathSegment[]; module: string; args: Dict; freeForm: boolean }[] = [];
   private readonly roleCache = new Map<string, { dir: string; defaults: Dict; vars: Dict; meta: Dict; argumentSpecs?: ArgumentSpecs; src: SourceFile[] }>();
   private readonly roleSearch: string[];
-  /** Roles a play's `roles:` already applied, by role and parameters: Ansible runs such a repeat once. */
-  private readonly playRoles = new Set<string>();
+  /** The listing key (RoleScope.listing) of the role a play's `roles:` entry is about to apply. */
+  private nextListing?: string;
   private readonly playbookDir: string;
   private readonly templates = new TemplateChecks(this.problems);
   /** The current play's static `notify:` names, checked against its handlers once the play is loaded. */
@@ -161,7 +161,6 @@ export class PlaybookLoader {
       }
     }
     const playTags = tagList(raw.tags);
-    this.playRoles.clear();
     const base: Inherited = {
       when: [], vars: [], tags: playTags, dir: this.playbookDir, become: typeof raw.become === 'boolean' ? raw.become : undefined,
       environment: isDict(raw.environment) ? raw.environment : undefined,
@@ -519,11 +518,12 @@ export class PlaybookLoader {
       this.problems.push(src.problem(path, 'a role entry needs a role name', "a string or {role: name}"));
       return [];
     }
-    const dedup = `${this.findRole(name) ?? name}\0${JSON.stringify(params)}`;
-    if (this.playRoles.has(dedup)) return [];
-    this.playRoles.add(dedup);
+    // A repeat with the same parameters is kept: whether it runs is decided per host at run time (RoleScope.listing).
+    this.nextListing = `${this.findRole(name) ?? name}\0${JSON.stringify(params)}`;
     const next: Inherited = { ...inh, when: [...inh.when, ...asList(extra.when)], tags: [...inh.tags, ...tagList(extra.tags)], become: typeof extra.become === 'boolean' ? extra.become : inh.become };
-    return this.applyRole(src, path, name, params, next, handlers, roles, 'main');
+    const out = this.applyRole(src, path, name, params, next, handlers, roles, 'main');
+    this.nextListing = undefined;
+    return out;
   }
 
   private applyRole(src: SourceFile, path: PathSegment[], name: string, params: Dict, inh: Inherited, handlers: Handler[], roles: RoleScope[], tasksFrom: string, chain: string[] = []): Task[] {
@@ -538,6 +538,8 @@ export class PlaybookLoader {
     }
     const role = this.loadRole(dir);
     const scope: RoleScope = { name, dir, defaults: role.defaults, vars: role.vars, params, entryPoint: tasksFrom, position: src.positionOf(path) };
+    if (chain.length === 0 && this.nextListing) scope.listing = this.nextListing;
+    this.nextListing = undefined;
     if (role.argumentSpecs) scope.argumentSpecs = role.argumentSpecs;
     roles.push(scope);
     const out: Task[] = [];

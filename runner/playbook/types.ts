@@ -12,6 +12,11 @@ export interface RoleScope {
   argumentSpecs?: import('./argument-specs.js').ArgumentSpecs;
   /** Entry point applied: `main`, or the `tasks_from` name. */
   entryPoint?: string;
+  /**
+   * For a role listed in a play's `roles:`: the role and its parameters. Listings with the same key run once
+   * per host (the first that runs a task there), as Ansible de-duplicates roles.
+   */
+  listing?: string;
   /** Where the role is listed (a play's `roles:`, an include/import, a dependency). */
   position?: import('../yaml/source.js').SourcePosition;
 }
