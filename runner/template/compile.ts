@@ -59,6 +59,7 @@ class JinjaTokenizer extends Tokenizer {
         continue;
       }
       this.forward();
+      if (this.isFinished()) break;
       const next = this.current();
       if (this.rawStrings && this.inVariable) {
         str += `\\${next}`;
