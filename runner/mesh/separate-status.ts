@@ -9,7 +9,7 @@ import { findServerBlock } from './corefile.js';
 import { parseStubDomains } from './stubdomains.js';
 import { probeCacerts, readMeshRoot } from './ca-probes.js';
 import { componentLabel } from './kube.js';
-import { connector, type Connections, type MultiStatus, type ClusterStatus } from './status.js';
+import { connector, reachable, type Connections, type MultiStatus, type ClusterStatus } from './status.js';
 import { explicitGateway, gatewayOf, type MeshExport } from './exports.js';
 import { calleesOf, component, ingressHost, remoteClusterLabel, remoteHost } from './remote-names.js';
 
@@ -45,11 +45,8 @@ export async function separateMeshesStatus(inventory: Inventory, connections: Co
   const clusters: ClusterStatus[] = [];
   for (const c of inventory.clusters) {
     const checks: SeparateCheck[] = [];
-    let conn: KubernetesConnection;
-    try {
-      conn = await connect(c.name);
-      await conn.request({ method: 'GET', path: '/version' });
-    } catch {
+    const conn = await reachable(connect, c.name);
+    if (!conn) {
       clusters.push({ cluster: c.name, reachable: false, checks: [] });
       continue;
     }

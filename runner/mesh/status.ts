@@ -30,6 +30,17 @@ export interface MultiStatus {
 
 export type Connections = Map<string, KubernetesConnection> | ((cluster: string) => Promise<KubernetesConnection>);
 
+/** The cluster's connection when its API answers, else undefined (the row says unreachable). */
+export async function reachable(connect: (cluster: string) => Promise<KubernetesConnection>, cluster: string): Promise<KubernetesConnection | undefined> {
+  try {
+    const conn = await connect(cluster);
+    await conn.request({ method: 'GET', path: '/version' });
+    return conn;
+  } catch {
+    return undefined;
+  }
+}
+
 export function connector(c: Connections): (cluster: string) => Promise<KubernetesConnection> {
   if (typeof c === 'function') return c;
   return async (name) => {
@@ -58,11 +69,8 @@ export async function multiStatus(inventory: Inventory, connections: Connections
   const clusters: ClusterStatus[] = [];
   for (const c of inventory.clusters) {
     const checks: StatusCheck[] = [];
-    let conn: KubernetesConnection;
-    try {
-      conn = await connect(c.name);
-      await conn.request({ method: 'GET', path: '/version' });
-    } catch (e) {
+    const conn = await reachable(connect, c.name);
+    if (!conn) {
       clusters.push({ cluster: c.name, reachable: false, checks: [] });
       continue;
     }
