@@ -113,10 +113,13 @@ export function loopItems(task: Pick<ModuleTask, 'loop_kind'>, value: unknown): 
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`with_dict expects a dict, got ${Array.isArray(value) ? 'a list' : typeof value}`);
     return Object.entries(value as Dict).map(([key, v]) => ({ key, value: v }));
   }
+  // A with_ lookup's terms are listified first (listify_lookup_plugin_terms): a string or a scalar is one item.
+  const terms = kind !== 'loop' && (typeof value !== 'object' || value === null) ? [value] : value;
   if (kind === 'with_items') {
-    const list = Array.isArray(value) ? value : [value];
+    const list = Array.isArray(terms) ? terms : [terms];
     return list.flatMap((v) => (Array.isArray(v) ? v : [v]));
   }
+  value = terms;
   if (!Array.isArray(value)) throw new Error(`Invalid data passed to '${kind}', it requires a list, got this instead: ${JSON.stringify(value)}. Hint: If you passed a list/elements to 'loop', use '| list' or 'dict2items'`);
   return value;
 }

@@ -1,7 +1,7 @@
 // Runs a program without a shell. Cannot predict its effect: changed unless changed_when says otherwise,
 // skipped under --check unless creates/removes already decide it.
 import type { Module, ModuleContext, ModuleResult, Plan } from './types.js';
-import { commandConnection, pathExists, splitCommand } from './util.js';
+import { commandConnection, pathExists, shellQuote, splitCommand } from './util.js';
 
 export interface CommandArgs {
   cmd?: string;
@@ -48,9 +48,10 @@ export async function runCommand(ctx: ModuleContext, args: CommandArgs, shell: b
   const command: string | string[] = shell
     ? args.executable ? [args.executable, '-c', args.cmd!] : args.cmd!
     : args.argv ? args.argv.map(String) : splitCommand(args.cmd!);
+  const expanded = shell ? undefined : expandOnHost(command as string[]);
   const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline === false ? '' : '\n') : undefined;
   const start = new Date();
-  const r = await conn.exec(command, { stdin, cwd: args.chdir, become: ctx.become, becomePassword: ctx.becomePassword, env: ctx.environment });
+  const r = await conn.exec(expanded ?? command, { stdin, cwd: args.chdir, become: ctx.become, becomePassword: ctx.becomePassword, env: ctx.environment });
   // A program that does not exist: Ansible's command module fails with Python's ENOENT (rc 2), unchanged.
   if (!shell && r.code === 127 && /not found|No such file/.test(r.stderr)) {
     const program = Array.isArray(command) ? command[0] : command;
@@ -75,6 +76,45 @@ export async function runCommand(ctx: ModuleContext, args: CommandArgs, shell: b
     result.msg = 'non-zero return code';
   }
   return result;
+}
+
+/** Python's os.path.expandvars: `$name` or `${name}` (name: ASCII word characters). */
+const VARIABLE = /\$(\w+|\{[^}]*\})/g;
+
+/**
+ * Ansible's command module (not shell) expands environment variables, then a leading `~`, in every argument,
+ * on the host and with the task's environment (module_utils run_command: expandvars, then expanduser; unset
+ * variables stay as written). The host's environment is only known there, so the arguments that need it are
+ * turned into a POSIX sh script that does the same; undefined when no argument needs it (the argv runs as is).
+ */
+export function expandOnHost(argv: string[]): string | undefined {
+  if (!argv.some((a) => a.startsWith('~') || /\$(\w|\{)/.test(a))) return undefined;
+  const literals: string[] = [];
+  const words = argv.map((arg) => {
+    let word = '';
+    let rest = arg;
+    // `~` or `~user` up to the first slash: the shell expands it as expanduser does (unknown users stay).
+    const tilde = /^~([A-Za-z0-9._-]*)(?=\/|$)/.exec(arg);
+    if (tilde) {
+      word = tilde[0];
+      rest = arg.slice(tilde[0].length);
+    }
+    let last = 0;
+    for (const m of rest.matchAll(VARIABLE)) {
+      if (m.index > last) word += shellQuote(rest.slice(last, m.index));
+      const name = m[1].startsWith('{') ? m[1].slice(1, -1) : m[1];
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        // `${NAME-$literal}`: the value when set (even empty), else the text as written, as expandvars.
+        literals.push(m[0]);
+        word += `"\${${name}-$__meshplay_literal${literals.length - 1}}"`;
+      } else word += shellQuote(m[0]);
+      last = m.index + m[0].length;
+    }
+    if (last < rest.length) word += shellQuote(rest.slice(last));
+    return word === '' ? "''" : word;
+  });
+  const assignments = literals.map((l, i) => `__meshplay_literal${i}=${shellQuote(l)}`).join(' ');
+  return `${assignments ? `${assignments}; ` : ''}exec ${words.join(' ')}`;
 }
 
 const command: Module<CommandArgs> = {
