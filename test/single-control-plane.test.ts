@@ -19,8 +19,8 @@ import { adminRequest, labApply, type AdminCredentials } from '../lab/kube/rest.
 import { connect } from '../runner/connection/kubernetes.js';
 import { KubeApiError } from '../runner/connection/kubernetes.js';
 import { meshplay, recapOf, results, totals, type CliRun } from './helpers/cli.js';
-import { discover, remoteObjects } from '../runner/modules/istio_discovery.js';
-import { isLoopbackUrl, kubeconfigFor } from '../runner/modules/istio_remote_secret.js';
+import { discover, remoteObjects } from '../runner/mesh/discovery.js';
+import { isLoopbackUrl, kubeconfigFor } from '../runner/mesh/remote-secret.js';
 import { pemCerts, reissueReason } from '../runner/tls/certs.js';
 import { issueServerCert, makeCa } from '../runner/tls/issue.js';
 import { validateIstioObjects } from '../runner/modules/istio_validate.js';

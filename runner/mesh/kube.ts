@@ -1,14 +1,22 @@
 // Small Kubernetes helpers the mesh modules share (on top of the kubernetes connection).
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { KubeApiError } from '../connection/kubernetes.js';
-import type { ModuleContext } from '../modules/types.js';
+import type { Connection } from '../connection/types.js';
 import type { Inventory } from '../inventory/types.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { createdLabels, isCreated } from '../k8s/ownership.js';
 
 export const componentLabel = 'meshplay.io/component';
 
-export async function clusterConnection(ctx: ModuleContext, cluster: string): Promise<KubernetesConnection> {
+/** What these helpers need of a module's context (structural: the mesh layer does not depend on runner/modules). */
+export interface ClusterContext {
+  host: { name: string };
+  vars: Record<string, unknown>;
+  connection(): Promise<Connection>;
+  connectionTo(hostName: string): Promise<Connection>;
+}
+
+export async function clusterConnection(ctx: ClusterContext, cluster: string): Promise<KubernetesConnection> {
   const c = cluster === ctx.host.name ? await ctx.connection() : await ctx.connectionTo(cluster);
   if (c.kind !== 'kubernetes') throw new Error(`${cluster} is not a cluster host (connection '${c.kind}')`);
   return c as KubernetesConnection;
@@ -32,7 +40,7 @@ export function meshLabels(component: string, owner?: string): Record<string, st
   return { ...createdLabels(owner), [componentLabel]: component };
 }
 
-export function ownerOf(ctx: ModuleContext, arg?: string): string | undefined {
+export function ownerOf(ctx: Pick<ClusterContext, 'vars'>, arg?: string): string | undefined {
   return arg ?? (typeof ctx.vars.meshplay_owner === 'string' ? ctx.vars.meshplay_owner : undefined);
 }
 

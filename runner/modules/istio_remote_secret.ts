@@ -2,10 +2,10 @@
 // cluster, and the Secret that carries it: `istio-remote-secret-<cluster>` labelled istio/multiCluster=true,
 // annotated networking.istio.io/cluster, data key <cluster>. Read-only: a k8s task in the control plane applies
 // the returned `definition`. The kubeconfig and token are registered as secrets, so no output shows them.
-import { isIP } from 'node:net';
-import { stringify } from 'yaml';
+// Names, kubeconfig and the probe `meshplay status` judges it with: runner/mesh/remote-secret.ts.
 import type { Module, Plan } from './types.js';
 import { secretValues, type KubeObject } from '../k8s/objects.js';
+import { clusterAnnotation, isLoopbackUrl, kubeconfigFor, multiClusterLabel, remoteSecretName } from '../mesh/remote-secret.js';
 
 export interface IstioRemoteSecretArgs {
   cluster: string;
@@ -22,36 +22,7 @@ export interface IstioRemoteSecretArgs {
   loopback_ok?: boolean;
 }
 
-export const multiClusterLabel = 'istio/multiCluster';
-export const clusterAnnotation = 'networking.istio.io/cluster';
-export const remoteSecretName = (cluster: string) => `istio-remote-secret-${cluster}`;
-
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-export function kubeconfigFor(cluster: string, server: string, caPem: string, token: string, tlsServerName?: string): string {
-  const doc = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: cluster, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64'), ...(tlsServerName ? { 'tls-server-name': tlsServerName } : {}) } }],
-    users: [{ name: cluster, user: { token } }],
-    contexts: [{ name: cluster, context: { cluster, user: cluster } }],
-    'current-context': cluster,
-    preferences: {},
-  };
-  return stringify(doc, { lineWidth: 0 });
-}
-
-export function isLoopbackUrl(url: string): boolean {
-  let host: string;
-  try {
-    host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  } catch {
-    return false;
-  }
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
 
 const istioRemoteSecret: Module<IstioRemoteSecretArgs, never> = {
   name: 'istio_remote_secret',
