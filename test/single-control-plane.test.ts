@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { labDown, labUp } from '../lab/cli.js';
+import { labDown, labState, labUp, moveBlock, nodeExec, startSshd, stopSshd } from '../lab/cli.js';
 import { STATE_DIR } from '../lab/state.js';
-import { buildSpec } from '../lab/spec.js';
+import { buildSpec, podBlockOf } from '../lab/spec.js';
 import { inventoryText, labInventory } from '../lab/inventory.js';
 import { kubeDown, kubeUp } from '../lab/kube/index.js';
 import { labCredentials, moveService, seedControlPlane } from '../lab/fixtures/control-plane.js';
@@ -286,6 +286,83 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 900_0
     await until('Pilot to see lab2 again', () => pilotRemoteClusters(pilot!).includes('lab2'));
     s = await status();
     t.equal(s.code, 0, JSON.stringify(s.body.clusters.map((c: any) => c.reasons)));
+  });
+
+  // Issue 15: Calico's blocks are what BIRD owns, not Node.spec.podCIDR. A node whose BIRD block differs from its
+  // Node object: status judges routes by the role's own probe and agrees with a --check run, cluster by cluster;
+  // once converged it says converged although podCIDR still names the old block; a node it cannot read is unknown.
+  await t.test("a node's BIRD block differs from Node.spec.podCIDR: status and the routes role agree", { skip: !fullLab && 'needs the full lab (root, no developer lab up)' }, async (t) => {
+    const ROUTE_TASK = "pod_cidr_routes : Route other clusters' pod blocks via the nodes that own them";
+    const labOpts = { stateDir, inventoryFile };
+    const s0 = (await labState(labOpts))!;
+    const mover = s0.nodes.find((n) => n.cluster === 'lab2')!;
+    const home = mover.podBlock;
+    const newBlock = podBlockOf(s0.spec.clusters.find((c) => c.name === 'lab2')!.podCidr, 5);
+    const routesRun = (...extra: string[]) => run('--tags', 'pod_cidr_routes', ...extra);
+    const statusRoutes = async () => {
+      const r = await meshplay(['status', '-i', inventoryFile, '--output', 'json', '--pilot', pilot!.httpAddr]);
+      outputs.push(r.stdout, r.stderr);
+      const body = JSON.parse(r.stdout || '{}');
+      if (!Array.isArray(body.clusters)) throw new Error(`status printed no clusters: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      return { code: r.code, routes: Object.fromEntries(body.clusters.map((c: any) => [c.cluster, c.routes])) as Record<string, any> };
+    };
+    const owns = async (block: string) => (await nodeExec(mover.name, ['ip', 'route', 'show', 'proto', 'bird', 'type', 'blackhole'], labOpts)).stdout.includes(block);
+    t.teardown(async () => {
+      if (!(await owns(home))) await moveBlock(mover.name, home, labOpts);
+      await startSshd(s0.nodes.find((n) => n.cluster === 'lab3')!.name, labOpts).catch(() => undefined);
+    });
+
+    await moveBlock(mover.name, newBlock, labOpts);
+    await until(`${mover.name}'s BIRD to own ${newBlock}`, () => owns(newBlock));
+    const node = await get(lab2, `/api/v1/nodes/${mover.name}`);
+    t.equal(node.spec.podCIDR, home, `Node.spec.podCIDR still says ${home}; BIRD owns ${newBlock}`);
+
+    const check = await routesRun('--check');
+    t.equal(check.code, 0, check.stderr);
+    const wouldChange = new Set(results(check, ROUTE_TASK).filter((e) => e.status === 'changed').map((e) => e.host));
+    t.same([...wouldChange].sort(), s0.nodes.filter((n) => n.cluster !== 'lab2').map((n) => n.name).sort(), '--check: the nodes of the other clusters would re-route the moved block');
+    const moved = await statusRoutes();
+    t.equal(moved.code, 1, 'status: not healthy while routes are not as the role leaves them');
+    for (const c of ['lab1', 'lab2', 'lab3']) {
+      const members = s0.nodes.filter((n) => n.cluster === c).map((n) => n.name);
+      t.equal(moved.routes[c]?.converged, !members.some((n) => wouldChange.has(n)), `status agrees with --check for ${c}: ${JSON.stringify(moved.routes[c])}`);
+    }
+    for (const c of ['lab1', 'lab3']) {
+      t.ok(moved.routes[c].missing.some((m: string) => m.includes(newBlock) && m.includes('to add')), `${c}: status names the route to BIRD's block ${newBlock}`);
+      t.notOk(moved.routes[c].missing.some((m: string) => m.includes(home) && m.includes('to add')), `${c}: nothing to add for the podCIDR ${home}`);
+    }
+
+    const converge = await routesRun();
+    t.equal(converge.code, 0, converge.stderr);
+    const after = await statusRoutes();
+    t.equal(after.code, 0, `converged by BIRD's blocks while podCIDR differs: ${JSON.stringify(after.routes)}`);
+    for (const c of ['lab1', 'lab2', 'lab3']) t.same(after.routes[c], { checked: true, converged: true, missing: [] }, `${c}: converged`);
+    const again = await routesRun('--check');
+    t.equal(results(again, ROUTE_TASK).filter((e) => e.status === 'changed').length, 0, 'and --check agrees: nothing to change');
+
+    // A node that cannot be read: its own cluster's routes cannot be checked, the others' are unknown (not converged).
+    const dark = s0.nodes.find((n) => n.cluster === 'lab3')!.name;
+    await stopSshd(dark, labOpts);
+    const blind = await statusRoutes();
+    t.equal(blind.code, 1, 'a mesh status cannot judge is not healthy');
+    t.equal(blind.routes.lab3.checked, false, `${dark} unreadable: lab3 unchecked`);
+    for (const c of ['lab1', 'lab2']) {
+      t.equal(blind.routes[c].unknown, true, `${c}: unknown, ${JSON.stringify(blind.routes[c])}`);
+      t.equal(blind.routes[c].converged, false, `${c}: never converged while a block cannot be read`);
+      t.match(blind.routes[c].error, `${dark}: `);
+    }
+    const table = await meshplay(['status', '-i', inventoryFile]);
+    t.match(table.stdout.split('\n').find((l) => l.startsWith('lab1 ')), /\bunknown\b/, `the table says unknown:\n${table.stdout}`);
+    const blindCheck = await routesRun('--check');
+    t.equal(blindCheck.code, 4, '--check: the unread node is unreachable for the role too');
+    await startSshd(dark, labOpts);
+
+    await moveBlock(mover.name, home, labOpts);
+    await until(`${mover.name}'s BIRD to own ${home} again`, () => owns(home));
+    const back = await routesRun();
+    t.equal(back.code, 0, back.stderr);
+    const healed = await statusRoutes();
+    t.equal(healed.code, 0, JSON.stringify(healed.routes));
   });
 
   // Issue 13: the same mesh through every way operators reach clusters (inventories `lab up` writes beside lab.yml):
