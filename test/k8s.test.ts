@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
 import { startTestCluster, connectTo, moduleContext, type TestCluster } from './helpers/kube.js';
-import { KubeApiError, watchEventOutcome, type KubernetesConnection, type RequestCounts } from '../runner/connection/kubernetes.js';
+import { KubeApiError, watchEventOutcome, type KubernetesConnection } from '../runner/connection/kubernetes.js';
+import type { RequestCounts } from '../runner/connection/types.js';
 import { UnreachableError } from '../runner/connection/types.js';
 import k8s, { type K8sArgs } from '../runner/modules/k8s.js';
 import k8sInfo from '../runner/modules/k8s_info.js';
@@ -70,7 +71,7 @@ async function run(ctx: ModuleContext, args: K8sArgs): Promise<ModuleResult> {
 function delta(before: RequestCounts, after: RequestCounts) {
   const byVerb: Record<string, number> = {};
   for (const [k, v] of Object.entries(after.byVerb)) {
-    const n = v - ((before.byVerb as any)[k] ?? 0);
+    const n = (v ?? 0) - ((before.byVerb as any)[k] ?? 0);
     if (n) byVerb[k] = n;
   }
   return { byVerb, persisting: after.persisting - before.persisting, dryRun: after.dryRun - before.dryRun };

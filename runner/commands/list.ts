@@ -2,7 +2,7 @@
 import { selectHosts } from '../inventory/index.js';
 import type { Inventory } from '../inventory/types.js';
 import type { Playbook, Task } from '../playbook/types.js';
-import { tagsSelect } from '../executor/run.js';
+import { tagsSelect } from '../executor/select.js';
 
 function walk(tasks: Task[], out: { name: string; tags: string[] }[]) {
   for (const t of tasks) {

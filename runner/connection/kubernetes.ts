@@ -9,7 +9,7 @@ import { sleep } from '../sleep.js';
 import type { StaticCredentials } from '../k8s/kubeconfig.js';
 import { resolveApi, ApiSettingsError, type ResolvedApi } from '../k8s/resolve.js';
 import { ExecCredentialSource, ExecPluginError, type ExecCredentialResult } from '../k8s/exec-credential.js';
-import type { Connection, ConnectionTimings } from './types.js';
+import type { ConnectionTimings, FactSource, RequestCounter, RequestCounts } from './types.js';
 import { UnreachableError } from './types.js';
 import { DEFAULT_RETRY_POLICY, isServerTrouble, retryDelay, type AttemptOutcome, type RetryPolicy } from '../k8s/retry.js';
 import type { ConnectOptions } from './options.js';
@@ -31,16 +31,6 @@ export interface KubeRequest {
   lock?: boolean;
 }
 
-export interface RequestCounts {
-  /** Requests sent, by verb (retries count separately). */
-  byVerb: Partial<Record<Verb, number>>;
-  /** Mutations that could have persisted something (not dry-run, not the mesh Lease). */
-  persisting: number;
-  dryRun: number;
-  /** Writes of the mesh Lease (taken, renewed, released): the lock, not the mesh. */
-  lock: number;
-  total: number;
-}
 
 /** A status the API server answered with (>= 400), carrying its Status object. */
 export class KubeApiError extends Error {
@@ -115,7 +105,7 @@ export function watchEventOutcome(line: string): 'changed' | 'ended' {
   return type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED' ? 'changed' : 'ended';
 }
 
-export class KubernetesConnection implements Connection {
+export class KubernetesConnection implements FactSource, RequestCounter {
   readonly kind = 'kubernetes' as const;
   readonly host: string;
   readonly server: string;

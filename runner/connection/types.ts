@@ -46,6 +46,35 @@ export function isCommandConnection(c: Connection): c is CommandConnection {
   return typeof (c as CommandConnection).exec === 'function';
 }
 
+/** A connection that knows its host's facts by its own means (a cluster's version, API groups and nodes). */
+export interface FactSource extends Connection {
+  gatherFacts(): Promise<Record<string, unknown>>;
+}
+
+export function isFactSource(c: Connection): c is FactSource {
+  return typeof (c as FactSource).gatherFacts === 'function';
+}
+
+/** Requests sent over an API connection, for the transport summary. */
+export interface RequestCounts {
+  /** Requests sent, by verb (retries count separately). */
+  byVerb: Partial<Record<string, number>>;
+  /** Mutations that could have persisted something (not dry-run, not the mesh Lease). */
+  persisting: number;
+  dryRun: number;
+  /** Writes of the mesh Lease (taken, renewed, released): the lock, not the mesh. */
+  lock: number;
+  total: number;
+}
+
+export interface RequestCounter extends Connection {
+  requestCounts(): RequestCounts;
+}
+
+export function isRequestCounter(c: Connection): c is RequestCounter {
+  return typeof (c as RequestCounter).requestCounts === 'function';
+}
+
 /**
  * The host cannot be reached (connect timeout, auth failure, dropped transport, host key refusal).
  * The executor counts it as unreachable, not failed, and removes the host from the play.

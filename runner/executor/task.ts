@@ -2,6 +2,7 @@
 // The module plans; this code decides whether to apply, so --check and --diff come from the same plan.
 import { argsValidator, loadModule } from '../modules/index.js';
 import { sleep } from '../sleep.js';
+import { truthy } from '../template/values.js';
 import { noLog as censored } from '../secrets/redact.js';
 import type { Module, ModuleContext, ModuleResult } from '../modules/types.js';
 import type { HostStatus, RunEvent } from '../output/events.js';
@@ -212,7 +213,13 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
 
   let facts: Dict | undefined;
   if (result.ansible_facts && typeof result.ansible_facts === 'object' && !result.failed) {
-    facts = { ...(result.ansible_facts as Dict), ansible_facts: result.ansible_facts };
+    // Ansible's namespacing: each fact is a variable by the name the module gave it (ansible_hostname), and
+    // ansible_facts holds it without the prefix (ansible_facts.hostname). set_fact sets variables only, unless
+    // `cacheable: true` also makes them facts (Ansible's strategy: set_nonpersistent_facts vs set_host_facts).
+    const returned = result.ansible_facts as Dict;
+    const asFacts = task.module !== 'set_fact' || truthy(args.cacheable);
+    const bare = Object.fromEntries(Object.entries(returned).map(([k, v]) => [k.replace(/^ansible_/, ''), v]));
+    facts = asFacts ? { ...returned, ansible_facts: bare } : { ...returned };
   }
   const status: HostStatus = result.failed
     ? ignoreErrors(task, env) ? 'ignored' : 'failed'

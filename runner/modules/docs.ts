@@ -50,6 +50,18 @@ export const MODULE_DOCS: Record<string, ModuleDoc> = {
     returns: commandReturns,
     example: "- name: BIRD's routes\n  shell: ip route | grep bird\n  register: bird_routes\n  changed_when: false",
   },
+  setup: {
+    short: 'Gather facts about the host',
+    description: [
+      'What `gather_facts` runs before a play, and usable as a task. A cluster host reads its facts from the Kubernetes API (`kubernetes`: server version, API groups, nodes with their addresses and pod CIDRs, whether Istio\'s CRDs exist); a node or the controller answers `ansible_hostname`, `ansible_system`, `ansible_kernel`, `ansible_architecture`, `ansible_user_id` and `ansible_connection`.',
+      'Each fact becomes a variable by its name, and `ansible_facts` holds it without the `ansible_` prefix. `meta: clear_facts` clears what setup set. Never changes anything.',
+    ],
+    options: {
+      filter: { description: 'Keep only the facts whose names match one of these shell-style patterns (`ansible_*name`).' },
+    },
+    returns: { ansible_facts: { type: 'dict', description: 'The facts found, keyed by name.' } },
+    example: "- setup:\n    filter: ansible_hostname",
+  },
   debug: {
     short: 'Print a message or a variable',
     description: ['Prints msg, or the value of var, at the given verbosity. Never changes anything.'],

@@ -29,6 +29,7 @@ const loaders: Record<string, Loader> = {
   istio_discovery: () => import('./istio_discovery.js'),
   istio_remote_secret: () => import('./istio_remote_secret.js'),
   tls_certificate: () => import('./tls_certificate.js'),
+  setup: () => import('./setup.js'),
 };
 
 /** Fully qualified names users may write, as in Ansible (ansible.builtin.command, kubernetes.core.k8s). */
@@ -42,6 +43,9 @@ const aliases: Record<string, string> = {
   'ansible.builtin.template': 'template',
   'ansible.builtin.copy': 'copy',
   'ansible.builtin.wait_for': 'wait_for',
+  'ansible.builtin.setup': 'setup',
+  'ansible.builtin.gather_facts': 'setup',
+  gather_facts: 'setup',
   'kubernetes.core.k8s': 'k8s',
   'kubernetes.core.k8s_info': 'k8s_info',
 };

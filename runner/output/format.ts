@@ -171,7 +171,8 @@ export function resultLines(
   const who = event.delegatedTo ? `[${event.host} -> ${event.delegatedTo}]` : `[${event.host}]`;
   const hasItem = event.item !== undefined;
   const item = hasItem ? `(item=${itemLabel(event.item)})` : '';
-  const verbose = verbosity > 0 || result._ansible_verbose_always === true;
+  // Ansible's callback: -v or _ansible_verbose_always dumps the result, unless _ansible_verbose_override (facts).
+  const verbose = (verbosity > 0 || result._ansible_verbose_always === true) && result._ansible_verbose_override !== true;
   const tail = verbose ? ` => ${dumpResult(result, verbosity)}` : '';
   const unreachable = event.status === 'unreachable' || (event.status === 'ignored' && result.unreachable === true);
 
