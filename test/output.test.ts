@@ -86,7 +86,7 @@ t.test('plain prints Ansible-like lines', async (t) => {
     '',
     banner('TASK [label nodes]'),
     'changed: [c1] => (item=node-a)',
-    'ok: [c1] => (item={"name":"node-b"})',
+    "ok: [c1] => (item={'name': 'node-b'})",
     '',
     banner('TASK [optional]'),
     'skipping: [c1]',

@@ -87,13 +87,14 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
     const vars = scoped(Object.keys(facts).length ? scoped(env.vars, facts) : env.vars, extra);
     const label = task.loop_control?.label !== undefined ? templater.render(task.loop_control.label, vars, opts) : item;
     if (!task.when.every((w) => templater.condition(w, vars, opts))) {
-      results.push({ changed: false, skipped: true, [loopVar]: item, _label: label });
+      results.push({ changed: false, skipped: true, skip_reason: 'Conditional result was False', [loopVar]: item, ansible_loop_var: loopVar, _label: label });
       continue;
     }
     const r = await runOnce(task, mod, host, env, vars, noLog);
     Object.assign(facts, r.facts ?? {});
     delegatedTo = r.delegatedTo ?? delegatedTo;
-    results.push({ ...r.result, [loopVar]: item, _label: label, _status: r.status });
+    // As Ansible registers each item: its result, the item under the loop variable, and that variable's name.
+    results.push({ ...r.result, [loopVar]: item, ansible_loop_var: loopVar, _label: label, _status: r.status });
     if (task.loop_control?.pause) await sleep(task.loop_control.pause * 1000, env.signal);
   }
   const changed = results.some((r) => r.changed === true);

@@ -1,6 +1,7 @@
 // Text formatting shared by the plain and pretty reporters: Ansible's banners, result lines, diffs and recap.
 import { createTwoFilesPatch } from 'diff';
 import type { HostStats, RunEvent } from './events.js';
+import { toText } from '../template/values.js';
 import type { FileDiff } from '../modules/types.js';
 
 export type TaskResultEvent = Extract<RunEvent, { type: 'task_result' }>;
@@ -110,15 +111,38 @@ export function safeStringify(value: unknown, indent?: number): string {
   }
 }
 
+/** Longest loop label shown whole; a longer one (a whole manifest as the item) keeps its start and says how much is cut. */
+const LABEL_MAX = 160;
+
+/** A loop item as Ansible's callback shows it, `(item=...)`: Python's str() of the item or of loop_control.label. */
 export function itemLabel(item: unknown): string {
-  if (typeof item === 'string') return item;
-  return safeStringify(item);
+  let text: string;
+  try {
+    text = toText(item);
+  } catch {
+    text = safeStringify(item);
+  }
+  if (text.length <= LABEL_MAX) return text;
+  return `${text.slice(0, LABEL_MAX - 20)}... (${text.length - (LABEL_MAX - 20)} more characters)`;
 }
 
-/** The result as Ansible shows it after `=>`: internal keys dropped, diffs shown separately. */
+function isLoopResults(results: unknown): results is Record<string, unknown>[] {
+  return Array.isArray(results) && results.length > 0 && results.every((r) => r !== null && typeof r === 'object' && typeof (r as Record<string, unknown>).ansible_loop_var === 'string');
+}
+
+/** What Ansible's callback keeps of a debug result that has msg (its _clean_results): the message alone. */
+const DEBUG_MSG_KEYS = new Set(['msg', 'exception', 'warnings', 'deprecations']);
+/** ...and what it hides of a debug `var:` result: the rest is the variable. */
+const DEBUG_HIDDEN = new Set(['changed', 'failed', 'skipped', 'invocation', 'skip_reason', 'item', 'ansible_loop_var']);
+
+/** The result as Ansible shows it after `=>`: internal keys dropped, diffs shown separately; debug shows what it printed. */
 export function dumpResult(result: Record<string, unknown>, verbosity: number): string {
   const shown: Record<string, unknown> = {};
+  // Only debug results ask to be shown always (runner/modules/debug.ts).
+  const debug = result?._ansible_verbose_always === true;
+  const keep = (k: string) => !debug || ('msg' in result ? DEBUG_MSG_KEYS.has(k) : !DEBUG_HIDDEN.has(k));
   for (const [k, v] of Object.entries(result ?? {})) {
+    if (!keep(k)) continue;
     if (k.startsWith('_ansible_') || k === 'diff') continue;
     if (verbosity < 3 && (k === 'invocation' || k === 'exception')) continue;
     shown[k] = v;
@@ -177,12 +201,16 @@ export function resultLines(
   const unreachable = event.status === 'unreachable' || (event.status === 'ignored' && result.unreachable === true);
 
   // A loop prints a line per item, labelled as loop_control.label says (Ansible's `=> (item=...)`).
-  if (Array.isArray(result.results) && !hasItem && (event.status === 'ok' || event.status === 'changed' || event.status === 'skipped')) {
-    for (const r of result.results as Record<string, unknown>[]) {
+  // Only results a loop made count (each carries ansible_loop_var): a module's own list of results (k8s applying
+  // several objects) is one task result, not loop items.
+  if (isLoopResults(result.results) && !hasItem && (event.status === 'ok' || event.status === 'changed' || event.status === 'skipped')) {
+    for (const r of result.results) {
       const st = r.skipped ? 'skipping' : r.changed ? 'changed' : 'ok';
       const color = st === 'ok' ? 'green' : st === 'changed' ? 'yellow' : 'cyan';
-      const label = r._label !== undefined ? r._label : r[String(r.ansible_loop_var ?? 'item')];
-      const body = verbose ? ` => ${dumpResult(Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('_'))), verbosity)}` : '';
+      const label = r._label !== undefined ? r._label : r[String(r.ansible_loop_var)];
+      const itemVerbose = (verbose || r._ansible_verbose_always === true) && r._ansible_verbose_override !== true;
+      const shown = Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('_') || k.startsWith('_ansible_')));
+      const body = itemVerbose ? ` => ${dumpResult(shown, verbosity)}` : '';
       lines.push(paint(color, `${st}: ${who} => (item=${itemLabel(label)})${body}`));
     }
     return lines;
