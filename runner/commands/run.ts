@@ -25,6 +25,8 @@ export interface RunCliOptions {
   diff: boolean;
   detailedExitcode: boolean;
   forks: number;
+  /** Connections being opened at once, apart from forks: connect attempts are cheap and mostly wait. */
+  maxConnecting: number;
   verbosity: number;
   syntaxCheck: boolean;
   listTasks: boolean;
@@ -111,6 +113,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'diff', short: 'D', type: 'boolean', help: 'show what changes (or would change)' },
     { name: 'detailed-exitcode', type: 'boolean', help: 'with --check: exit 10 when something would change' },
     { name: 'forks', short: 'f', type: 'string', arg: 'N', help: 'parallel hosts per task (default 50)' },
+    { name: 'max-connecting', type: 'string', arg: 'N', help: 'connections opened at once, apart from --forks (default 256)' },
     { name: 'verbose', short: 'v', type: 'boolean', multiple: true, help: 'more output: -v, -vv, -vvv' },
     { name: 'syntax-check', type: 'boolean', help: 'validate and exit' },
     { name: 'list-tasks', type: 'boolean', help: 'list the tasks that would run, and exit' },
@@ -141,7 +144,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   const parsed = parseCommandLine(RUN_COMMAND, normalized, { allowPositionals: true }) as {
     values: {
       inventory?: string[]; limit?: string; tags?: string[]; 'skip-tags'?: string[]; 'extra-vars'?: string[]; check?: boolean; diff?: boolean;
-      'detailed-exitcode'?: boolean; forks?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
+      'detailed-exitcode'?: boolean; forks?: string; 'max-connecting'?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
       'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean; 'lock-timeout'?: string; strict?: boolean;
       [vaultOption: string]: unknown;
     };
@@ -152,6 +155,8 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
   if (!v.inventory?.length) throw new OptionError('no inventory given: -i INVENTORY (a file or a folder) is required');
   const forks = v.forks === undefined ? 50 : Number(v.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new OptionError(`--forks must be a positive integer, got '${v.forks}'`);
+  const maxConnecting = v['max-connecting'] === undefined ? 256 : Number(v['max-connecting']);
+  if (!Number.isInteger(maxConnecting) || maxConnecting < 1) throw new OptionError(`--max-connecting must be a positive integer, got '${v['max-connecting']}'`);
   const output = (v.output ?? (process.stdout.isTTY && !process.env.CI ? 'pretty' : 'plain')) as RunCliOptions['output'];
   if (!['pretty', 'plain', 'json', 'ndjson'].includes(output)) throw new OptionError(`--output must be pretty, plain, json or ndjson, got '${output}'`);
   const lockTimeout = v['lock-timeout'] === undefined ? 0 : Number(v['lock-timeout']);
@@ -174,6 +179,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     diff: Boolean(v.diff),
     detailedExitcode: Boolean(v['detailed-exitcode']),
     forks,
+    maxConnecting,
     verbosity: v.verbose?.length ?? 0,
     syntaxCheck: Boolean(v['syntax-check']),
     listTasks: Boolean(v['list-tasks']),
@@ -327,6 +333,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     check: opts.check,
     diff: opts.diff,
     forks: opts.forks,
+    maxConnecting: opts.maxConnecting,
     limit: opts.limit,
     tags: opts.tags,
     skipTags: opts.skipTags,

@@ -14,6 +14,8 @@ const connectors: Record<Host['connection'], () => Promise<Connector>> = {
 export interface PoolOptions {
   inventory: Inventory;
   acceptNewHostKeys: boolean;
+  /** Connections being opened at once (default 256); the rest wait for a slot, not for a fork. */
+  maxConnecting?: number;
   hostVars(host: string): Record<string, unknown>;
   log(level: number, message: string, host?: string): void;
   warn(message: string, host?: string): void;
@@ -23,6 +25,8 @@ export interface PoolOptions {
 
 export class ConnectionPool {
   private readonly open = new Map<string, Promise<Connection>>();
+  private connecting = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -37,7 +41,25 @@ export class ConnectionPool {
     return c;
   }
 
+  /** Starts opening the connections of these hosts (at most maxConnecting at once); failures surface on get(). */
+  prefetch(hostNames: string[]): void {
+    for (const h of hostNames) if (!this.open.has(h)) void this.get(h);
+  }
+
   private async connect(hostName: string): Promise<Connection> {
+    // A slot is handed straight to the next waiter, so the count never exceeds the limit.
+    if (this.connecting >= (this.options.maxConnecting ?? 256)) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.connecting++;
+    try {
+      return await this.open1(hostName);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.connecting--;
+    }
+  }
+
+  private async open1(hostName: string): Promise<Connection> {
     const host = this.options.inventory.hosts.get(hostName);
     if (!host) throw new Error(`unknown host '${hostName}'`);
     const o = this.options;
