@@ -11,6 +11,12 @@ import { MODULE_DOCS } from '../runner/modules/docs.js';
 import { schemaRows } from '../runner/doc/render.js';
 import { generateDocs } from '../runner/doc/generate.js';
 
+function schemaDefault(schema: any, dotted: string): boolean {
+  let s = schema;
+  for (const part of dotted.split('.')) s = (s?.properties ?? s?.items?.properties)?.[part];
+  return !!s && 'default' in s;
+}
+
 t.test('every module argument in every schema has a description, and the prose names no argument the schema lacks', async (t) => {
   for (const name of moduleNames()) {
     const mod = await loadModule(name);
@@ -22,6 +28,10 @@ t.test('every module argument in every schema has a description, and the prose n
     for (const r of rows) t.ok(r.description, `${name}: ${r.name} is described`);
     const names = new Set(rows.map((r) => r.name));
     for (const k of Object.keys(doc.options)) t.ok(names.has(k), `${name}: documented ${k} is an argument of the schema`);
+    // One definition of each default: the schema's, applied by the executor (runner/modules/args.ts).
+    for (const [k, o] of Object.entries(doc.options)) {
+      if ('default' in o) t.notOk(schemaDefault(mod.schema, k), `${name}: ${k}'s default is written in its schema, not again in docs.ts`);
+    }
     // The example is a task that uses this module.
     const task = parse(doc.example)[0];
     t.ok(Object.keys(task).some((k) => k === name), `${name}: the example is a task of this module`);

@@ -8,8 +8,9 @@ import { startTestCluster, connectTo, moduleContext, type TestCluster } from './
 import { KubeApiError, watchEventOutcome, type KubernetesConnection } from '../runner/connection/kubernetes.js';
 import type { RequestCounts } from '../runner/connection/types.js';
 import { UnreachableError } from '../runner/connection/types.js';
-import k8s, { type K8sArgs } from '../runner/modules/k8s.js';
+import k8s from '../runner/modules/k8s.js';
 import k8sInfo from '../runner/modules/k8s_info.js';
+import { callModule } from '../runner/executor/task.js';
 import type { ModuleContext, ModuleResult } from '../runner/modules/types.js';
 import { kubeStatus, kubeUp } from '../lab/kube/index.js';
 import { conflictMessage, parseDefinitions, redactSecretPair } from '../runner/k8s/objects.js';
@@ -61,11 +62,9 @@ t.teardown(async () => {
   await cluster?.stop();
 });
 
-/** What the executor does: plan, then apply only when changed and not checking. */
-async function run(ctx: ModuleContext, args: K8sArgs): Promise<ModuleResult> {
-  const plan = await k8s.plan(ctx, args);
-  if (!plan.changed || ctx.check) return { changed: plan.changed, diff: plan.diff, ...(plan.result ?? {}) };
-  return k8s.apply(ctx, args, plan);
+/** What the executor does: arguments validated and defaulted, facts, plan, then apply only when changed and not checking. */
+async function run(ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+  return callModule(k8s, ctx, args);
 }
 
 function delta(before: RequestCounts, after: RequestCounts) {
@@ -294,27 +293,27 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   const captured = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
   const tokenConn = await connectTo('k8stest', { url: cluster.api.url, token: robotToken, ca_file: cluster.files.ca }, captured);
   t.ok(captured.secrets.has(robotToken), 'token registered as secret by connect');
-  const info = await k8sInfo.plan(moduleContext(tokenConn), { kind: 'ConfigMap', namespace: 'mp-test' });
-  t.ok((info.result!.resources as any[]).some((r) => r.metadata.name === 'cm1'), 'token auth lists configmaps');
+  const info = await callModule(k8sInfo, moduleContext(tokenConn), { kind: 'ConfigMap', namespace: 'mp-test' });
+  t.ok((info.resources as any[]).some((r) => r.metadata.name === 'cm1'), 'token auth lists configmaps');
 
   // RBAC-limited token: clear 403 naming verb and resource
   await t.rejects(
     run(moduleContext(tokenConn), { definition: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nope', namespace: 'mp-test' }, data: { a: 'b' } } }),
     /ConfigMap mp-test\/nope: apply \(dry-run\) forbidden by RBAC[\s\S]*cannot patch resource "configmaps"/,
   );
-  await t.rejects(k8sInfo.plan(moduleContext(tokenConn), { kind: 'Secret', namespace: 'mp-test' }), /forbidden[\s\S]*cannot list resource "secrets"/);
+  await t.rejects(callModule(k8sInfo, moduleContext(tokenConn), { kind: 'Secret', namespace: 'mp-test' }), /forbidden[\s\S]*cannot list resource "secrets"/);
   // an object that appears later: the admin's wait watches and ends at the event, not at the next 30 s poll
   const adminBefore = conn.requestCounts();
   setTimeout(() => void run(admin, { definition: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', namespace: 'mp-test' }, data: { a: 'b' } } }), 600);
   const t0 = Date.now();
-  const watched = await k8sInfo.plan(moduleContext(conn), { kind: 'ConfigMap', name: 'watched', namespace: 'mp-test', wait: true, wait_timeout: 60, wait_sleep: 30 });
-  t.equal((watched.result!.resources as any[])[0]?.metadata.name, 'watched');
+  const watched = await callModule(k8sInfo, moduleContext(conn), { kind: 'ConfigMap', name: 'watched', namespace: 'mp-test', wait: true, wait_timeout: 60, wait_sleep: 30 });
+  t.equal((watched.resources as any[])[0]?.metadata.name, 'watched');
   t.ok(Date.now() - t0 < 20_000, `seen through the watch after ${Date.now() - t0} ms, before any 30 s poll`);
   t.ok((conn.requestCounts().byVerb.WATCH ?? 0) > (adminBefore.byVerb.WATCH ?? 0), 'a watch was opened');
   // a wait that never succeeds costs a read and one long watch per round, never a tight loop
   const loopBefore = conn.requestCounts();
   await t.rejects(
-    k8sInfo.plan(moduleContext(conn), { kind: 'ConfigMap', name: 'watched', namespace: 'mp-test', wait: true, wait_condition: { type: 'Never' }, wait_timeout: 3, wait_sleep: 1 }),
+    callModule(k8sInfo, moduleContext(conn), { kind: 'ConfigMap', name: 'watched', namespace: 'mp-test', wait: true, wait_condition: { type: 'Never' }, wait_timeout: 3, wait_sleep: 1 }),
     /timed out after 3 s waiting for condition Never=True/,
   );
   const loopAfter = conn.requestCounts();
@@ -324,8 +323,8 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   // the robot may get configmaps but not watch them: waiting falls back to polling and still sees the object appear
   const before = tokenConn.requestCounts();
   setTimeout(() => void run(admin, { definition: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: 'mp-test' }, data: { a: 'b' } } }), 600);
-  const late = await k8sInfo.plan(moduleContext(tokenConn), { kind: 'ConfigMap', name: 'late', namespace: 'mp-test', wait: true, wait_timeout: 30, wait_sleep: 0.2 });
-  t.equal((late.result!.resources as any[])[0]?.metadata.name, 'late', 'found by polling after the forbidden watch');
+  const late = await callModule(k8sInfo, moduleContext(tokenConn), { kind: 'ConfigMap', name: 'late', namespace: 'mp-test', wait: true, wait_timeout: 30, wait_sleep: 0.2 });
+  t.equal((late.resources as any[])[0]?.metadata.name, 'late', 'found by polling after the forbidden watch');
   const after = tokenConn.requestCounts();
   t.equal((after.byVerb.WATCH ?? 0) - (before.byVerb.WATCH ?? 0), 1, 'one watch tried, then polling');
   t.ok((after.byVerb.LIST ?? 0) - (before.byVerb.LIST ?? 0) >= 3, 'several reads while polling');
@@ -341,7 +340,7 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   // a user certificate without rights is authenticated but forbidden
   const nobody = await cluster.clientCert('nobody');
   const nobodyConn = await connectTo('k8stest', { url: cluster.api.url, ca_file: cluster.files.ca, client_cert_file: nobody.cert, client_key_file: nobody.key });
-  await t.rejects(k8sInfo.plan(moduleContext(nobodyConn), { kind: 'ConfigMap', namespace: 'mp-test' }), /User "nobody" cannot list resource "configmaps"/);
+  await t.rejects(callModule(k8sInfo, moduleContext(nobodyConn), { kind: 'ConfigMap', namespace: 'mp-test' }), /User "nobody" cannot list resource "configmaps"/);
   await nobodyConn.close();
 
   await t.rejects(connectTo('k8stest', { url: cluster.api.url, username: 'admin', password: 'pw' }), /removed basic authentication[\s\S]*api\.token/);
@@ -370,19 +369,19 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   fs.writeFileSync(path.join(dir, 'token-file.yaml'), kubeconfig({ tokenFile: 'robot.token' }));
   const tfCaptured = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
   const tfConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'token-file.yaml'), context: 'chosen' }, tfCaptured);
-  await t.rejects(k8sInfo.plan(moduleContext(tfConn), { kind: 'Secret', namespace: 'mp-test' }), /system:serviceaccount:mp-test:robot" cannot list resource "secrets"/, 'the token file is the robot');
+  await t.rejects(callModule(k8sInfo, moduleContext(tfConn), { kind: 'Secret', namespace: 'mp-test' }), /system:serviceaccount:mp-test:robot" cannot list resource "secrets"/, 'the token file is the robot');
   t.ok(tfCaptured.secrets.has(robotToken), 'a token read from a file is registered as a secret');
   await tfConn.close();
   await t.rejects(connectTo('k8stest', { kubeconfig: path.join(dir, 'cert.yaml'), context: 'missing' }), /context 'missing' not found in .*cert\.yaml; it has: chosen, current/);
 
   // an inventory token replaces the kubeconfig's user: it must not ride along with the admin certificate
   const overridden = await connectTo('k8stest', { kubeconfig: path.join(dir, 'cert.yaml'), context: 'chosen', token: robotToken });
-  await t.rejects(k8sInfo.plan(moduleContext(overridden), { kind: 'Secret', namespace: 'mp-test' }), /mp-test:robot" cannot list resource "secrets"/, 'runs as the robot, not as the admin');
+  await t.rejects(callModule(k8sInfo, moduleContext(overridden), { kind: 'Secret', namespace: 'mp-test' }), /mp-test:robot" cannot list resource "secrets"/, 'runs as the robot, not as the admin');
   await overridden.close();
   // a token file wins over an inline token, as in client-go
   fs.writeFileSync(path.join(dir, 'both.yaml'), kubeconfig({ token: 'not-a-valid-token', tokenFile: 'robot.token' }));
   const both = await connectTo('k8stest', { kubeconfig: path.join(dir, 'both.yaml'), context: 'chosen' });
-  t.ok(((await k8sInfo.plan(moduleContext(both), { kind: 'ConfigMap', namespace: 'mp-test' })).result!.resources as any[]).length > 0, 'authenticated with the file');
+  t.ok(((await callModule(k8sInfo, moduleContext(both), { kind: 'ConfigMap', namespace: 'mp-test' })).resources as any[]).length > 0, 'authenticated with the file');
   await both.close();
   // refused with a reason instead of silently connecting some other way
   fs.writeFileSync(path.join(dir, 'basic.yaml'), kubeconfig({ username: 'admin', password: 'pw-in-kubeconfig' }));
@@ -417,9 +416,9 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   const execCaptured = { warnings: [] as string[], secrets: new Set<string>(), logs: [] as string[] };
   const execConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'exec.yaml'), context: 'chosen' }, execCaptured);
   t.notMatch(execCaptured.logs.join('\n'), /client-node/, 'no client library');
-  const viaPlugin = await k8sInfo.plan(moduleContext(execConn), { kind: 'ConfigMap', namespace: 'mp-test' });
-  t.ok((viaPlugin.result!.resources as any[]).some((r) => r.metadata.name === 'cm1'), "the plugin's token authenticates");
-  await t.rejects(k8sInfo.plan(moduleContext(execConn), { kind: 'Secret', namespace: 'mp-test' }), /mp-test:robot" cannot list resource "secrets"/, 'as the robot');
+  const viaPlugin = await callModule(k8sInfo, moduleContext(execConn), { kind: 'ConfigMap', namespace: 'mp-test' });
+  t.ok((viaPlugin.resources as any[]).some((r) => r.metadata.name === 'cm1'), "the plugin's token authenticates");
+  await t.rejects(callModule(k8sInfo, moduleContext(execConn), { kind: 'Secret', namespace: 'mp-test' }), /mp-test:robot" cannot list resource "secrets"/, 'as the robot');
   t.ok(execCaptured.secrets.has(robotToken), "the plugin's token is registered as a secret");
   t.equal(execConn.pluginRuns(), 1, 'cached until its expirationTimestamp: one run for every request');
   await execConn.close();
@@ -428,7 +427,7 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   plugin('short.sh', `exp=$(date -u -d "@$(( $(date +%s) + 2 ))" +%Y-%m-%dT%H:%M:%SZ)\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}' '${robotToken}' "$exp"`);
   fs.writeFileSync(path.join(dir, 'short.yaml'), execUser(path.join(dir, 'short.sh'), 'client.authentication.k8s.io/v1'));
   const shortConn = await connectTo('k8stest', { kubeconfig: path.join(dir, 'short.yaml'), context: 'chosen' });
-  await k8sInfo.plan(moduleContext(shortConn), { kind: 'ConfigMap', namespace: 'mp-test' });
+  await callModule(k8sInfo, moduleContext(shortConn), { kind: 'ConfigMap', namespace: 'mp-test' });
   t.ok(shortConn.pluginRuns() >= 2, `an expiring credential is renewed (${shortConn.pluginRuns()} runs)`);
   await shortConn.close();
 
@@ -437,7 +436,7 @@ t.test('auth variants: token, client certificate, refused basic auth, insecure w
   plugin('revoked.sh', `n=$(cat ${counter} 2>/dev/null || echo 0); echo $((n+1)) > ${counter}\nif [ "$n" = 0 ]; then t=not-a-valid-token; else t='${robotToken}'; fi\nprintf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"${later}"}}' "$t"`);
   fs.writeFileSync(path.join(dir, 'revoked.yaml'), execUser(path.join(dir, 'revoked.sh')));
   const renewed = await connectTo('k8stest', { kubeconfig: path.join(dir, 'revoked.yaml'), context: 'chosen' });
-  t.ok((((await k8sInfo.plan(moduleContext(renewed), { kind: 'ConfigMap', namespace: 'mp-test' })).result!.resources) as any[]).length > 0, 'authenticated after the 401');
+  t.ok((((await callModule(k8sInfo, moduleContext(renewed), { kind: 'ConfigMap', namespace: 'mp-test' })).resources) as any[]).length > 0, 'authenticated after the 401');
   t.equal(renewed.pluginRuns(), 2, 'ran again after the 401, then kept the new credential');
   t.equal(fs.readFileSync(counter, 'utf8').trim(), '2', 'the plugin process ran twice');
   await renewed.close();
@@ -560,18 +559,18 @@ t.test('prune removes only meshplay-managed objects of the owner', async (t) => 
 
 t.test('k8s_info: get, list with selectors, Secret values registered', async (t) => {
   const ctx = moduleContext(conn);
-  const one = await k8sInfo.plan(ctx, { kind: 'Secret', name: 's1', namespace: 'mp-test' });
+  const one = await callModule(k8sInfo, ctx, { kind: 'Secret', name: 's1', namespace: 'mp-test' });
   t.equal(one.changed, false);
-  const s = (one.result!.resources as any[])[0];
+  const s = (one.resources as any[])[0];
   t.equal(Buffer.from(s.data.password, 'base64').toString(), 'another-value-123', 'value usable by later tasks');
   t.ok(ctx.captured.secrets.has('another-value-123'), 'but registered for redaction');
   t.notOk(s.metadata.managedFields);
-  const labelled = await k8sInfo.plan(ctx, { kind: 'ConfigMap', label_selectors: ['meshplay.io/owner=someone-else'] });
-  t.same((labelled.result!.resources as any[]).map((r) => r.metadata.name), ['other-owner'], 'across namespaces');
-  const byField = await k8sInfo.plan(ctx, { kind: 'ConfigMap', namespace: 'mp-test', field_selectors: ['metadata.name=keep-me'] });
-  t.equal((byField.result!.resources as any[]).length, 1);
-  const missing = await k8sInfo.plan(ctx, { kind: 'ConfigMap', name: 'absent-one', namespace: 'mp-test' });
-  t.same(missing.result!.resources, []);
+  const labelled = await callModule(k8sInfo, ctx, { kind: 'ConfigMap', label_selectors: ['meshplay.io/owner=someone-else'] });
+  t.same((labelled.resources as any[]).map((r) => r.metadata.name), ['other-owner'], 'across namespaces');
+  const byField = await callModule(k8sInfo, ctx, { kind: 'ConfigMap', namespace: 'mp-test', field_selectors: ['metadata.name=keep-me'] });
+  t.equal((byField.resources as any[]).length, 1);
+  const missing = await callModule(k8sInfo, ctx, { kind: 'ConfigMap', name: 'absent-one', namespace: 'mp-test' });
+  t.same(missing.resources, []);
 });
 
 t.test('API server stopped: UnreachableError', async (t) => {
@@ -583,7 +582,7 @@ t.test('API server stopped: UnreachableError', async (t) => {
   process.kill(cluster.pids.apiserver, 'SIGTERM');
   await new Promise((r) => setTimeout(r, 1500));
   const ctx = moduleContext(conn);
-  await t.rejects(k8sInfo.plan(ctx, { kind: 'ConfigMap', namespace: 'mp-test' }), UnreachableError);
+  await t.rejects(callModule(k8sInfo, ctx, { kind: 'ConfigMap', namespace: 'mp-test' }), UnreachableError);
   await t.rejects(connectTo('k8stest', { kubeconfig: cluster.api.kubeconfig }), UnreachableError);
   t.ok(KubeApiError);
 });

@@ -5,7 +5,8 @@
 import t from 'tap';
 import { startTestCluster, connectTo, moduleContext, type TestCluster } from './helpers/kube.js';
 import type { KubernetesConnection } from '../runner/connection/kubernetes.js';
-import k8s, { type K8sArgs } from '../runner/modules/k8s.js';
+import k8s from '../runner/modules/k8s.js';
+import { callModule } from '../runner/executor/task.js';
 import k8sUninstall from '../runner/modules/k8s_uninstall.js';
 import type { Module, ModuleContext, ModuleResult } from '../runner/modules/types.js';
 import { mergeRecords, revertPatch } from '../runner/k8s/ownership.js';
@@ -22,10 +23,8 @@ t.teardown(async () => {
   await cluster?.stop();
 });
 
-async function run<A>(mod: Module<A, any>, ctx: ModuleContext, args: A): Promise<ModuleResult> {
-  const plan = await mod.plan(ctx, args);
-  if (!plan.changed || ctx.check) return { changed: plan.changed, msg: plan.msg, diff: plan.diff, ...(plan.result ?? {}) };
-  return mod.apply(ctx, args, plan);
+async function run(mod: Module, ctx: ModuleContext, args: Record<string, unknown>): Promise<ModuleResult> {
+  return callModule(mod, ctx, args);
 }
 
 const serverFields = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation'];
@@ -78,7 +77,7 @@ t.test('create marks; adopt records; prune and uninstall give back exactly; fore
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'user-ns', labels: { 'meshplay.io/component': 'demo', tier: 'mesh' } }, data: { mode } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'made', namespace: 'user-ns', labels: { 'meshplay.io/component': 'demo' } }, data: { a: '1' } },
   ];
-  const first = await run(k8s, ctx, { definition: defs('STRICT'), force: true } as K8sArgs);
+  const first = await run(k8s, ctx, { definition: defs('STRICT'), force: true });
   t.equal(first.changed, true, String(first.msg));
   const ns = await get('/api/v1/namespaces/user-ns');
   t.same(content(ns), before.ns, 'a Namespace that existed and needed nothing is left exactly as it was (no label)');
@@ -92,20 +91,20 @@ t.test('create marks; adopt records; prune and uninstall give back exactly; fore
   t.same(JSON.parse(settings.metadata.annotations['meshplay.io/adopted']), { metadata: { labels: { tier: null } }, data: { mode: 'PERMISSIVE' } });
   t.same(settings.data, { mode: 'STRICT', other: 'x' }, "meshplay's value applied, the user's other key kept");
 
-  const again = await run(k8s, ctx, { definition: defs('STRICT'), force: true } as K8sArgs);
+  const again = await run(k8s, ctx, { definition: defs('STRICT'), force: true });
   t.equal(again.changed, false, 're-run: changed=0');
 
   // A Secret that existed: meshplay refuses to change its data (the old values could not be given back).
-  const refused = await run(k8s, ctx, { definition: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: 'user-ns' }, stringData: { token: 'added-by-mesh' } } } as K8sArgs).catch((e) => e);
+  const refused = await run(k8s, ctx, { definition: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: 'user-ns' }, stringData: { token: 'added-by-mesh' } } }).catch((e) => e);
   t.match(String(refused), /Secret user-ns\/creds exists and was not created by meshplay/);
   t.notOk(String(refused).includes('hunter22'), 'the message carries no secret value');
 
   // A second change to the adopted object keeps the first recorded value (the original).
-  await run(k8s, ctx, { definition: defs('DISABLE'), force: true } as K8sArgs);
+  await run(k8s, ctx, { definition: defs('DISABLE'), force: true });
   t.same(JSON.parse((await get(cmPath('user-ns', 'settings'))).metadata.annotations['meshplay.io/adopted']).data, { mode: 'PERMISSIVE' });
 
   // prune by the role's selector: the created one deleted, the adopted one given back, the foreign one untouched.
-  const pruned = await run(k8s, ctx, { definition: [defs('STRICT')[1]!], prune: { selector: 'meshplay.io/component=demo', namespace: 'user-ns', kinds: [{ kind: 'ConfigMap' }] } } as K8sArgs);
+  const pruned = await run(k8s, ctx, { definition: [defs('STRICT')[1]!], prune: { selector: 'meshplay.io/component=demo', namespace: 'user-ns', kinds: [{ kind: 'ConfigMap' }] } });
   t.same(pruned.pruned, ['ConfigMap user-ns/made']);
   t.same(pruned.released, ['ConfigMap user-ns/settings']);
   t.same(content(await get(cmPath('user-ns', 'settings'))), before.settings, 'adopted ConfigMap exactly as before');
@@ -113,7 +112,7 @@ t.test('create marks; adopt records; prune and uninstall give back exactly; fore
   t.notOk(await get(cmPath('user-ns', 'made')), 'created ConfigMap deleted');
 
   // Adopt again, add a user object inside meshplay's namespace, then uninstall (check first: same plan).
-  await run(k8s, ctx, { definition: defs('STRICT'), force: true } as K8sArgs);
+  await run(k8s, ctx, { definition: defs('STRICT'), force: true });
   await seed(cmPath('mesh-ns', 'users-own'), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'users-own', namespace: 'mesh-ns' }, data: { x: 'y' } });
   const kinds = [{ kind: 'ConfigMap' }, { kind: 'Secret' }, { kind: 'Namespace' }];
   const check = await run(k8sUninstall, moduleContext(conn, { check: true }), { kinds });

@@ -39,7 +39,8 @@ export function schemaRows(schema: Schema, doc: ModuleDoc | undefined, prefix = 
       name: full,
       type: typeName(sub),
       required: required.has(name),
-      ...(d && 'default' in d ? { default: d.default } : {}),
+      // The schema's default is the one applied; a documented one describes a default computed at run time.
+      ...('default' in sub ? { default: sub.default } : d && 'default' in d ? { default: d.default } : {}),
       ...(sub.enum ? { choices: sub.enum } : {}),
       description: d?.description ?? '',
     });

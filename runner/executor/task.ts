@@ -1,6 +1,7 @@
 // One module task on one host: conditions, loops, retries, check mode, changed_when/failed_when, no_log.
 // The module plans; this code decides whether to apply, so --check and --diff come from the same plan.
 import { argsValidator, loadModule } from '../modules/index.js';
+import { applyDefaults } from '../modules/args.js';
 import { sleep } from '../sleep.js';
 import { truthy } from '../template/values.js';
 import { noLog as censored } from '../secrets/redact.js';
@@ -146,8 +147,7 @@ function ignoreErrors(task: ModuleTask, env: TaskEnvironment): boolean {
 async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnvironment, vars: Dict, noLog: boolean): Promise<TaskOutcome> {
   const { templater, searchPaths } = env;
   const opts = { searchPaths, memo: env.memo };
-  const args = dropOmitted(templater.render(task.args, vars, opts) as Dict);
-  await validateArgs(mod, args);
+  const args = await moduleArgs(mod, dropOmitted(templater.render(task.args, vars, opts) as Dict));
   for (const k of mod.secretArgs ?? []) if (typeof args[k] === 'string' && args[k]) env.redactor.addSecret(args[k] as string);
 
   const delegate = task.delegate_to ? String(templater.render(task.delegate_to, vars, opts)) : undefined;
@@ -233,15 +233,33 @@ function evalCond(t: Templater, cond: unknown, vars: Dict, opts: { searchPaths: 
   return Array.isArray(cond) ? cond.every((c) => t.condition(c, vars, opts)) : t.condition(cond, vars, opts);
 }
 
+/** The arguments a module sees: validated against its schema, then defaulted from it (the one place defaults are filled in). */
+async function moduleArgs(mod: Module, given: Dict): Promise<Dict> {
+  await validateArgs(mod, given);
+  return applyDefaults<Dict>(mod.schema, given);
+}
+
+/**
+ * One call of a module as a task makes it, for a context built elsewhere (tests): arguments validated and
+ * defaulted, secret arguments registered, facts, plan, and apply when the plan changes something outside check mode.
+ */
+export async function callModule(mod: Module, ctx: ModuleContext, given: Dict): Promise<ModuleResult> {
+  const args = await moduleArgs(mod, given);
+  for (const k of mod.secretArgs ?? []) if (typeof args[k] === 'string' && args[k]) ctx.secret(args[k] as string);
+  return invoke(mod, ctx, args, ctx.check);
+}
+
 async function invoke(mod: Module, ctx: ModuleContext, args: Dict, check: boolean): Promise<ModuleResult> {
-  const plan = await mod.plan(ctx, args);
+  const facts = await mod.facts(ctx, args);
+  const plan = mod.plan(facts, args, ctx);
   if (check && plan.unpredictable) {
     return { changed: false, skipped: true, msg: `skipped in check mode: ${mod.name} cannot predict its changes` };
   }
   const diff = ctx.diff ? plan.diff : undefined;
-  if (check || !plan.changed) {
+  if (check || (!plan.changed && !plan.settle)) {
     return { changed: plan.changed, ...(plan.result ?? {}), ...(plan.msg ? { msg: plan.msg } : {}), ...(diff ? { diff } : {}) };
   }
+  if (!mod.apply) throw new Error(`module ${mod.name} planned a change but cannot apply one`);
   const applied = await mod.apply(ctx, args, plan);
   if (!ctx.diff) delete applied.diff;
   else if (!applied.diff && diff) applied.diff = diff;

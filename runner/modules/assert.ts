@@ -1,23 +1,20 @@
+import { any, boolean, object, required, withDefault } from './args.js';
 import type { Module } from './types.js';
 
-interface AssertArgs {
-  that: unknown;
-  fail_msg?: unknown;
-  msg?: unknown;
-  success_msg?: unknown;
-  quiet?: boolean;
-}
+const schema = object({
+  that: required(any()),
+  // No schema default: msg is its alias, used when fail_msg is not given.
+  fail_msg: any(),
+  msg: any(),
+  success_msg: withDefault(any(), 'All assertions passed'),
+  quiet: withDefault(boolean(), false),
+});
 
-const assert: Module<AssertArgs> = {
+const assert: Module<typeof schema, undefined> = {
   name: 'assert',
-  local: true,
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['that'],
-    properties: { that: {}, fail_msg: {}, msg: {}, success_msg: {}, quiet: { type: 'boolean' } },
-  },
-  async plan(ctx, args) {
+  schema,
+  facts: async () => undefined,
+  plan(_facts, args, ctx) {
     const conditions = Array.isArray(args.that) ? args.that : [args.that];
     for (const c of conditions) {
       // The same rule as when: (one truthiness, runner/template conditionValue).
@@ -25,10 +22,7 @@ const assert: Module<AssertArgs> = {
         return { changed: false, result: { failed: true, assertion: c, evaluated_to: false, msg: args.fail_msg ?? args.msg ?? 'Assertion failed' } };
       }
     }
-    return { changed: false, result: args.quiet ? {} : { msg: args.success_msg ?? 'All assertions passed' } };
-  },
-  async apply() {
-    return { changed: false };
+    return { changed: false, result: args.quiet ? {} : { msg: args.success_msg } };
   },
 };
 

@@ -1,45 +1,43 @@
 // Runs a program without a shell. Cannot predict its effect: changed unless changed_when says otherwise,
 // skipped under --check unless creates/removes already decide it.
+import { array, boolean, object, string, types, withDefault, type ArgsOf } from './args.js';
 import type { Module, ModuleContext, ModuleResult, Plan } from './types.js';
 import { commandConnection, pathExists, shellQuote, splitCommand } from './util.js';
 
-export interface CommandArgs {
-  cmd?: string;
-  argv?: string[];
-  creates?: string;
-  removes?: string;
-  chdir?: string;
-  stdin?: string;
-  stdin_add_newline?: boolean;
-  strip_empty_ends?: boolean;
-  executable?: string;
+export const commandSchema = object({
+  cmd: string(),
+  argv: array(types<string | number>(['string', 'number'])),
+  creates: string(),
+  removes: string(),
+  chdir: string(),
+  stdin: string(),
+  stdin_add_newline: withDefault(boolean(), true),
+  strip_empty_ends: withDefault(boolean(), true),
+  executable: string(),
+});
+export type CommandArgs = ArgsOf<typeof commandSchema>;
+
+/** Whether creates/removes already decide the task: read on the host before anything runs. */
+export interface CommandFacts {
+  createsExists?: boolean;
+  removesExists?: boolean;
 }
 
-export const commandSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    cmd: { type: 'string' },
-    argv: { type: 'array', items: { type: ['string', 'number'] } },
-    creates: { type: 'string' },
-    removes: { type: 'string' },
-    chdir: { type: 'string' },
-    stdin: { type: 'string' },
-    stdin_add_newline: { type: 'boolean' },
-    strip_empty_ends: { type: 'boolean' },
-    executable: { type: 'string' },
-  },
-};
-
-export async function planCommand(ctx: ModuleContext, args: CommandArgs): Promise<Plan> {
+export async function commandFacts(ctx: ModuleContext, args: CommandArgs): Promise<CommandFacts> {
   if (!args.cmd && !args.argv) throw new Error('no command given: set cmd (or the free-form text) or argv');
-  if (args.creates || args.removes) {
-    const conn = await commandConnection(ctx);
-    // As Ansible's command module: the reason is the result's stdout (and msg), rc 0, nothing run.
-    const skip = (why: string): Plan => ({ changed: false, msg: why, result: { rc: 0, stdout: why, stdout_lines: [why], stderr: '', stderr_lines: [] } });
-    if (args.creates && (await pathExists(conn, args.creates))) return skip(`skipped, since ${args.creates} exists`);
-    if (args.removes && !(await pathExists(conn, args.removes))) return skip(`skipped, since ${args.removes} does not exist`);
-  }
+  if (!args.creates && !args.removes) return {};
+  const conn = await commandConnection(ctx);
+  return {
+    createsExists: args.creates ? await pathExists(conn, args.creates) : undefined,
+    removesExists: args.removes ? await pathExists(conn, args.removes) : undefined,
+  };
+}
+
+export function planCommand(facts: CommandFacts, args: CommandArgs): Plan {
+  // As Ansible's command module: the reason is the result's stdout (and msg), rc 0, nothing run.
+  const skip = (why: string): Plan => ({ changed: false, msg: why, result: { rc: 0, stdout: why, stdout_lines: [why], stderr: '', stderr_lines: [] } });
+  if (args.creates && facts.createsExists) return skip(`skipped, since ${args.creates} exists`);
+  if (args.removes && facts.removesExists === false) return skip(`skipped, since ${args.removes} does not exist`);
   return { changed: true, unpredictable: true };
 }
 
@@ -49,7 +47,7 @@ export async function runCommand(ctx: ModuleContext, args: CommandArgs, shell: b
     ? args.executable ? [args.executable, '-c', args.cmd!] : args.cmd!
     : args.argv ? args.argv.map(String) : splitCommand(args.cmd!);
   const expanded = shell ? undefined : expandOnHost(command as string[]);
-  const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline === false ? '' : '\n') : undefined;
+  const stdin = args.stdin !== undefined ? args.stdin + (args.stdin_add_newline ? '\n' : '') : undefined;
   const start = new Date();
   const r = await conn.exec(expanded ?? command, { stdin, cwd: args.chdir, become: ctx.become, becomePassword: ctx.becomePassword, env: ctx.environment });
   // A program that does not exist: Ansible's command module fails with Python's ENOENT (rc 2), unchanged.
@@ -57,7 +55,7 @@ export async function runCommand(ctx: ModuleContext, args: CommandArgs, shell: b
     const program = Array.isArray(command) ? command[0] : command;
     return { changed: false, failed: true, cmd: command, rc: 2, stdout: '', stderr: '', stdout_lines: [], stderr_lines: [], msg: `[Errno 2] No such file or directory: b'${program}'` };
   }
-  const strip = args.strip_empty_ends !== false;
+  const strip = args.strip_empty_ends;
   const stdout = strip ? r.stdout.replace(/\n+$/, '') : r.stdout;
   const stderr = strip ? r.stderr.replace(/\n+$/, '') : r.stderr;
   const result: ModuleResult = {
@@ -117,9 +115,10 @@ export function expandOnHost(argv: string[]): string | undefined {
   return `${assignments ? `${assignments}; ` : ''}exec ${words.join(' ')}`;
 }
 
-const command: Module<CommandArgs> = {
+const command: Module<typeof commandSchema, CommandFacts> = {
   name: 'command',
   schema: commandSchema,
+  facts: commandFacts,
   plan: planCommand,
   apply: (ctx, args) => runCommand(ctx, args, false),
 };

@@ -1,21 +1,19 @@
 import { UndefinedVariableError } from '../errors.js';
+import { any, integer, object, string, withDefault } from './args.js';
 import type { Module } from './types.js';
 
-interface DebugArgs {
-  msg?: unknown;
-  var?: string;
-  verbosity?: number;
-}
+const schema = object({
+  msg: withDefault(any(), 'Hello world!'),
+  var: string(),
+  verbosity: withDefault(integer({ minimum: 0 }), 0),
+});
 
-const debug: Module<DebugArgs> = {
+// Reads nothing: what it prints is a render of the task's variables.
+const debug: Module<typeof schema, undefined> = {
   name: 'debug',
-  local: true,
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { msg: {}, var: { type: 'string' }, verbosity: { type: 'integer', minimum: 0 } },
-  },
-  async plan(ctx, args) {
+  schema,
+  facts: async () => undefined,
+  plan(_facts, args, ctx) {
     // As Ansible's debug: below its verbosity the task is skipped; an undefined var is reported, not an error.
     if (args.verbosity && Number(ctx.render('{{ ansible_verbosity }}') ?? 0) < args.verbosity) {
       return { changed: false, result: { skipped: true, skipped_reason: 'Verbosity threshold not met.' } };
@@ -30,10 +28,7 @@ const debug: Module<DebugArgs> = {
       }
       return { changed: false, result: { [args.var]: value, _ansible_verbose_always: true } };
     }
-    return { changed: false, result: { msg: args.msg ?? 'Hello world!', _ansible_verbose_always: true } };
-  },
-  async apply() {
-    return { changed: false };
+    return { changed: false, result: { msg: args.msg, _ansible_verbose_always: true } };
   },
 };
 

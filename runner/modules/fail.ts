@@ -1,15 +1,13 @@
+import { any, object, withDefault } from './args.js';
 import type { Module } from './types.js';
 
-const fail: Module<{ msg?: unknown }> = {
+const schema = object({ msg: withDefault(any(), 'Failed as requested from task') });
+
+const fail: Module<typeof schema, undefined> = {
   name: 'fail',
-  local: true,
-  schema: { type: 'object', additionalProperties: false, properties: { msg: {} } },
-  async plan(_ctx, args) {
-    return { changed: false, result: { failed: true, msg: args.msg ?? 'Failed as requested from task' } };
-  },
-  async apply() {
-    return { changed: false };
-  },
+  schema,
+  facts: async () => undefined,
+  plan: (_facts, args) => ({ changed: false, result: { failed: true, msg: args.msg } }),
 };
 
 export default fail;

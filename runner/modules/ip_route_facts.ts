@@ -2,6 +2,7 @@
 // announces (blackhole routes), routes BIRD learned, and routes meshplay manages. Never changes anything.
 import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes, routeFacts } from '../routes/node.js';
 import type { Route } from '../routes/parse.js';
+import { integer, object, string, withDefault } from './args.js';
 import type { Module } from './types.js';
 import { commandConnection } from './util.js';
 
@@ -20,38 +21,29 @@ export function takeRecentRoutes(host: string): { routes: Route[]; ageMs: number
   return r && ageMs <= REUSE_WITHIN_MS ? { routes: r.routes, ageMs } : undefined;
 }
 
-interface Args {
-  managed_protocol?: number;
-  managed_protocol_name?: string;
+const schema = object({
+  managed_protocol: withDefault(integer({ minimum: 1, maximum: 255 }), DEFAULT_PROTOCOL),
+  managed_protocol_name: withDefault(string({ pattern: '^[A-Za-z][A-Za-z0-9_-]*$' }), DEFAULT_PROTOCOL_NAME),
   /** Address other clusters should route this node's blocks via (default: the node's inventory address). */
-  via?: string;
-}
+  via: string(),
+});
 
-const mod: Module<Args> = {
+const mod: Module<typeof schema, Route[]> = {
   name: 'ip_route_facts',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      managed_protocol: { type: 'integer', minimum: 1, maximum: 255 },
-      managed_protocol_name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]*$' },
-      via: { type: 'string' },
-    },
-  },
-  async plan(ctx, args) {
-    const proto = args.managed_protocol ?? DEFAULT_PROTOCOL;
+  schema,
+  async facts(ctx) {
     const table = await readRoutes(await commandConnection(ctx), ctx.host.name, ctx.environment);
     readThisRun.set(ctx.host.name, { routes: table, at: performance.now() });
-    const c = classify(table, proto, args.managed_protocol_name ?? DEFAULT_PROTOCOL_NAME);
-    const facts = routeFacts(ctx.host, ctx.inventory, c, proto, args.via);
+    return table;
+  },
+  plan(table, args, ctx) {
+    const c = classify(table, args.managed_protocol, args.managed_protocol_name);
+    const facts = routeFacts(ctx.host, ctx.inventory, c, args.managed_protocol, args.via);
     return {
       changed: false,
       msg: `${facts.owned_blocks.length} owned block(s), ${facts.bird_learned.length} BIRD-learned, ${facts.managed.length} managed route(s)`,
       result: { ansible_facts: { routes: facts } },
     };
-  },
-  async apply() {
-    throw new Error('ip_route_facts never changes anything');
   },
 };
 

@@ -4,36 +4,39 @@
 // blocks via their owning nodes, and overlapping blocks between clusters are refused.
 import { batchLines, planChanged, routeLine, type DesiredRoute, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
 import { outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
-import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, knownPeers, planNodeRoutes, readRoutes } from '../routes/node.js';
+import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, knownPeers, managedDigest, planNodeRoutes, readRoutes } from '../routes/node.js';
+import type { Route } from '../routes/parse.js';
+import { array, boolean, integer, object, oneOf, required, string, types, withDefault, type ArgsOf } from './args.js';
 import { takeRecentRoutes } from './ip_route_facts.js';
-import type { Module, ModuleContext } from './types.js';
+import type { Module, Plan, PlanContext } from './types.js';
 import { commandConnection, shellQuote } from './util.js';
 
-interface Args {
-  routes?: DesiredRoute[];
+const route = object({ dest: required(string()), via: required(string()), dev: string(), metric: integer({ minimum: 0 }) });
+
+const schema = object({
+  routes: array(route),
   /** ip_route_facts of every node (entries of unreachable nodes may be missing). */
-  peers?: Array<PeerFacts | null | undefined>;
+  peers: array(types<PeerFacts | null>(['object', 'null'])),
   /** Every node whose facts `peers` should hold (e.g. groups['nodes']): a node without facts stops pruning. */
-  nodes?: string[];
+  nodes: withDefault(array(string()), []),
   /** Only check `peers` for overlaps (run_once before any change); reads nothing from the host. */
-  only_check?: boolean;
-  state?: 'present' | 'absent';
-  prune?: boolean;
-  protocol?: number;
-  protocol_name?: string;
+  only_check: withDefault(boolean(), false),
+  state: withDefault(oneOf(['present', 'absent']), 'present'),
+  prune: withDefault(boolean(), false),
+  protocol: withDefault(integer({ minimum: 1, maximum: 255 }), DEFAULT_PROTOCOL),
+  protocol_name: withDefault(string({ pattern: '^[A-Za-z][A-Za-z0-9_-]*$' }), DEFAULT_PROTOCOL_NAME),
+});
+export type IpRoutesArgs = ArgsOf<typeof schema>;
+
+/** The node's routing table (undefined under only_check, which reads nothing). */
+export interface IpRoutesFacts {
+  routes?: Route[];
 }
 
-interface Data {
+export interface IpRoutesData {
   lines: string[];
   plan: RoutePlan;
 }
-
-const routeSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['dest', 'via'],
-  properties: { dest: { type: 'string' }, via: { type: 'string' }, dev: { type: 'string' }, metric: { type: 'integer', minimum: 0 } },
-};
 
 // Every node checks the same peer set; the overlap check is quadratic in blocks, so it runs once per distinct
 // set. Nodes usually receive the very same peers list (hosts share that render), recognised by identity; a key
@@ -45,7 +48,7 @@ interface PeerCheck {
 const checksByList = new WeakMap<object, PeerCheck>();
 const checksByKey = new Map<string, PeerCheck>();
 
-function checkPeers(ctx: ModuleContext, peers: PeerFacts[], warnAll: boolean, sharedList?: object): void {
+function checkPeers(ctx: PlanContext, peers: PeerFacts[], warnAll: boolean, sharedList?: object): void {
   let check = sharedList ? checksByList.get(sharedList) : undefined;
   if (!check) {
     const key = JSON.stringify(peers.map((p) => [p.node, p.cluster, p.pod_cidr, p.owned_blocks]));
@@ -62,89 +65,26 @@ function checkPeers(ctx: ModuleContext, peers: PeerFacts[], warnAll: boolean, sh
 const lines = (routes: PlannedRoute[]) =>
   routes.map((r) => routeLine({ dest: r.dest, via: r.via, metric: r.metric })).join('\n') + (routes.length ? '\n' : '');
 
-const mod: Module<Args, Data> = {
+const mod: Module<typeof schema, IpRoutesFacts, IpRoutesData> = {
   name: 'ip_routes',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      routes: { type: 'array', items: routeSchema },
-      peers: { type: 'array', items: { type: ['object', 'null'] } },
-      nodes: { type: 'array', items: { type: 'string' } },
-      only_check: { type: 'boolean' },
-      state: { enum: ['present', 'absent'] },
-      prune: { type: 'boolean' },
-      protocol: { type: 'integer', minimum: 1, maximum: 255 },
-      protocol_name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]*$' },
-    },
-  },
-  async plan(ctx, args) {
-    const proto = args.protocol ?? DEFAULT_PROTOCOL;
-    const protoName = args.protocol_name ?? DEFAULT_PROTOCOL_NAME;
-    // Nodes we could not read keep being routed through what their cluster peers' BIRD knows of them.
-    const { peers, missing, unnamed, inferred } = knownPeers((args.peers as unknown[] | undefined) ?? [], args.nodes ?? [], ctx.inventory);
-    if (args.peers && !peers.length && args.peers.length)
-      throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
-    if (args.only_check) {
-      if (!args.peers) throw new Error('only_check needs peers');
-      checkPeers(ctx, peers, true, inferred ? undefined : args.peers);
-      const clusters = new Set(peers.map((p) => p.cluster));
-      return { changed: false, msg: `no overlapping pod blocks among ${peers.length} node(s) of ${clusters.size} cluster(s)`, result: { overlaps: [] } };
-    }
-    let prune = args.prune ?? false;
-    if (args.peers) {
-      checkPeers(ctx, peers, false, inferred ? undefined : args.peers);
-      // A node we could not read may still own blocks: pruning now would cut its pods off.
-      if ((missing.length || unnamed) && prune) {
-        prune = false;
-        ctx.warn(
-          `${ctx.host.name}: route facts of ${Math.max(missing.length, unnamed)} node(s) are missing${missing.length ? ` (${missing.join(', ')})` : ''}, ` +
-            'unreachable or not in this run; not pruning routes this run',
-        );
-      }
-    }
+  schema,
+  async facts(ctx, args) {
+    if (args.only_check) return {};
     const recent = takeRecentRoutes(ctx.host.name);
     if (recent) ctx.log(2, `${ctx.host.name}: using the routes ip_route_facts read ${Math.round(recent.ageMs)} ms ago`);
-    const c = classify(recent?.routes ?? (await readRoutes(await commandConnection(ctx), ctx.host.name, ctx.environment)), proto, protoName);
-    const plan = planNodeRoutes({
-      node: ctx.host.name,
-      cluster: ctx.host.cluster ?? '',
-      classes: c,
-      peers: args.peers ? peers : undefined,
-      routes: args.routes,
-      state: args.state,
-      prune,
-    });
-    for (const w of plan.warnings) ctx.warn(`${ctx.host.name}: ${w}`);
-    const batch = batchLines(plan, proto);
-    const counts = { added: plan.add.length, deleted: plan.del.length, replaced: plan.replace.length };
-    const header = `routes proto ${proto} (${protoName}) on ${ctx.host.name}`;
-    return {
-      changed: planChanged(plan),
-      msg: planChanged(plan) ? `${counts.added} to add, ${counts.replaced} to replace, ${counts.deleted} to delete` : `${plan.after.length} route(s) as desired`,
-      diff: [{ before: lines(c.managed.map((r) => ({ dest: r.dst, via: r.gateway, dev: r.dev, metric: r.metric }))), after: lines(plan.after), beforeHeader: header, afterHeader: header }],
-      result: {
-        ...counts,
-        routes: plan.after.map(routeLine),
-        commands: batch,
-        warnings: plan.warnings,
-        probes: args.peers ? probeTargets({ cluster: ctx.host.cluster ?? '' }, peers) : [],
-      },
-      data: { lines: batch, plan },
-    };
+    return { routes: recent?.routes ?? (await readRoutes(await commandConnection(ctx), ctx.host.name, ctx.environment)) };
   },
+  plan: planIpRoutes,
   async apply(ctx, args, plan) {
-    const proto = args.protocol ?? DEFAULT_PROTOCOL;
-    const name = args.protocol_name ?? DEFAULT_PROTOCOL_NAME;
     const conn = await commandConnection(ctx);
     // Naming the protocol makes `ip route` show "proto meshplay"; best effort (read-only /etc is fine).
     const conf = '/etc/iproute2/rt_protos.d/meshplay.conf';
-    const entry = `${proto}\t${name}`;
+    const entry = `${args.protocol}\t${args.protocol_name}`;
     const script =
       `{ [ "$(cat ${conf} 2>/dev/null)" = ${shellQuote(entry)} ] || ` +
       `{ mkdir -p /etc/iproute2/rt_protos.d && printf '%s\\n' ${shellQuote(entry)} > ${conf}; }; } 2>/dev/null; ` +
       'ip -batch -';
-    const data = plan.data!;
+    const data = plan.data;
     const r = await conn.exec(script, { stdin: data.lines.join('\n') + '\n', become: ctx.become, becomePassword: ctx.becomePassword, env: ctx.environment });
     const counts = { added: data.plan.add.length, deleted: data.plan.del.length, replaced: data.plan.replace.length };
     if (r.code !== 0)
@@ -158,5 +98,62 @@ const mod: Module<Args, Data> = {
     return { ...(plan.result ?? {}), changed: true, ...counts, ...(plan.diff ? { diff: plan.diff } : {}) };
   },
 };
+
+/** Pure: the route changes of one node from its table, the peers' facts and the arguments. */
+export function planIpRoutes(facts: IpRoutesFacts, args: IpRoutesArgs, ctx: PlanContext): Plan<IpRoutesData> {
+  const proto = args.protocol;
+  const protoName = args.protocol_name;
+  // Nodes we could not read keep being routed through what their cluster peers' BIRD knows of them.
+  const { peers, missing, unnamed, inferred } = knownPeers((args.peers as unknown[] | undefined) ?? [], args.nodes, ctx.inventory);
+  if (args.peers && !peers.length && args.peers.length)
+    throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
+  if (args.only_check) {
+    if (!args.peers) throw new Error('only_check needs peers');
+    checkPeers(ctx, peers, true, inferred ? undefined : args.peers);
+    const clusters = new Set(peers.map((p) => p.cluster));
+    return { changed: false, msg: `no overlapping pod blocks among ${peers.length} node(s) of ${clusters.size} cluster(s)`, result: { overlaps: [] }, data: { lines: [], plan: { add: [], del: [], replace: [], after: [], warnings: [] } } };
+  }
+  let prune = args.prune;
+  if (args.peers) {
+    checkPeers(ctx, peers, false, inferred ? undefined : args.peers);
+    // A node we could not read may still own blocks: pruning now would cut its pods off.
+    if ((missing.length || unnamed) && prune) {
+      prune = false;
+      ctx.warn(
+        `${ctx.host.name}: route facts of ${Math.max(missing.length, unnamed)} node(s) are missing${missing.length ? ` (${missing.join(', ')})` : ''}, ` +
+          'unreachable or not in this run; not pruning routes this run',
+      );
+    }
+  }
+  if (!facts.routes) throw new Error(`${ctx.host.name}: no routing table was read`);
+  const c = classify(facts.routes, proto, protoName);
+  const plan = planNodeRoutes({
+    node: ctx.host.name,
+    cluster: ctx.host.cluster ?? '',
+    classes: c,
+    peers: args.peers ? peers : undefined,
+    routes: args.routes,
+    state: args.state,
+    prune,
+  });
+  for (const w of plan.warnings) ctx.warn(`${ctx.host.name}: ${w}`);
+  const batch = batchLines(plan, proto);
+  const counts = { added: plan.add.length, deleted: plan.del.length, replaced: plan.replace.length };
+  const header = `routes proto ${proto} (${protoName}) on ${ctx.host.name}`;
+  return {
+    changed: planChanged(plan),
+    msg: planChanged(plan) ? `${counts.added} to add, ${counts.replaced} to replace, ${counts.deleted} to delete` : `${plan.after.length} route(s) as desired`,
+    diff: [{ before: lines(c.managed.map((r) => ({ dest: r.dst, via: r.gateway, dev: r.dev, metric: r.metric }))), after: lines(plan.after), beforeHeader: header, afterHeader: header }],
+    result: {
+      ...counts,
+      routes: plan.after.map(routeLine),
+      commands: batch,
+      warnings: plan.warnings,
+      probes: args.peers ? probeTargets({ cluster: ctx.host.cluster ?? '' }, peers) : [],
+    },
+    data: { lines: batch, plan },
+    fingerprints: [{ kind: 'routes', host: ctx.host.name, protocol: proto, digest: managedDigest(c.managed) }],
+  };
+}
 
 export default mod;

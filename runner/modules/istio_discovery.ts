@@ -2,16 +2,18 @@
 // and returns the selector-less Services + Endpoints a remote cluster needs so its sidecars find it. Read-only:
 // a k8s task applies the returned `definitions`, so an address change re-writes only the Endpoints. The rule
 // (modes, objects, the drift probe `meshplay status` uses) lives in runner/mesh/discovery.ts.
-import type { Module, ModuleContext, Plan } from './types.js';
+import { array, object, oneOf, string, withDefault, type ArgsOf } from './args.js';
+import type { Module, ModuleContext } from './types.js';
 import { kubeConnection } from '../k8s/client.js';
 import { defaultDiscoveryServices, discoverAll, remoteObjects, type DiscoveryMode } from '../mesh/discovery.js';
 
-export interface IstioDiscoveryArgs {
-  mode?: DiscoveryMode;
-  control_plane?: string;
-  namespace?: string;
-  services?: string[];
-}
+const schema = object({
+  mode: withDefault(oneOf(['svc', 'pod', 'lb'] as const satisfies readonly DiscoveryMode[]), 'svc'),
+  control_plane: string(),
+  namespace: withDefault(string(), 'istio-system'),
+  services: withDefault(array(string(), { minItems: 1 }), defaultDiscoveryServices),
+});
+export type IstioDiscoveryArgs = ArgsOf<typeof schema>;
 
 export function controlPlaneHost(ctx: Pick<ModuleContext, 'inventory'>, given?: string): string {
   if (given) return given;
@@ -20,37 +22,25 @@ export function controlPlaneHost(ctx: Pick<ModuleContext, 'inventory'>, given?: 
   return cps[0]!;
 }
 
-const istioDiscovery: Module<IstioDiscoveryArgs, never> = {
+type Discovered = Awaited<ReturnType<typeof discoverAll>>;
+
+const istioDiscovery: Module<typeof schema, { controlPlane: string; found: Discovered }> = {
   name: 'istio_discovery',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      mode: { enum: ['svc', 'pod', 'lb'] },
-      control_plane: { type: 'string' },
-      namespace: { type: 'string' },
-      services: { type: 'array', items: { type: 'string' }, minItems: 1 },
+  schema,
+  async facts(ctx, args) {
+    const controlPlane = controlPlaneHost(ctx, args.control_plane);
+    const conn = await kubeConnection(ctx, controlPlane);
+    return { controlPlane, found: await discoverAll(conn, args.mode, args.namespace, args.services) };
+  },
+  plan: ({ controlPlane, found }, args) => ({
+    changed: false,
+    result: {
+      control_plane: controlPlane,
+      mode: args.mode,
+      services: found,
+      definitions: found.flatMap((d) => remoteObjects(d, args.namespace, controlPlane)),
     },
-  },
-  async plan(ctx, args): Promise<Plan<never>> {
-    const cp = controlPlaneHost(ctx, args.control_plane);
-    const conn = await kubeConnection(ctx, cp);
-    const mode = args.mode ?? 'svc';
-    const namespace = args.namespace ?? 'istio-system';
-    const found = await discoverAll(conn, mode, namespace, args.services ?? defaultDiscoveryServices);
-    return {
-      changed: false,
-      result: {
-        control_plane: cp,
-        mode,
-        services: found,
-        definitions: found.flatMap((d) => remoteObjects(d, namespace, cp)),
-      },
-    };
-  },
-  async apply() {
-    return { changed: false };
-  },
+  }),
 };
 
 export default istioDiscovery;

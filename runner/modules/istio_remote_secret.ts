@@ -3,47 +3,36 @@
 // annotated networking.istio.io/cluster, data key <cluster>. Read-only: a k8s task in the control plane applies
 // the returned `definition`. The kubeconfig and token are registered as secrets, so no output shows them.
 // Names, kubeconfig and the probe `meshplay status` judges it with: runner/mesh/remote-secret.ts.
-import type { Module, Plan } from './types.js';
+import { boolean, object, required, string, typed, withDefault, type ArgsOf } from './args.js';
+import type { Module } from './types.js';
 import { secretValues, type KubeObject } from '../k8s/objects.js';
 import { clusterAnnotation, isLoopbackUrl, kubeconfigFor, multiClusterLabel, remoteSecretName } from '../mesh/remote-secret.js';
 
-export interface IstioRemoteSecretArgs {
-  cluster: string;
-  server: string;
+const schema = object({
+  cluster: required(string()),
+  server: required(string()),
   /** The filled kubernetes.io/service-account-token Secret (its token and ca.crt are used). */
-  token_secret?: KubeObject;
-  token?: string;
+  token_secret: typed<KubeObject>({ type: 'object' }),
+  token: string(),
   /** CA of the server (PEM or base64 PEM); empty: the token Secret's ca.crt. */
-  ca_data?: string;
+  ca_data: string(),
   /** Name the server's certificate is verified against, when the URL's host is not in it. */
-  tls_server_name?: string;
-  namespace?: string;
+  tls_server_name: string(),
+  namespace: withDefault(string(), 'istio-system'),
   /** Silences the loopback warning (the lab's Pilot runs on the same machine as the API servers). */
-  loopback_ok?: boolean;
-}
+  loopback_ok: withDefault(boolean(), false),
+});
+export type IstioRemoteSecretArgs = ArgsOf<typeof schema>;
 
 const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-const istioRemoteSecret: Module<IstioRemoteSecretArgs, never> = {
+// Reads nothing: the Secret is built from the arguments (the token Secret a k8s_info task read).
+const istioRemoteSecret: Module<typeof schema, undefined> = {
   name: 'istio_remote_secret',
-  local: true,
   secretArgs: ['token'],
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['cluster', 'server'],
-    properties: {
-      cluster: { type: 'string' },
-      server: { type: 'string' },
-      token_secret: { type: 'object' },
-      token: { type: 'string' },
-      ca_data: { type: 'string' },
-      tls_server_name: { type: 'string' },
-      namespace: { type: 'string' },
-      loopback_ok: { type: 'boolean' },
-    },
-  },
-  async plan(ctx, args): Promise<Plan<never>> {
+  schema,
+  facts: async () => undefined,
+  plan(_facts, args, ctx) {
     if (!dns1123.test(args.cluster) || args.cluster.length > 63) {
       throw new Error(`cluster name '${args.cluster}' cannot be a Secret data key for Istio: it must be a DNS-1123 label (lower case letters, digits, '-', at most 63)`);
     }
@@ -77,16 +66,13 @@ const istioRemoteSecret: Module<IstioRemoteSecretArgs, never> = {
       type: 'Opaque',
       metadata: {
         name: remoteSecretName(args.cluster),
-        namespace: args.namespace ?? 'istio-system',
+        namespace: args.namespace,
         labels: { [multiClusterLabel]: 'true' },
         annotations: { [clusterAnnotation]: args.cluster },
       },
       data: { [args.cluster]: encoded },
     };
     return { changed: false, result: { definition, secret_name: remoteSecretName(args.cluster) } };
-  },
-  async apply() {
-    return { changed: false };
   },
 };
 

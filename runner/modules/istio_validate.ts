@@ -3,12 +3,10 @@
 // Current kinds use @kubernetes-models/istio; the legacy authentication.istio.io/v1alpha1 kinds (Istio <= 1.5,
 // which that package no longer ships) use the small schema below, written from Istio 1.3's authentication API.
 import { Ajv } from 'ajv';
-import type { Module, Plan } from './types.js';
+import { object, required, types } from './args.js';
+import type { Module } from './types.js';
 import { describe, parseDefinitions, type KubeObject } from '../k8s/objects.js';
 
-export interface IstioValidateArgs {
-  objects: unknown;
-}
 
 /** Istio API groups and the versions @kubernetes-models/istio models. */
 const modelled: Record<string, string[]> = {
@@ -119,24 +117,20 @@ export async function validateIstioObjects(objects: KubeObject[]): Promise<strin
   return out;
 }
 
-const istioValidate: Module<IstioValidateArgs, never> = {
+const schema = object({ objects: required(types<unknown>(['object', 'array', 'string'])) });
+
+/** Checking objects against Istio's schemas loads them lazily: work on the controller, no host read. */
+const istioValidate: Module<typeof schema, { objects: KubeObject[]; problems: string[] }> = {
   name: 'istio_validate',
-  local: true,
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['objects'],
-    properties: { objects: { type: ['object', 'array', 'string'] } },
-  },
-  async plan(_ctx, args): Promise<Plan<never>> {
+  schema,
+  async facts(_ctx, args) {
     const objects = parseDefinitions(args.objects, 'objects');
-    const problems = await validateIstioObjects(objects);
+    return { objects, problems: await validateIstioObjects(objects) };
+  },
+  plan({ objects, problems }) {
     if (problems.length) throw new Error(`invalid Istio object${problems.length > 1 ? 's' : ''}:\n  ${problems.join('\n  ')}`);
     const istio = objects.filter((o) => (o.apiVersion ?? '').split('/')[0]!.endsWith('istio.io'));
     return { changed: false, result: { validated: istio.map(describe), objects } };
-  },
-  async apply() {
-    return { changed: false };
   },
 };
 

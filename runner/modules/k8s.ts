@@ -4,7 +4,8 @@
 import { validateIstioObjects } from './istio_validate.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { FileDiff, Module, ModuleContext, ModuleResult, Plan } from './types.js';
+import { array, boolean, number, object, oneOf, required, string, typed, types, withDefault, type ArgsOf } from './args.js';
+import type { FileDiff, Fingerprint, Module, ModuleContext, ModuleResult, Plan, PlanContext } from './types.js';
 import type { ApiResourceInfo, KubernetesConnection } from '../connection/kubernetes.js';
 import { applyIsNoop } from '../k8s/noop-apply.js';
 import {
@@ -47,37 +48,6 @@ import {
 } from '../k8s/ownership.js';
 import { append } from '../arrays.js';
 
-export interface K8sArgs {
-  state?: 'present' | 'absent';
-  definition?: unknown;
-  src?: string;
-  kind?: string;
-  api_version?: string;
-  name?: string;
-  namespace?: string;
-  wait?: boolean;
-  wait_condition?: { type: string; status?: string | boolean; reason?: string };
-  wait_for?: string;
-  wait_timeout?: number;
-  wait_sleep?: number;
-  server_side_apply?: { field_manager?: string; force_conflicts?: boolean };
-  /** Accepted for compatibility with kubernetes.core.k8s; meshplay always applies server-side. */
-  apply?: boolean;
-  force?: boolean;
-  /** Value of the meshplay.io/owner label (defaults to the task variable meshplay_owner). */
-  owner?: string;
-  /**
-   * Objects matching selector that this task no longer defines: those meshplay created are deleted, those it
-   * adopted get their recorded values back (runner/k8s/ownership.ts); anything else is left alone.
-   */
-  prune?: {
-    selector: string;
-    keep?: string[];
-    kinds?: { kind: string; api_version?: string }[];
-    namespace?: string;
-  };
-}
-
 interface Item {
   resource: ApiResourceInfo;
   desired: KubeObject;
@@ -96,56 +66,62 @@ export interface PruneItem {
   patch?: Record<string, unknown>;
 }
 
-interface PlanData {
+export interface K8sPlanData {
   items: Item[];
   prune: PruneItem[];
 }
 
+/** One object as read: its live state and the server's dry-run answer for each body meshplay may send. */
+export interface ObjectFacts {
+  resource: ApiResourceInfo;
+  /** The definition (namespace resolved), before meshplay's marks. */
+  object: KubeObject;
+  live?: KubeObject;
+  /** Dry-run results, keyed by the JSON of the body sent. */
+  dryRuns: Record<string, KubeObject>;
+}
 
-const kindRef = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind'],
-  properties: { kind: { type: 'string' }, api_version: { type: 'string' } },
-};
+export interface K8sFacts {
+  owner?: string;
+  objects: ObjectFacts[];
+  /** prune: the kinds looked at and what the selector found of each. */
+  pruneFound: { resource: ApiResourceInfo; objects: KubeObject[] }[];
+}
 
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    state: { enum: ['present', 'absent'] },
-    definition: { type: ['object', 'array', 'string'] },
-    src: { type: 'string' },
-    kind: { type: 'string' },
-    api_version: { type: 'string' },
-    name: { type: 'string' },
-    namespace: { type: 'string' },
-    wait: { type: 'boolean' },
-    wait_condition: waitConditionSchema,
-    wait_for: { type: 'string' },
-    wait_timeout: { type: 'number', minimum: 0 },
-    wait_sleep: { type: 'number', minimum: 0 },
-    server_side_apply: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { field_manager: { type: 'string' }, force_conflicts: { type: 'boolean' } },
-    },
-    apply: { type: 'boolean' },
-    force: { type: 'boolean' },
-    owner: { type: 'string' },
-    prune: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['selector'],
-      properties: {
-        selector: { type: 'string', minLength: 1 },
-        keep: { type: 'array', items: { type: 'string' } },
-        kinds: { type: 'array', items: kindRef },
-        namespace: { type: 'string' },
-      },
-    },
-  },
-};
+
+const kindRef = object({ kind: required(string()), api_version: string() });
+
+const schema = object({
+  state: withDefault(oneOf(['present', 'absent']), 'present'),
+  definition: types<unknown>(['object', 'array', 'string']),
+  src: string(),
+  kind: string(),
+  api_version: withDefault(string(), 'v1'),
+  name: string(),
+  namespace: string(),
+  wait: withDefault(boolean(), false),
+  wait_condition: typed<WaitSpec['condition']>(waitConditionSchema),
+  wait_for: string(),
+  wait_timeout: withDefault(number({ minimum: 0 }), 120),
+  wait_sleep: withDefault(number({ minimum: 0 }), 1),
+  server_side_apply: withDefault(object({ field_manager: withDefault(string(), 'meshplay'), force_conflicts: boolean() }), {}),
+  /** Accepted for compatibility with kubernetes.core.k8s; meshplay always applies server-side. */
+  apply: boolean(),
+  force: withDefault(boolean(), false),
+  /** Value of the meshplay.io/owner label (defaults to the task variable meshplay_owner). */
+  owner: string(),
+  /**
+   * Objects matching selector that this task no longer defines: those meshplay created are deleted, those it
+   * adopted get their recorded values back (runner/k8s/ownership.ts); anything else is left alone.
+   */
+  prune: object({
+    selector: required(string({ minLength: 1 })),
+    keep: withDefault(array(string()), []),
+    kinds: withDefault(array(kindRef), []),
+    namespace: string(),
+  }),
+});
+export type K8sArgs = ArgsOf<typeof schema>;
 
 async function readSrc(ctx: ModuleContext, src: string): Promise<string> {
   const candidates = path.isAbsolute(src)
@@ -172,7 +148,7 @@ async function desiredObjects(ctx: ModuleContext, args: K8sArgs): Promise<KubeOb
   if (args.definition !== undefined) append(objects, parseDefinitions(args.definition));
   if (!objects.length && args.kind && args.name) objects = [{ metadata: {} }];
   for (const o of objects) {
-    o.apiVersion ??= args.api_version ?? 'v1';
+    o.apiVersion ??= args.api_version;
     if (args.kind) o.kind ??= args.kind;
     o.metadata ??= {};
     if (args.name) o.metadata.name ??= args.name;
@@ -183,7 +159,7 @@ async function desiredObjects(ctx: ModuleContext, args: K8sArgs): Promise<KubeOb
 }
 
 function waitSpec(args: K8sArgs): WaitSpec {
-  return { condition: args.wait_condition, expression: args.wait_for, timeoutS: args.wait_timeout ?? 120, sleepS: args.wait_sleep ?? 1 };
+  return { condition: args.wait_condition, expression: args.wait_for, timeoutS: args.wait_timeout, sleepS: args.wait_sleep };
 }
 
 function wantsWait(args: K8sArgs): boolean {
@@ -216,23 +192,33 @@ export function takeBack(resource: ApiResourceInfo, o: KubeObject): PruneItem | 
   return { resource, object: o, action: 'release', patch: releasePatch(o, record) };
 }
 
-async function planPrune(conn: KubernetesConnection, args: K8sArgs, items: Item[]): Promise<PruneItem[]> {
-  const p = args.prune!;
+/** prune: the kinds to look at (those of the definitions and prune.kinds), and one LIST by selector of each. */
+async function readPrune(conn: KubernetesConnection, args: K8sArgs, objects: ObjectFacts[]): Promise<K8sFacts['pruneFound']> {
+  const p = args.prune;
+  if (!p) return [];
   const kinds = new Map<string, ApiResourceInfo>();
-  for (const it of items) kinds.set(`${it.resource.apiVersion}/${it.resource.kind}`, it.resource);
-  for (const k of p.kinds ?? []) {
+  for (const o of objects) kinds.set(`${o.resource.apiVersion}/${o.resource.kind}`, o.resource);
+  for (const k of p.kinds) {
     const r = await conn.resourceFor(k.api_version ?? 'v1', k.kind);
     kinds.set(`${r.apiVersion}/${r.kind}`, r);
   }
   if (!kinds.size) throw new Error('prune: no kinds to prune: give prune.kinds or a definition');
-  const keep = new Set(items.map((it) => keyOf(it.resource, it.desired)));
-  const keepNames = new Set(p.keep ?? []);
-  const out: PruneItem[] = [];
+  const out: K8sFacts['pruneFound'] = [];
   for (const r of kinds.values()) {
     const ns = r.namespaced ? p.namespace ?? args.namespace : undefined;
     // One LIST by the role's selector; which of them meshplay created or adopted is read from each object.
-    const found = await listObjects(conn, r, ns, p.selector);
-    for (const o of found) {
+    out.push({ resource: r, objects: await listObjects(conn, r, ns, p.selector) });
+  }
+  return out;
+}
+
+/** Pure: what prune takes back of the objects found, given the items this task keeps. */
+function planPrune(args: K8sArgs, found: K8sFacts['pruneFound'], items: Item[]): PruneItem[] {
+  const keep = new Set(items.map((it) => keyOf(it.resource, it.desired)));
+  const keepNames = new Set(args.prune?.keep ?? []);
+  const out: PruneItem[] = [];
+  for (const { resource: r, objects } of found) {
+    for (const o of objects) {
       if (keep.has(keyOf(r, o)) || keepNames.has(o.metadata?.name ?? '')) continue;
       const back = takeBack(r, o);
       if (back) out.push(back);
@@ -290,129 +276,174 @@ function summarise(items: Item[], results: (KubeObject | undefined)[], methods: 
   return out;
 }
 
-const k8s: Module<K8sArgs, PlanData> = {
+const dryRunKey = (o: KubeObject) => JSON.stringify(o);
+
+/** What deciding one object still needs read: a dry-run of this body. */
+class NeedDryRun {
+  constructor(readonly body: KubeObject) {}
+}
+
+/**
+ * Pure: the action on one object from its facts. Which body is sent depends on the live object (ownership marks)
+ * and, for an adopted object, on what the dry-run says would change, so facts are read until this decides:
+ * it returns a NeedDryRun for a body it has no server answer for.
+ */
+function decideObject(f: ObjectFacts, args: K8sArgs, owner: string | undefined, fieldManager: string, force: boolean): { item: Item; preview?: KubeObject; changed: boolean } | NeedDryRun {
+  const { resource, object, live } = f;
+  if (args.state === 'absent') return { item: { resource, desired: object, live, action: live ? 'delete' : 'absent' }, preview: live, changed: !!live };
+  // Ownership (runner/k8s/ownership.ts): the created mark only on what this apply creates; an object that
+  // existed is adopted: applied without meshplay's marks, and what the apply changes is recorded first.
+  const plain = withoutMarks(object);
+  let desired: KubeObject;
+  let record: Record<string, unknown> | undefined;
+  if (!live || isCreated(live)) desired = markCreated(object, owner);
+  else {
+    const r = readRecord(live);
+    if (r instanceof Error) throw new Error(`${describe(object)}: ${r.message}; meshplay cannot tell what to give back on uninstall`);
+    record = r;
+    desired = record ? markAdopted(plain, record) : plain;
+  }
+  // Provably unchanged from the live object alone: no dry-run request (see runner/k8s/noop-apply.ts).
+  if (live && applyIsNoop(live, desired, fieldManager)) return { item: { resource, desired, live, action: 'none' }, preview: live, changed: false };
+  let preview = f.dryRuns[dryRunKey(desired)];
+  if (!preview) return new NeedDryRun(desired);
+  const changed = !live || !deepEqual(forCompare(live), forCompare(preview));
+  if (live && changed && !isCreated(live)) {
+    // First change to this adopted object (or to fields not recorded yet): record the values as they are.
+    const merged = mergeRecords(record, revertPatch(live, preview));
+    if (touchesSecretData(live, merged) && !force) {
+      throw new Error(
+        `${describe(object)} exists and was not created by meshplay; changing its data would leave uninstall unable to put ` +
+          'the old values back (meshplay never copies secret values into an annotation). Delete or rename it, or set force: true to overwrite it for good',
+      );
+    }
+    if (!deepEqual(merged, record)) {
+      desired = markAdopted(plain, merged);
+      preview = f.dryRuns[dryRunKey(desired)];
+      if (!preview) return new NeedDryRun(desired);
+    }
+  }
+  return { item: { resource, desired, live, plain, action: !live ? 'create' : changed ? 'patch' : 'none' }, preview: changed ? preview : live, changed };
+}
+
+const fieldManagerOf = (args: K8sArgs) => args.server_side_apply.field_manager;
+const forceOf = (args: K8sArgs) => args.server_side_apply.force_conflicts ?? args.force;
+
+/** Pure: the k8s plan from the objects read, their dry-runs and the prune listing. */
+export function planK8s(facts: K8sFacts, args: K8sArgs, ctx: Pick<PlanContext, 'check'>): Plan<K8sPlanData> {
+  const fieldManager = fieldManagerOf(args);
+  const force = forceOf(args);
+  const items: Item[] = [];
+  const diff: FileDiff[] = [];
+  const previews: (KubeObject | undefined)[] = [];
+  for (const f of facts.objects) {
+    const d = decideObject(f, args, facts.owner, fieldManager, force);
+    if (d instanceof NeedDryRun) throw new Error(`${describe(d.body)}: no dry-run was read for this body`);
+    items.push(d.item);
+    previews.push(d.preview);
+    if (d.changed) diff.push(diffOf(d.item, args.state === 'absent' ? undefined : d.preview));
+  }
+  const prune = planPrune(args, facts.pruneFound, items);
+  for (const p of prune) diff.push(takeBackDiff(p));
+
+  const changed = items.some((i) => i.action === 'create' || i.action === 'patch' || i.action === 'delete') || prune.length > 0;
+  const methods = items.map((i) => ({ create: 'created', patch: 'patched', delete: 'deleted', none: 'unchanged', absent: 'unchanged' })[i.action]);
+  const extra = pruneSummary(prune.map((p) => ({ p, done: true })));
+  const fingerprints: Fingerprint[] = facts.objects.map((f) => ({
+    kind: 'k8s',
+    host: '',
+    apiVersion: f.resource.apiVersion,
+    resource: f.resource.kind,
+    ...(f.object.metadata?.namespace ? { namespace: f.object.metadata.namespace } : {}),
+    name: f.object.metadata?.name ?? '',
+    resourceVersion: (f.live?.metadata?.resourceVersion as string | undefined) ?? null,
+  }));
+  for (const p of prune) {
+    fingerprints.push({
+      kind: 'k8s',
+      host: '',
+      apiVersion: p.resource.apiVersion,
+      resource: p.resource.kind,
+      ...(p.object.metadata?.namespace ? { namespace: p.object.metadata.namespace } : {}),
+      name: p.object.metadata?.name ?? '',
+      resourceVersion: (p.object.metadata?.resourceVersion as string | undefined) ?? null,
+    });
+  }
+  const plan: Plan<K8sPlanData> = { changed, diff, data: { items, prune }, fingerprints };
+  if (!changed) {
+    // Nothing to write; a requested wait still applies outside check mode (the object may be waiting on a controller).
+    plan.settle = !ctx.check && wantsWait(args) && args.state === 'present';
+    plan.result = summarise(items, previews, methods, extra);
+  } else {
+    plan.msg = items
+      .filter((i) => i.action !== 'none' && i.action !== 'absent')
+      .map((i) => `${i.action === 'create' ? 'create' : i.action === 'patch' ? 'update' : 'delete'} ${describe(i.desired)}`)
+      .concat(prune.map((p) => `prune: ${takeBackLine(p)}`))
+      .join(', ');
+    // Check mode reports what the server says the objects would become.
+    plan.result = summarise(items, previews, methods, extra);
+  }
+  return plan;
+}
+
+const k8s: Module<typeof schema, K8sFacts, K8sPlanData> = {
   name: 'k8s',
   schema,
 
-  async plan(ctx, args): Promise<Plan<PlanData>> {
+  async facts(ctx, args): Promise<K8sFacts> {
     const conn = await kubeConnection(ctx);
-    const state = args.state ?? 'present';
     const owner = args.owner ?? (typeof ctx.vars.meshplay_owner === 'string' ? ctx.vars.meshplay_owner : undefined);
     const objects = await desiredObjects(ctx, args);
     if (!objects.length && !args.prune) throw new Error('nothing to do: give definition, src, or kind + name');
-    if (state === 'present') {
+    if (args.state === 'present') {
       // CRDs that preserve unknown fields accept anything: check Istio objects against Istio's schemas first.
       const problems = await validateIstioObjects(objects);
       if (problems.length) throw new Error(`invalid Istio object(s), nothing sent:\n  ${problems.join('\n  ')}`);
     }
-
-    // Resolve every kind first so an unknown kind fails before anything is written.
-    const resolved: { resource: ApiResourceInfo; object: KubeObject }[] = [];
+    // Resolve every kind first so an unknown kind fails before anything is read or written.
+    const read: ObjectFacts[] = [];
     for (const o of objects) {
       const resource = await conn.resourceFor(o.apiVersion!, o.kind!);
       if (resource.namespaced) o.metadata!.namespace ??= args.namespace ?? 'default';
       else delete o.metadata!.namespace;
-      resolved.push({ resource, object: o });
+      read.push({ resource, object: o, dryRuns: {} });
     }
-
-    const force = args.server_side_apply?.force_conflicts ?? args.force ?? false;
-    const fieldManager = args.server_side_apply?.field_manager ?? 'meshplay';
-    const items: Item[] = [];
-    const diff: FileDiff[] = [];
-    const previews: (KubeObject | undefined)[] = [];
-    const dryRun = async (o: KubeObject, resource: ApiResourceInfo) => {
-      const preview = await serverSideApply(conn, resource, o, { fieldManager, force, dryRun: true });
-      registerSecretValues(ctx, preview);
-      return preview;
-    };
-    for (const { resource, object } of resolved) {
-      registerSecretValues(ctx, object);
-      const live = await getLive(conn, resource, object);
-      registerSecretValues(ctx, live);
-      if (state === 'absent') {
-        items.push({ resource, desired: object, live, action: live ? 'delete' : 'absent' });
-        if (live) diff.push(diffOf({ resource, desired: object, live, action: 'delete' }, undefined));
-        previews.push(live);
-        continue;
+    const fieldManager = fieldManagerOf(args);
+    const force = forceOf(args);
+    for (const f of read) {
+      registerSecretValues(ctx, f.object);
+      f.live = await getLive(conn, f.resource, f.object);
+      registerSecretValues(ctx, f.live);
+      // Read until the object's action is decided (at most two dry-runs: see decideObject).
+      for (let d = decideObject(f, args, owner, fieldManager, force); d instanceof NeedDryRun; d = decideObject(f, args, owner, fieldManager, force)) {
+        const preview = await serverSideApply(conn, f.resource, d.body, { fieldManager, force, dryRun: true });
+        registerSecretValues(ctx, preview);
+        f.dryRuns[dryRunKey(d.body)] = preview;
       }
-      // Ownership (runner/k8s/ownership.ts): the created mark only on what this apply creates; an object that
-      // existed is adopted: applied without meshplay's marks, and what the apply changes is recorded first.
-      const plain = withoutMarks(object);
-      let desired: KubeObject;
-      let record: Record<string, unknown> | undefined;
-      if (!live || isCreated(live)) desired = markCreated(object, owner);
-      else {
-        const r = readRecord(live);
-        if (r instanceof Error) throw new Error(`${describe(object)}: ${r.message}; meshplay cannot tell what to give back on uninstall`);
-        record = r;
-        desired = record ? markAdopted(plain, record) : plain;
-      }
-      if (live && applyIsNoop(live, desired, fieldManager)) {
-        // Provably unchanged from the live object alone: no dry-run request (see runner/k8s/noop-apply.ts).
-        items.push({ resource, desired, live, action: 'none' });
-        previews.push(live);
-        continue;
-      }
-      let preview = await dryRun(desired, resource);
-      const changed = !live || !deepEqual(forCompare(live), forCompare(preview));
-      if (live && changed && !isCreated(live)) {
-        // First change to this adopted object (or to fields not recorded yet): record the values as they are.
-        const merged = mergeRecords(record, revertPatch(live, preview));
-        if (touchesSecretData(live, merged) && !force) {
-          throw new Error(
-            `${describe(object)} exists and was not created by meshplay; changing its data would leave uninstall unable to put ` +
-              'the old values back (meshplay never copies secret values into an annotation). Delete or rename it, or set force: true to overwrite it for good',
-          );
-        }
-        if (!deepEqual(merged, record)) {
-          desired = markAdopted(plain, merged);
-          preview = await dryRun(desired, resource);
-        }
-      }
-      const item: Item = { resource, desired, live, plain, action: !live ? 'create' : changed ? 'patch' : 'none' };
-      items.push(item);
-      previews.push(changed ? preview : live);
-      if (changed) diff.push(diffOf(item, preview));
     }
+    const pruneFound = await readPrune(conn, args, read);
+    for (const p of pruneFound) registerSecretValues(ctx, ...p.objects);
+    return { owner, objects: read, pruneFound };
+  },
 
-    const prune = args.prune ? await planPrune(conn, args, items) : [];
-    for (const p of prune) {
-      registerSecretValues(ctx, p.object);
-      diff.push(takeBackDiff(p));
-    }
-
-    const changed = items.some((i) => i.action === 'create' || i.action === 'patch' || i.action === 'delete') || prune.length > 0;
-    const methods = items.map((i) => ({ create: 'created', patch: 'patched', delete: 'deleted', none: 'unchanged', absent: 'unchanged' })[i.action]);
-    const extra = pruneSummary(prune.map((p) => ({ p, done: true })));
-    const plan: Plan<PlanData> = { changed, diff, data: { items, prune } };
-
-    if (!changed) {
-      // Nothing to write; a requested wait still applies (the object may be waiting on a controller).
-      let results = previews;
-      if (!ctx.check && wantsWait(args) && state === 'present') {
-        results = [];
-        for (const it of items) results.push(await waitForObject(ctx, conn, it.resource, it.desired, waitSpec(args)));
-      }
-      plan.result = summarise(items, results, methods, extra);
-    } else {
-      plan.msg = items
-        .filter((i) => i.action !== 'none' && i.action !== 'absent')
-        .map((i) => `${i.action === 'create' ? 'create' : i.action === 'patch' ? 'update' : 'delete'} ${describe(i.desired)}`)
-        .concat(prune.map((p) => `prune: ${takeBackLine(p)}`))
-        .join(', ');
-      // Check mode reports what the server says the objects would become.
-      plan.result = summarise(items, previews, methods, extra);
-    }
+  plan(facts, args, ctx) {
+    const plan = planK8s(facts, args, ctx);
+    for (const f of plan.fingerprints ?? []) f.host = ctx.host.name;
     return plan;
   },
 
   async apply(ctx, args, plan): Promise<ModuleResult> {
     const conn = await kubeConnection(ctx);
-    const { items, prune } = plan.data!;
-    const force = args.server_side_apply?.force_conflicts ?? args.force ?? false;
-    const fieldManager = args.server_side_apply?.field_manager ?? 'meshplay';
+    const { items, prune } = plan.data;
+    const force = forceOf(args);
+    const fieldManager = fieldManagerOf(args);
     const results: (KubeObject | undefined)[] = [];
     const methods: string[] = [];
+    if (!plan.changed) {
+      // settle: nothing to write, wait for each object as asked.
+      for (const it of items) results.push(await waitForObject(ctx, conn, it.resource, it.desired, waitSpec(args)));
+      return { changed: false, ...summarise(items, results, items.map(() => 'unchanged'), {}) };
+    }
     for (const it of items) {
       if (it.action === 'create' || it.action === 'patch') {
         let after = await serverSideApply(conn, it.resource, it.desired, { fieldManager, force, dryRun: false });
@@ -427,19 +458,19 @@ const k8s: Module<K8sArgs, PlanData> = {
         methods.push(it.action === 'create' ? 'created' : 'patched');
       } else if (it.action === 'delete') {
         const deleted = await deleteObject(conn, it.resource, it.desired);
-        if (deleted && args.wait) await waitForDeletion(ctx, conn, it.resource, it.desired, args.wait_timeout ?? 120, args.wait_sleep ?? 1);
+        if (deleted && args.wait) await waitForDeletion(ctx, conn, it.resource, it.desired, args.wait_timeout, args.wait_sleep);
         results.push(undefined);
         methods.push(deleted ? 'deleted' : 'unchanged');
       } else {
         let current = it.live;
-        if (wantsWait(args) && (args.state ?? 'present') === 'present') current = await waitForObject(ctx, conn, it.resource, it.desired, waitSpec(args));
+        if (wantsWait(args) && args.state === 'present') current = await waitForObject(ctx, conn, it.resource, it.desired, waitSpec(args));
         results.push(current);
         methods.push('unchanged');
       }
     }
     const done: { p: PruneItem; done: boolean }[] = [];
     for (const p of prune) done.push({ p, done: await sendTakeBack(conn, p) });
-    if (args.wait) for (const p of prune) if (p.action === 'delete') await waitForDeletion(ctx, conn, p.resource, p.object, args.wait_timeout ?? 120, args.wait_sleep ?? 1);
+    if (args.wait) for (const p of prune) if (p.action === 'delete') await waitForDeletion(ctx, conn, p.resource, p.object, args.wait_timeout, args.wait_sleep);
     return {
       changed: true,
       diff: plan.diff,

@@ -3,18 +3,29 @@
 // removed): the rule of runner/k8s/ownership.ts. A Namespace meshplay created is deleted only when nothing
 // meshplay did not create is left in it; otherwise it is kept and named in `kept`. The plan lists each object and
 // what happens to it, so --check shows exactly what a run would delete or give back; a second run changes nothing.
-import type { Module, ModuleContext, ModuleResult, Plan } from './types.js';
+import { array, number, object, required, string, withDefault, type ArgsOf } from './args.js';
+import type { Fingerprint, Module, ModuleContext, ModuleResult, Plan, PlanContext } from './types.js';
 import type { ApiResourceInfo, KubernetesConnection } from '../connection/kubernetes.js';
 import { kubeConnection, listObjects, registerSecretValues, waitForDeletion } from '../k8s/client.js';
 import { describe, type KubeObject } from '../k8s/objects.js';
 import { adoptedSelector, createdSelector, isCreated } from '../k8s/ownership.js';
 import { sendTakeBack, takeBack, takeBackDiff, takeBackLine, type PruneItem } from './k8s.js';
 
-interface Args {
-  kinds: { kind: string; api_version?: string }[];
+const schema = object({
+  kinds: required(array(object({ kind: required(string()), api_version: withDefault(string(), 'v1') }))),
   /** Objects to leave even though meshplay created them (e.g. the mesh root CA). */
-  keep?: { kind: string; name: string; namespace?: string }[];
-  wait_timeout?: number;
+  keep: withDefault(array(object({ kind: required(string()), name: required(string()), namespace: string() })), []),
+  wait_timeout: withDefault(number({ minimum: 0 }), 120),
+});
+type Args = ArgsOf<typeof schema>;
+
+/** Per kind: what the ownership selectors found, or why the kind was skipped; and what deciding an object needs read. */
+interface UninstallFacts {
+  kinds: { skipped?: string; resource?: ApiResourceInfo; found: KubeObject[] }[];
+  /** Endpoints (by describe()) whose Service has a selector. */
+  selectorEndpoints: string[];
+  /** Namespaces meshplay created -> what is in them that meshplay did not create. */
+  foreign: Record<string, string[]>;
 }
 
 interface Data {
@@ -22,7 +33,7 @@ interface Data {
 }
 
 const kept = (o: KubeObject, keep: Args['keep']) =>
-  (keep ?? []).some((k) => k.kind === o.kind && k.name === o.metadata?.name && (k.namespace === undefined || k.namespace === o.metadata?.namespace));
+  keep.some((k) => k.kind === o.kind && k.name === o.metadata?.name && (k.namespace === undefined || k.namespace === o.metadata?.namespace));
 
 /** Objects a namespace's controllers make on their own, which go with the namespace or their owner. */
 function madeByControllers(o: KubeObject, createdServices: Set<string>, createdAccounts: Set<string>): boolean {
@@ -56,23 +67,47 @@ async function selectorService(conn: KubernetesConnection, endpoints: KubeObject
   return !!svc?.spec?.selector && Object.keys(svc.spec.selector).length > 0;
 }
 
-async function plan(ctx: ModuleContext, args: Args): Promise<Plan<Data>> {
+/** What an object found needs before deciding: nothing (skip), or its take-back (then maybe more reads). */
+function candidate(o: KubeObject, r: ApiResourceInfo, args: Args): PruneItem | undefined {
+  if (kept(o, args.keep) || o.metadata?.deletionTimestamp) return undefined;
+  return takeBack(r, o);
+}
+
+async function facts(ctx: ModuleContext, args: Args): Promise<UninstallFacts> {
   const conn = await kubeConnection(ctx);
+  const out: UninstallFacts = { kinds: [], selectorEndpoints: [], foreign: {} };
+  for (const k of args.kinds) {
+    let r: ApiResourceInfo;
+    try {
+      r = await conn.resourceFor(k.api_version, k.kind);
+    } catch {
+      out.kinds.push({ skipped: `${k.kind} (${k.api_version} not served)`, found: [] });
+      continue;
+    }
+    const found = [...(await listObjects(conn, r, undefined, createdSelector)), ...(await listObjects(conn, r, undefined, adoptedSelector))];
+    out.kinds.push({ resource: r, found });
+    for (const o of found) {
+      registerSecretValues(ctx, o);
+      const back = candidate(o, r, args);
+      if (!back || r.group !== '') continue;
+      if (o.kind === 'Endpoints' && (await selectorService(conn, o))) out.selectorEndpoints.push(describe(o));
+      if (back.action === 'delete' && o.kind === 'Namespace') out.foreign[o.metadata!.name!] = await foreignContents(conn, o.metadata!.name!);
+    }
+  }
+  return out;
+}
+
+export function planUninstall(f: UninstallFacts, args: Args, ctx: Pick<PlanContext, 'warn' | 'host'>): Plan<Data> {
   const items: PruneItem[] = [];
   const keptObjects: string[] = [];
   const terminating: string[] = [];
   const skippedKinds: string[] = [];
-  for (const k of args.kinds) {
-    let r: ApiResourceInfo;
-    try {
-      r = await conn.resourceFor(k.api_version ?? 'v1', k.kind);
-    } catch {
-      skippedKinds.push(`${k.kind} (${k.api_version ?? 'v1'} not served)`);
+  for (const { skipped, resource: r, found } of f.kinds) {
+    if (skipped || !r) {
+      skippedKinds.push(skipped ?? '');
       continue;
     }
-    const found = [...(await listObjects(conn, r, undefined, createdSelector)), ...(await listObjects(conn, r, undefined, adoptedSelector))];
     for (const o of found) {
-      registerSecretValues(ctx, o);
       if (kept(o, args.keep)) {
         keptObjects.push(`${describe(o)} (kept on request)`);
         continue;
@@ -85,9 +120,9 @@ async function plan(ctx: ModuleContext, args: Args): Promise<Plan<Data>> {
       if (!back) continue;
       // Endpoints of a Service with a selector are the endpoints controller's (it copies the Service's labels,
       // marks included) and go with the Service.
-      if (o.kind === 'Endpoints' && r.group === '' && (await selectorService(conn, o))) continue;
+      if (o.kind === 'Endpoints' && r.group === '' && f.selectorEndpoints.includes(describe(o))) continue;
       if (back.action === 'delete' && o.kind === 'Namespace' && r.group === '') {
-        const foreign = await foreignContents(conn, o.metadata!.name!);
+        const foreign = f.foreign[o.metadata!.name!] ?? [];
         if (foreign.length) {
           keptObjects.push(`${describe(o)} (holds what meshplay did not create: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? `, +${foreign.length - 5} more` : ''})`);
           continue;
@@ -104,55 +139,46 @@ async function plan(ctx: ModuleContext, args: Args): Promise<Plan<Data>> {
     terminating,
     ...(skippedKinds.length ? { skipped_kinds: skippedKinds } : {}),
   };
-  if (!items.length) return { changed: false, msg: terminating.length ? `nothing left to remove (${terminating.length} still terminating)` : 'nothing of meshplay left', result };
+  const fingerprints: Fingerprint[] = items.map((i) => ({
+    kind: 'k8s',
+    host: ctx.host.name,
+    apiVersion: i.resource.apiVersion,
+    resource: i.resource.kind,
+    ...(i.object.metadata?.namespace ? { namespace: i.object.metadata.namespace } : {}),
+    name: i.object.metadata?.name ?? '',
+    resourceVersion: (i.object.metadata?.resourceVersion as string | undefined) ?? null,
+  }));
+  if (!items.length) return { changed: false, msg: terminating.length ? `nothing left to remove (${terminating.length} still terminating)` : 'nothing of meshplay left', result, data: { items } };
   return {
     changed: true,
     msg: items.map(takeBackLine).join('; '),
     diff: items.map(takeBackDiff),
     result,
     data: { items },
+    fingerprints,
   };
 }
 
-const k8sUninstall: Module<Args, Data> = {
+const k8sUninstall: Module<typeof schema, UninstallFacts, Data> = {
   name: 'k8s_uninstall',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['kinds'],
-    properties: {
-      kinds: {
-        type: 'array',
-        items: { type: 'object', additionalProperties: false, required: ['kind'], properties: { kind: { type: 'string' }, api_version: { type: 'string' } } },
-      },
-      keep: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['kind', 'name'],
-          properties: { kind: { type: 'string' }, name: { type: 'string' }, namespace: { type: 'string' } },
-        },
-      },
-      wait_timeout: { type: 'number', minimum: 0 },
-    },
-  },
-  plan,
+  schema,
+  facts,
+  plan: planUninstall,
   async apply(ctx, args, p): Promise<ModuleResult> {
     const conn = await kubeConnection(ctx);
     const deleted: string[] = [];
     const givenBack: string[] = [];
     // In the order planned: everything inside namespaces first, the namespaces last (the kinds' order).
-    for (const item of p.data!.items) {
+    for (const item of p.data.items) {
       if (item.action === 'delete' && item.object.kind === 'Namespace') {
         // The objects planned before it are gone first, so the namespace never takes them along half-deleted.
-        for (const d of p.data!.items) if (d.action === 'delete' && d.object.kind !== 'Namespace') await waitForDeletion(ctx, conn, d.resource, d.object, args.wait_timeout ?? 120, 0.2);
+        for (const d of p.data.items) if (d.action === 'delete' && d.object.kind !== 'Namespace') await waitForDeletion(ctx, conn, d.resource, d.object, args.wait_timeout, 0.2);
       }
       // A delete that finds the object gone (its owner's garbage collection got there first) still leaves it gone.
       if ((await sendTakeBack(conn, item)) || item.action === 'delete') (item.action === 'delete' ? deleted : givenBack).push(describe(item.object));
     }
     // Wait until deletions are complete, so that a second run finds nothing and reports changed=0.
-    for (const d of p.data!.items) if (d.action === 'delete') await waitForDeletion(ctx, conn, d.resource, d.object, args.wait_timeout ?? 120, 0.2);
+    for (const d of p.data.items) if (d.action === 'delete') await waitForDeletion(ctx, conn, d.resource, d.object, args.wait_timeout, 0.2);
     return { changed: true, msg: p.msg, diff: p.diff, ...(p.result ?? {}), deleted, given_back: givenBack };
   },
 };

@@ -4,7 +4,8 @@
 // Keys are generated in memory, verified before being written, registered as secrets, never returned.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Module, ModuleContext, ModuleResult, Plan } from './types.js';
+import { boolean, integer, object, oneOf, string, withDefault, type ArgsOf } from './args.js';
+import type { Module, ModuleContext, ModuleResult } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { cacertsKeys, keyTypes, type Cacerts, type KeyAndCert, type KeyType } from '../mesh/cacerts.js';
 /** The X.509 work, loaded when a task runs rather than when the playbook is validated. */
@@ -12,21 +13,38 @@ const caLib = () => import('../mesh/ca.js');
 import { b64, clusterConnection, get, isManaged, isStatus, meshLabels, ownerOf, rootClusterOf, unb64 } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
 
-export interface MeshCaArgs {
-  namespace?: string;
-  root_cluster?: string;
-  root_secret?: string;
-  secret?: string;
-  key_type?: KeyType;
-  root_days?: number;
-  days?: number;
-  renew_before_days?: number;
-  rotate?: boolean;
+const schema = object({
+  namespace: withDefault(string(), 'istio-system'),
+  /** Default: the control plane cluster (rootClusterOf). */
+  root_cluster: string(),
+  root_secret: withDefault(string(), 'meshplay-root-ca'),
+  secret: withDefault(string(), 'cacerts'),
+  key_type: oneOf(keyTypes),
+  root_days: withDefault(integer({ minimum: 1 }), 3650),
+  days: withDefault(integer({ minimum: 1 }), 365),
+  renew_before_days: withDefault(integer({ minimum: 0 }), 30),
+  rotate: withDefault(boolean(), false),
   /** Replace a cacerts Secret meshplay did not create (it would otherwise fail). */
-  force?: boolean;
-  export_dir?: string;
-  organization?: string;
-  owner?: string;
+  force: withDefault(boolean(), false),
+  export_dir: string(),
+  organization: string(),
+  owner: string(),
+});
+type MeshCaArgs = ArgsOf<typeof schema>;
+
+type Lib = Awaited<ReturnType<typeof caLib>>;
+
+/** The root CA Secret and this cluster's cacerts as read, with their verification. */
+interface MeshCaFacts {
+  rootCluster: string;
+  rootSecret?: KubeObject;
+  root?: KeyAndCert;
+  rootInfo?: ReturnType<Lib['certInfo']>;
+  rootCheck?: Awaited<ReturnType<Lib['verifyRoot']>>;
+  live?: KubeObject;
+  cacertsCheck?: Awaited<ReturnType<Lib['verifyCacerts']>>;
+  /** The time the expiry is measured from. */
+  now: Date;
 }
 
 interface PlanData {
@@ -36,6 +54,7 @@ interface PlanData {
   reason: string;
   /** cacerts gets the created mark only when meshplay creates it (or created it before). */
   cacertsOurs: boolean;
+  rootCluster: string;
 }
 
 const secretKeysRoot = { cert: 'root-cert.pem', key: 'root-key.pem' };
@@ -73,53 +92,46 @@ function secretDiff(what: string, before: boolean, keys: readonly string[]): { b
   return { before: before ? body('<redacted: old value>') : '', after: body('<redacted: new value>'), beforeHeader: `${what} (live)`, afterHeader: `${what} (desired)` };
 }
 
-const meshCa: Module<MeshCaArgs, PlanData> = {
+const meshCa: Module<typeof schema, MeshCaFacts, PlanData> = {
   name: 'mesh_ca',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      namespace: { type: 'string' },
-      root_cluster: { type: 'string' },
-      root_secret: { type: 'string' },
-      secret: { type: 'string' },
-      key_type: { enum: keyTypes },
-      root_days: { type: 'integer', minimum: 1 },
-      days: { type: 'integer', minimum: 1 },
-      renew_before_days: { type: 'integer', minimum: 0 },
-      rotate: { type: 'boolean' },
-      force: { type: 'boolean' },
-      export_dir: { type: 'string' },
-      organization: { type: 'string' },
-      owner: { type: 'string' },
-    },
-  },
+  schema,
 
-  async plan(ctx, args): Promise<Plan<PlanData>> {
-    const ns = args.namespace ?? 'istio-system';
+  async facts(ctx, args) {
     const rootCluster = args.root_cluster ?? rootClusterOf(ctx.inventory);
-    const rootName = args.root_secret ?? 'meshplay-root-ca';
-    const name = args.secret ?? 'cacerts';
-    const renewBefore = args.renew_before_days ?? 30;
     const { certInfo, verifyCacerts, verifyRoot } = await caLib();
     const rootConn = await clusterConnection(ctx, rootCluster);
     const conn = await clusterConnection(ctx, ctx.host.name);
-
-    const rootSecret = await get(rootConn, secretPath(ns, rootName));
+    const rootSecret = await get(rootConn, secretPath(args.namespace, args.root_secret));
     const root = readRoot(rootSecret);
     registerPems(ctx, root?.keyPem);
-    if (rootSecret && !root) throw new Error(`${rootCluster}: Secret ${ns}/${rootName} exists but lacks ${secretKeysRoot.cert}/${secretKeysRoot.key}; fix or delete it (it is the mesh root CA)`);
-    if (root) {
-      const v = await verifyRoot(root);
-      if (!v.ok) throw new Error(`${rootCluster}: the mesh root CA in ${ns}/${rootName} is unusable: ${v.problems.join('; ')}. meshplay never replaces a root on its own (every cluster trusts it); delete the Secret to start a new mesh trust`);
-    }
-
-    const live = await get(conn, secretPath(ns, name));
+    const live = await get(conn, secretPath(args.namespace, args.secret));
     const files = readCacerts(live);
     registerPems(ctx, files['ca-key.pem']);
+    return {
+      rootCluster,
+      rootSecret,
+      root,
+      rootInfo: root ? certInfo(root.certPem) : undefined,
+      rootCheck: root ? await verifyRoot(root) : undefined,
+      live,
+      cacertsCheck: root && live ? await verifyCacerts(files, root.certPem) : undefined,
+      now: new Date(),
+    };
+  },
+
+  plan(f, args, ctx) {
+    const { rootCluster, root, live } = f;
+    const ns = args.namespace;
+    const rootName = args.root_secret;
+    const name = args.secret;
+    const renewBefore = args.renew_before_days;
+    if (f.rootSecret && !root) throw new Error(`${rootCluster}: Secret ${ns}/${rootName} exists but lacks ${secretKeysRoot.cert}/${secretKeysRoot.key}; fix or delete it (it is the mesh root CA)`);
+    if (f.rootCheck && !f.rootCheck.ok) {
+      throw new Error(`${rootCluster}: the mesh root CA in ${ns}/${rootName} is unusable: ${f.rootCheck.problems.join('; ')}. meshplay never replaces a root on its own (every cluster trusts it); delete the Secret to start a new mesh trust`);
+    }
     const result: Record<string, unknown> = { root_cluster: rootCluster };
-    if (root) {
-      const i = certInfo(root.certPem);
+    if (f.rootInfo) {
+      const i = f.rootInfo;
       result.root = { subject: i.subject, serial: i.serial, not_after: i.notAfter.toISOString(), key_type: i.keyType };
     }
 
@@ -132,7 +144,7 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
       cacertsAction = 'replace';
       reason = 'the mesh root CA does not exist yet';
     } else {
-      const v = await verifyCacerts(files, root.certPem);
+      const v = f.cacertsCheck!;
       result.cacerts = { subject: v.subject, serial: v.serial, not_after: v.notAfter?.toISOString(), key_type: v.keyType, problems: v.problems };
       if (!v.ok) {
         cacertsAction = 'replace';
@@ -140,9 +152,9 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
       } else if (args.rotate) {
         cacertsAction = 'replace';
         reason = 'rotation requested (mesh_ca_rotate)';
-      } else if (daysLeft(v.notAfter!) < renewBefore) {
+      } else if (daysLeft(v.notAfter!, f.now) < renewBefore) {
         cacertsAction = 'replace';
-        reason = `expires in ${daysLeft(v.notAfter!)} days (renew_before ${renewBefore})`;
+        reason = `expires in ${daysLeft(v.notAfter!, f.now)} days (renew_before ${renewBefore})`;
       } else if (args.key_type && v.keyType !== args.key_type) {
         ctx.warn(`${ctx.host.name}: cacerts key type is ${v.keyType}, configured ${args.key_type}; kept (set mesh_ca_rotate: true to re-issue)`);
       }
@@ -163,24 +175,36 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
     const diff = [];
     if (rootAction === 'create') diff.push(secretDiff(`Secret ${ns}/${rootName} (${rootCluster})`, false, Object.values(secretKeysRoot)));
     if (cacertsAction !== 'keep') diff.push(secretDiff(`Secret ${ns}/${name}`, !!live, cacertsKeys));
-    return { changed, msg: msgs.join('; ') || `cacerts ${reason}`, result, diff, data: { rootAction, root, cacertsAction, reason, cacertsOurs: !live || isManaged(live) } };
+    const version = (o?: KubeObject) => (o?.metadata?.resourceVersion as string | undefined) ?? null;
+    return {
+      changed,
+      msg: msgs.join('; ') || `cacerts ${reason}`,
+      result,
+      diff,
+      data: { rootAction, root, cacertsAction, reason, cacertsOurs: !live || isManaged(live), rootCluster },
+      fingerprints: [
+        { kind: 'k8s', host: rootCluster, apiVersion: 'v1', resource: 'Secret', namespace: ns, name: rootName, resourceVersion: version(f.rootSecret) },
+        { kind: 'k8s', host: ctx.host.name, apiVersion: 'v1', resource: 'Secret', namespace: ns, name, resourceVersion: version(live) },
+      ],
+    };
   },
 
   async apply(ctx, args, plan): Promise<ModuleResult> {
-    const ns = args.namespace ?? 'istio-system';
-    const rootCluster = args.root_cluster ?? rootClusterOf(ctx.inventory);
-    const rootName = args.root_secret ?? 'meshplay-root-ca';
-    const name = args.secret ?? 'cacerts';
+    const ns = args.namespace;
+    const data = plan.data;
+    const rootCluster = data.rootCluster;
+    const rootName = args.root_secret;
+    const name = args.secret;
     const owner = ownerOf(ctx, args.owner);
+    // Not a schema default: a key type given is also compared with the live one (see plan).
     const keyType = args.key_type ?? 'rsa-2048';
-    const data = plan.data!;
     const { cacertsFiles, certInfo, createIntermediateCa, createRootCa, verifyCacerts } = await caLib();
     const rootConn = await clusterConnection(ctx, rootCluster);
     const conn = await clusterConnection(ctx, ctx.host.name);
     let root = data.root;
     let rootCreated = false;
     if (data.rootAction === 'create') {
-      const fresh = await createRootCa({ keyType, days: args.root_days ?? 3650, organization: args.organization });
+      const fresh = await createRootCa({ keyType, days: args.root_days, organization: args.organization });
       registerPems(ctx, fresh.keyPem);
       try {
         // Create, never overwrite: when several clusters run this at once, the first root wins and the others use it.
@@ -206,7 +230,7 @@ const meshCa: Module<MeshCaArgs, PlanData> = {
     }
     let cacertsInfo: Record<string, unknown> | undefined;
     if (data.cacertsAction !== 'keep') {
-      const inter = await createIntermediateCa(root!, ctx.host.name, { keyType, days: args.days ?? 365, organization: args.organization });
+      const inter = await createIntermediateCa(root!, ctx.host.name, { keyType, days: args.days, organization: args.organization });
       registerPems(ctx, inter.keyPem);
       const files = cacertsFiles(root!, inter);
       const v = await verifyCacerts(files, root!.certPem);

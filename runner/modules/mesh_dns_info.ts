@@ -1,42 +1,34 @@
 // mesh_dns_info: which DNS the cluster runs (read-only), so a role can choose between editing a Corefile and
 // deploying a server of its own behind kube-dns stubDomains. Same lookup as mesh_global_dns.
-import type { Module, Plan } from './types.js';
+import { object, oneOf, string, withDefault } from './args.js';
+import type { Module } from './types.js';
 import { clusterConnection } from '../mesh/kube.js';
 import { findDnsConfig, noDnsConfig } from './mesh_global_dns.js';
 import { templateBlockText } from '../mesh/corefile.js';
 
-export interface DnsInfoArgs {
-  dns?: 'auto' | 'coredns' | 'kube-dns';
-  dns_namespace?: string;
+const schema = object({
+  dns: withDefault(oneOf(['auto', 'coredns', 'kube-dns']), 'auto'),
+  dns_namespace: withDefault(string(), 'kube-system'),
   /** With zone: also return `template_corefile`, the Corefile of a server answering every A query in zone with it. */
-  answer?: string;
-  zone?: string;
-}
+  answer: string({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$' }),
+  zone: string({ pattern: '^[a-z0-9.-]+$' }),
+});
 
-const dnsInfo: Module<DnsInfoArgs, never> = {
+type Found = NonNullable<Awaited<ReturnType<typeof findDnsConfig>>>;
+
+const dnsInfo: Module<typeof schema, Found> = {
   name: 'mesh_dns_info',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      dns: { enum: ['auto', 'coredns', 'kube-dns'] },
-      dns_namespace: { type: 'string' },
-      answer: { type: 'string', pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$' },
-      zone: { type: 'string', pattern: '^[a-z0-9.-]+$' },
-    },
-  },
-  async plan(ctx, args): Promise<Plan<never>> {
+  schema,
+  async facts(ctx, args) {
     const conn = await clusterConnection(ctx, ctx.host.name);
-    const ns = args.dns_namespace ?? 'kube-system';
-    const found = await findDnsConfig(conn, ns, args.dns ?? 'auto');
-    if (!found) throw noDnsConfig(conn, ns, args.dns ?? 'auto');
-    const { cm, key, flavour } = found;
+    const found = await findDnsConfig(conn, args.dns_namespace, args.dns);
+    if (!found) throw noDnsConfig(conn, args.dns_namespace, args.dns);
+    return found;
+  },
+  plan({ cm, key, flavour }, args) {
     // `corefile`: the cluster DNS reads a Corefile meshplay can add a server block to; otherwise only stubDomains.
     const template = args.answer && args.zone ? { template_corefile: templateBlockText(args.zone, args.answer) } : {};
-    return { changed: false, result: { dns: flavour, configmap: `${ns}/${cm.metadata!.name}`, key, corefile: key === 'Corefile', ...template } };
-  },
-  async apply() {
-    return { changed: false };
+    return { changed: false, result: { dns: flavour, configmap: `${args.dns_namespace}/${cm.metadata!.name}`, key, corefile: key === 'Corefile', ...template } };
   },
 };
 

@@ -3,7 +3,8 @@
 // (runner/mesh/corefile.ts keeps every other byte). kube-dns: `global: [<ip>]` merged into stubDomains.
 // What was there before is recorded in an annotation the first time, so state: absent puts it back exactly
 // and leaves alone a configuration meshplay never touched.
-import type { Module, Plan } from './types.js';
+import { object, oneOf, string, withDefault } from './args.js';
+import type { Fingerprint, Module } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { restoreBlock, upsertForwardBlock, upsertTemplateBlock } from '../mesh/corefile.js';
 import { mergeStubDomain, parseStubDomains, restoreStubDomain } from '../mesh/stubdomains.js';
@@ -11,21 +12,31 @@ import { deepEqual } from '../k8s/objects.js';
 import { clusterConnection, get } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
 
-export interface GlobalDnsArgs {
-  state?: 'present' | 'absent';
-  dns?: 'auto' | 'coredns' | 'kube-dns';
-  zone?: string;
+const schema = object({
+  state: withDefault(oneOf(['present', 'absent']), 'present'),
+  dns: withDefault(oneOf(['auto', 'coredns', 'kube-dns']), 'auto'),
+  zone: withDefault(string({ pattern: '^[a-z0-9.-]+$' }), 'global'),
   /** Address to forward to; default: the ClusterIP of istiocoredns_service. */
-  upstream?: string;
+  upstream: string(),
   /**
    * CoreDNS only: answer every A query in the zone with this address (a `template` block, seed 001's `*.remote`
    * placeholder) instead of forwarding. kube-dns cannot, so there the zone still forwards (to istiocoredns_service,
    * e.g. a separate CoreDNS that answers with the template).
    */
-  answer?: string;
-  istiocoredns_service?: string;
-  istiocoredns_namespace?: string;
-  dns_namespace?: string;
+  answer: string({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$' }),
+  istiocoredns_service: withDefault(string(), 'istiocoredns'),
+  istiocoredns_namespace: withDefault(string(), 'istio-system'),
+  dns_namespace: withDefault(string(), 'kube-system'),
+});
+
+type Found = NonNullable<Awaited<ReturnType<typeof findDnsConfig>>>;
+
+/** The DNS ConfigMap found, and the istiocoredns Service when the upstream is read from it. */
+interface GlobalDnsFacts {
+  found?: Found;
+  /** Read only when needed; null: read and absent. */
+  service?: any;
+  where: string;
 }
 
 export const recordAnnotation = 'meshplay.io/global-dns';
@@ -49,8 +60,8 @@ interface Record_ {
 
 interface PlanData {
   path: string;
-  resourceVersion: string;
-  patch: Record<string, unknown>;
+  /** The merge patch to send; undefined when nothing changes. */
+  patch?: Record<string, unknown>;
 }
 
 function cmPath(ns: string, name: string): string {
@@ -77,35 +88,30 @@ export function noDnsConfig(conn: KubernetesConnection, ns: string, dns: string)
   );
 }
 
-const globalDns: Module<GlobalDnsArgs, PlanData> = {
+const globalDns: Module<typeof schema, GlobalDnsFacts, PlanData> = {
   name: 'mesh_global_dns',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      state: { enum: ['present', 'absent'] },
-      dns: { enum: ['auto', 'coredns', 'kube-dns'] },
-      zone: { type: 'string', pattern: '^[a-z0-9.-]+$' },
-      upstream: { type: 'string' },
-      answer: { type: 'string', pattern: '^\\d{1,3}(\\.\\d{1,3}){3}$' },
-      istiocoredns_service: { type: 'string' },
-      istiocoredns_namespace: { type: 'string' },
-      dns_namespace: { type: 'string' },
-    },
+  schema,
+
+  async facts(ctx, args) {
+    const conn = await clusterConnection(ctx, ctx.host.name);
+    const found = await findDnsConfig(conn, args.dns_namespace, args.dns);
+    if (!found && args.state !== 'absent') throw noDnsConfig(conn, args.dns_namespace, args.dns);
+    const template = found?.key === 'Corefile' && args.answer !== undefined;
+    const service = found && args.state === 'present' && !args.upstream && !template
+      ? (await get<any>(conn, `/api/v1/namespaces/${args.istiocoredns_namespace}/services/${args.istiocoredns_service}`)) ?? null
+      : undefined;
+    return { found, service, where: conn.host };
   },
 
-  async plan(ctx, args): Promise<Plan<PlanData>> {
-    const conn = await clusterConnection(ctx, ctx.host.name);
-    const zone = args.zone ?? 'global';
-    const dnsNs = args.dns_namespace ?? 'kube-system';
-    const found = await findDnsConfig(conn, dnsNs, args.dns ?? 'auto');
-    if (!found) {
-      // Nothing meshplay could have edited: giving back is already done.
-      if (args.state === 'absent') return { changed: false, msg: `no DNS ConfigMap in ${dnsNs}: nothing to give back`, result: { zone, action: 'unchanged' } };
-      throw noDnsConfig(conn, dnsNs, args.dns ?? 'auto');
-    }
+  plan(f, args, ctx) {
+    const zone = args.zone;
+    const dnsNs = args.dns_namespace;
+    const found = f.found;
+    // Nothing meshplay could have edited: giving back is already done.
+    if (!found) return { changed: false, msg: `no DNS ConfigMap in ${dnsNs}: nothing to give back`, result: { zone, action: 'unchanged' }, data: { path: '' } };
     const { cm, key, flavour } = found;
     const name = cm.metadata!.name!;
+    const fingerprints: Fingerprint[] = [{ kind: 'k8s', host: ctx.host.name, apiVersion: 'v1', resource: 'ConfigMap', namespace: dnsNs, name, resourceVersion: (cm.metadata?.resourceVersion as string | undefined) ?? null }];
     const data = (cm.data ?? {}) as Record<string, string>;
     const annotations = cm.metadata?.annotations ?? {};
     const annotation = recordAnnotationFor(zone);
@@ -116,13 +122,13 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
     let record: Record_ | null | undefined; // undefined: leave the annotation; null: remove it
     let upstream: string | undefined;
 
-    if ((args.state ?? 'present') === 'present') {
+    if (args.state === 'present') {
       upstream = args.upstream;
       const template = key === 'Corefile' && args.answer !== undefined;
       if (!upstream && !template) {
-        const svcNs = args.istiocoredns_namespace ?? 'istio-system';
-        const svcName = args.istiocoredns_service ?? 'istiocoredns';
-        const svc = await get<any>(conn, `/api/v1/namespaces/${svcNs}/services/${svcName}`);
+        const svcNs = args.istiocoredns_namespace;
+        const svcName = args.istiocoredns_service;
+        const svc = f.service;
         upstream = svc?.spec?.clusterIP;
         if (!svc && ctx.check) upstream = `<ClusterIP of ${svcNs}/${svcName} once created>`;
         else if (!upstream || upstream === 'None') {
@@ -167,7 +173,7 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
     const dataChanged = after !== before;
     const changed = dataChanged || record !== undefined;
     const result = { dns: flavour, configmap: `${dnsNs}/${name}`, key, zone, upstream, answer: key === 'Corefile' ? args.answer : undefined, action };
-    if (!changed) return { changed: false, result };
+    if (!changed) return { changed: false, result, data: { path: cmPath(dnsNs, name) }, fingerprints };
     const patchData: Record<string, string | null> = {};
     if (dataChanged) patchData[key] = after === '' && record === null && recorded && !recorded.hadKey ? null : after;
     const patch: Record<string, unknown> = {
@@ -180,15 +186,17 @@ const globalDns: Module<GlobalDnsArgs, PlanData> = {
       msg: `${action === 'unchanged' ? 'record' : action} ${zone} in ${dnsNs}/${name} (${flavour})${upstream ? ` -> ${upstream}` : ''}${key === 'Corefile' && args.answer ? ` answering ${args.answer}` : ''}`,
       diff: dataChanged ? [{ before, after, beforeHeader: `ConfigMap ${dnsNs}/${name} ${key} (live)`, afterHeader: `ConfigMap ${dnsNs}/${name} ${key} (desired)` }] : [],
       result,
-      data: { path: cmPath(dnsNs, name), resourceVersion: cm.metadata!.resourceVersion as string, patch },
+      data: { path: cmPath(dnsNs, name), patch },
+      fingerprints,
     };
   },
 
   async apply(ctx, _args, plan) {
     const conn = await clusterConnection(ctx, ctx.host.name);
+    if (!plan.data.patch) throw new Error('mesh_global_dns: no patch planned');
     // A merge patch touches only the one key (and our annotation); resourceVersion makes a concurrent edit fail
     // instead of being overwritten.
-    await conn.request({ method: 'PATCH', path: plan.data!.path, body: plan.data!.patch, contentType: 'application/merge-patch+json' });
+    await conn.request({ method: 'PATCH', path: plan.data.path, body: plan.data.patch, contentType: 'application/merge-patch+json' });
     return { changed: true, msg: plan.msg, diff: plan.diff, ...(plan.result ?? {}) };
   },
 };

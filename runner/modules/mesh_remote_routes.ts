@@ -8,60 +8,57 @@
 //    `remote`) the mesh route names.
 // It only reads (changed is always false) and returns `definitions`; the role applies them with k8s + prune, so every
 // object a removed export or cluster leaves behind is pruned, and --check/--diff work as for every object.
-import type { Module, Plan } from './types.js';
+import { integer, object, record, required, string, typed, withDefault } from './args.js';
+import type { Module } from './types.js';
 import { clusterConnection, meshLabels, ownerOf } from '../mesh/kube.js';
 import { calleesOf, component, ingressHost, remoteClusterLabel, remoteHost } from '../mesh/remote-names.js';
 import { EXPORTS_SCHEMA, explicitGateway, gatewayOf, type Gateway, type MeshExport } from '../mesh/exports.js';
 
-export interface RemoteRoutesArgs {
-  exports: MeshExport[];
+const schema = object({
+  exports: required(typed<MeshExport[]>(EXPORTS_SCHEMA)),
   /** Namespace of every object (and of the gateways' Services). */
-  namespace?: string;
+  namespace: withDefault(string(), 'istio-system'),
   /** Port the ingress and egress gateways serve `.remote` hosts on (seed 001: 80, HTTP). */
-  port?: number;
-  ingress_service?: string;
-  egress_service?: string;
-  ingress_selector?: Record<string, string>;
-  egress_selector?: Record<string, string>;
-  domain?: string;
-  owner?: string;
-}
+  port: withDefault(integer(), 80),
+  ingress_service: withDefault(string(), 'istio-ingressgateway'),
+  egress_service: withDefault(string(), 'istio-egressgateway'),
+  ingress_selector: record(string()),
+  egress_selector: record(string()),
+  domain: withDefault(string({ pattern: '^[a-z0-9-]+$' }), 'remote'),
+  owner: string(),
+});
 
 const dns1123 = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
 
-const remoteRoutes: Module<RemoteRoutesArgs, never> = {
+const remoteRoutes: Module<typeof schema, { gateways: Record<string, Gateway> }> = {
   name: 'mesh_remote_routes',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['exports'],
-    properties: {
-      exports: EXPORTS_SCHEMA,
-      namespace: { type: 'string' },
-      port: { type: 'integer' },
-      ingress_service: { type: 'string' },
-      egress_service: { type: 'string' },
-      ingress_selector: { type: 'object', additionalProperties: { type: 'string' } },
-      egress_selector: { type: 'object', additionalProperties: { type: 'string' } },
-      domain: { type: 'string', pattern: '^[a-z0-9-]+$' },
-      owner: { type: 'string' },
-    },
-  },
+  schema,
 
-  async plan(ctx, args): Promise<Plan<never>> {
+  // Reads the ingress gateway address of every cluster this one calls.
+  async facts(ctx, args) {
     const me = ctx.host.name;
-    const ns = args.namespace ?? 'istio-system';
-    const port = args.port ?? 80;
-    const domain = args.domain ?? 'remote';
+    const { namespace: ns, port, domain } = args;
     const clusters = new Set(ctx.inventory.clusters.map((c) => c.name));
     for (const e of args.exports) {
       if (!clusters.has(e.cluster)) throw new Error(`mesh_exports: cluster '${e.cluster}' (export ${remoteHost(e, domain)}) is not in the inventory; clusters: ${[...clusters].join(', ')}`);
       for (const c of e.callers ?? []) if (!clusters.has(c)) throw new Error(`mesh_exports: caller '${c}' of ${remoteHost(e, domain)} is not in the inventory`);
     }
+    const gateways: Record<string, Gateway> = {};
+    const gwOpts = { service: args.ingress_service, namespace: ns, port };
+    for (const o of calleesOf(args.exports, me)) {
+      const explicit = explicitGateway(ctx.inventory, o);
+      gateways[o] = await gatewayOf(await clusterConnection(ctx, explicit ? me : o), o, explicit, gwOpts);
+    }
+    return { gateways };
+  },
+
+  plan({ gateways }, args, ctx) {
+    const me = ctx.host.name;
+    const { namespace: ns, port, domain } = args;
     const owner = ownerOf(ctx, args.owner);
     const labels = (extra: Record<string, string> = {}) => ({ ...meshLabels(component, owner), ...extra });
     const ingressGateway = `${domain}-ingress`;
-    const egressSvcHost = `${args.egress_service ?? 'istio-egressgateway'}.${ns}.svc.cluster.local`;
+    const egressSvcHost = `${args.egress_service}.${ns}.svc.cluster.local`;
     const http = { number: port, name: 'http', protocol: 'HTTP' };
     const defs: Record<string, unknown>[] = [];
 
@@ -89,12 +86,6 @@ const remoteRoutes: Module<RemoteRoutesArgs, never> = {
 
     // Calling side: one ServiceEntry, egress Gateway and VirtualService per cluster called.
     const callees = calleesOf(args.exports, me);
-    const gateways: Record<string, Gateway> = {};
-    const gwOpts = { service: args.ingress_service ?? 'istio-ingressgateway', namespace: ns, port };
-    for (const o of callees) {
-      const explicit = explicitGateway(ctx.inventory, o);
-      gateways[o] = await gatewayOf(await clusterConnection(ctx, explicit ? me : o), o, explicit, gwOpts);
-    }
     if (callees.length) {
       defs.push({
         apiVersion: 'networking.istio.io/v1alpha3',
@@ -147,10 +138,6 @@ const remoteRoutes: Module<RemoteRoutesArgs, never> = {
         prune_selector: `meshplay.io/component=${component}`,
       },
     };
-  },
-
-  async apply() {
-    return { changed: false };
   },
 };
 

@@ -3,21 +3,26 @@
 // DNS, a virtual address from runner/mesh/vip.ts, and an endpoint at the exporting cluster's gateway (15443).
 // It only reads (changed is always false) and returns `definitions`; the role applies them with k8s + prune,
 // so writes, --check and --diff behave like every other object.
-import type { Module, Plan } from './types.js';
+import { integer, object, required, string, typed, withDefault, type ArgsOf } from './args.js';
+import type { Module } from './types.js';
 import { allocateVips, defaultVipRange } from '../mesh/vip.js';
 import { EXPORTS_SCHEMA, explicitGateway, gatewayOf, hostOf, type ExportPort, type Gateway, type MeshExport } from '../mesh/exports.js';
 import { clusterConnection, componentLabel, meshLabels, ownerOf } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
 
-export interface ServiceEntriesArgs {
-  exports: MeshExport[];
-  namespace?: string;
-  vip_range?: string;
-  gateway_port?: number;
-  gateway_service?: string;
-  gateway_namespace?: string;
-  owner?: string;
-}
+const schema = object({
+  exports: required(typed<MeshExport[]>(EXPORTS_SCHEMA)),
+  namespace: withDefault(string(), 'istio-system'),
+  vip_range: withDefault(string(), defaultVipRange),
+  gateway_port: withDefault(integer(), 15443),
+  gateway_service: withDefault(string(), 'istio-ingressgateway'),
+  gateway_namespace: withDefault(string(), 'istio-system'),
+  owner: string(),
+});
+type ServiceEntriesArgs = ArgsOf<typeof schema>;
+
+/** What this cluster imports: exports of other clusters it may call. */
+const importsOf = (args: ServiceEntriesArgs, me: string) => args.exports.filter((e) => e.cluster !== me && (!e.callers || e.callers.includes(me)));
 
 export const component = 'service-entries';
 
@@ -29,27 +34,13 @@ function portName(p: ExportPort): string {
   return p.name ?? `${(p.protocol ?? 'tcp').toLowerCase()}-${p.number}`;
 }
 
-const serviceEntries: Module<ServiceEntriesArgs, never> = {
+const serviceEntries: Module<typeof schema, { serviceEntries: KubeObject[]; gateways: Map<string, Gateway> }> = {
   name: 'mesh_service_entries',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['exports'],
-    properties: {
-      exports: EXPORTS_SCHEMA,
-      namespace: { type: 'string' },
-      vip_range: { type: 'string' },
-      gateway_port: { type: 'integer' },
-      gateway_service: { type: 'string' },
-      gateway_namespace: { type: 'string' },
-      owner: { type: 'string' },
-    },
-  },
+  schema,
 
-  async plan(ctx, args): Promise<Plan<never>> {
+  // Reads the ServiceEntries the cluster has (addresses in use) and the gateway of every cluster it imports from.
+  async facts(ctx, args) {
     const me = ctx.host.name;
-    const ns = args.namespace ?? 'istio-system';
-    const range = args.vip_range ?? defaultVipRange;
     const clusters = new Map(ctx.inventory.clusters.map((c) => [c.name, c]));
     for (const e of args.exports) {
       if (!clusters.has(e.cluster)) throw new Error(`mesh_exports: cluster '${e.cluster}' (export ${hostOf(e)}) is not in the inventory; clusters: ${[...clusters.keys()].join(', ')}`);
@@ -60,29 +51,34 @@ const serviceEntries: Module<ServiceEntriesArgs, never> = {
       if (prev && prev !== e.cluster) throw new Error(`mesh_exports: ${hostOf(e)} is exported by both ${prev} and ${e.cluster}; a .global host must have one exporting cluster`);
       seen.set(hostOf(e), e.cluster);
     }
-    const mine = args.exports.filter((e) => e.cluster !== me && (!e.callers || e.callers.includes(me)));
-
+    const mine = importsOf(args, me);
     const conn = await clusterConnection(ctx, me);
     const seRes = await conn.resourceFor('networking.istio.io/v1alpha3', 'ServiceEntry');
     const all = await conn.request<{ items: KubeObject[] }>({ method: 'GET', path: conn.pathFor(seRes), list: true });
+    const gateways = new Map<string, Gateway>();
+    const gwOpts = { service: args.gateway_service, namespace: args.gateway_namespace, port: args.gateway_port };
+    for (const c of new Set(mine.map((e) => e.cluster))) {
+      const explicit = explicitGateway(ctx.inventory, c);
+      gateways.set(c, await gatewayOf(explicit ? conn : await clusterConnection(ctx, c), c, explicit, gwOpts));
+    }
+    return { serviceEntries: all.items, gateways };
+  },
+
+  plan({ serviceEntries: all, gateways }, args, ctx) {
+    const me = ctx.host.name;
+    const ns = args.namespace;
+    const mine = importsOf(args, me);
     const existing: Record<string, string> = {};
     const reserved: string[] = [];
-    for (const se of all.items) {
+    for (const se of all) {
       const spec = (se as any).spec ?? {};
       const ours = se.metadata?.labels?.[componentLabel] === component && se.metadata?.namespace === ns;
       const addresses: string[] = spec.addresses ?? [];
       if (ours && spec.hosts?.[0] && addresses[0]) existing[spec.hosts[0]] = addresses[0];
       else reserved.push(...addresses.map((a) => a.split('/')[0]!));
     }
-    const alloc = allocateVips(mine.map(hostOf), existing, range, reserved);
+    const alloc = allocateVips(mine.map(hostOf), existing, args.vip_range, reserved);
     for (const m of alloc.moved) ctx.warn(`${me}: ${m.host} had ${m.from} (${m.reason}); it gets a new address`);
-
-    const gateways = new Map<string, Gateway>();
-    const gwOpts = { service: args.gateway_service ?? 'istio-ingressgateway', namespace: args.gateway_namespace ?? 'istio-system', port: args.gateway_port ?? 15443 };
-    for (const c of new Set(mine.map((e) => e.cluster))) {
-      const explicit = explicitGateway(ctx.inventory, c);
-      gateways.set(c, await gatewayOf(explicit ? conn : await clusterConnection(ctx, c), c, explicit, gwOpts));
-    }
     const owner = ownerOf(ctx, args.owner);
     const definitions = mine
       .sort((a, b) => entryName(a).localeCompare(entryName(b)))
@@ -112,10 +108,6 @@ const serviceEntries: Module<ServiceEntriesArgs, never> = {
         prune_selector: `${componentLabel}=${component}`,
       },
     };
-  },
-
-  async apply() {
-    return { changed: false };
   },
 };
 

@@ -1,11 +1,15 @@
 // Sets host variables for the rest of the run (precedence above play vars, below extra vars).
+import { typed } from './args.js';
 import type { Module } from './types.js';
 
-const setFact: Module<Record<string, unknown>> = {
+// Any variable names (checked as names); the values are whatever the task gives.
+const schema = typed<Record<string, unknown>>({ type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } });
+
+const setFact: Module<typeof schema, undefined> = {
   name: 'set_fact',
-  local: true,
-  schema: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
-  async plan(_ctx, args) {
+  schema,
+  facts: async () => undefined,
+  plan(_facts, args) {
     const facts = { ...args };
     delete facts.cacheable;
     // As Ansible's set_fact (jinja2_native off): string values true/false/yes/no, in any case, become booleans.
@@ -13,9 +17,6 @@ const setFact: Module<Record<string, unknown>> = {
       if (typeof v === 'string' && ['true', 'yes', 'false', 'no'].includes(v.toLowerCase())) facts[k] = ['true', 'yes'].includes(v.toLowerCase());
     }
     return { changed: false, result: { ansible_facts: facts } };
-  },
-  async apply() {
-    return { changed: false };
   },
 };
 

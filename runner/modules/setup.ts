@@ -2,30 +2,22 @@
 // A cluster host's connection reads its facts from the API (version, API groups, nodes); a node (or the
 // controller) answers with uname and id. Reading only: never changed.
 import { isCommandConnection, isFactSource, type Connection } from '../connection/types.js';
+import { object, typed } from './args.js';
 import type { Module } from './types.js';
 
 type Dict = Record<string, unknown>;
 
-interface SetupArgs {
-  filter?: string | string[];
-}
+const schema = object({ filter: typed<string | string[]>({ anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }) });
 
-const setup: Module<SetupArgs> = {
+const setup: Module<typeof schema, Dict> = {
   name: 'setup',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { filter: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] } },
-  },
-  async plan(ctx, args) {
-    const facts = await hostFacts(await ctx.connection());
+  schema,
+  facts: async (ctx) => hostFacts(await ctx.connection()),
+  plan(facts, args) {
     const patterns = args.filter === undefined ? [] : Array.isArray(args.filter) ? args.filter : [args.filter];
     const kept = patterns.length ? Object.fromEntries(Object.entries(facts).filter(([k]) => patterns.some((p) => globMatch(p, k)))) : facts;
     // Facts are not dumped at -v (Ansible's _ansible_verbose_override): the recap would drown in them.
     return { changed: false, result: { ansible_facts: kept, _ansible_verbose_override: true } };
-  },
-  async apply() {
-    return { changed: false };
   },
 };
 

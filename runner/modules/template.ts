@@ -1,13 +1,15 @@
 // Renders a Jinja template from the role's templates/ (or the playbook's) to a file on the host.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { applyFile, planFile, type FilePlan } from './files.js';
+import { object, required, string } from './args.js';
+import { applyFile, fileMode, planFile, readFile, type FileFacts, type FilePlan } from './files.js';
 import type { Module, ModuleContext } from './types.js';
 
-interface TemplateArgs {
-  src: string;
-  dest: string;
-  mode?: string | number;
+const schema = object({ src: required(string()), dest: required(string()), mode: fileMode() });
+
+/** The file on the host and the template's text (read on the controller). */
+interface TemplateFacts extends FileFacts {
+  source: string;
 }
 
 /** Where a `src` of template/copy is looked for, in order: the role's templates/ (files/) and folder, then the playbook's. */
@@ -24,19 +26,17 @@ export function findSource(ctx: ModuleContext, src: string, sub: 'templates' | '
   return found;
 }
 
-const template: Module<TemplateArgs, FilePlan> = {
+const template: Module<typeof schema, TemplateFacts, FilePlan> = {
   name: 'template',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['src', 'dest'],
-    properties: { src: { type: 'string' }, dest: { type: 'string' }, mode: { type: ['string', 'integer'] } },
+  schema,
+  async facts(ctx, args) {
+    const source = readFileSync(findSource(ctx, args.src, 'templates'), 'utf8');
+    return { ...(await readFile(ctx, args.dest)), source };
   },
-  async plan(ctx, args) {
-    const text = readFileSync(findSource(ctx, args.src, 'templates'), 'utf8');
-    const rendered = ctx.render(text);
+  plan(facts, args, ctx) {
+    const rendered = ctx.render(facts.source);
     const content = typeof rendered === 'string' ? rendered : JSON.stringify(rendered);
-    return planFile(ctx, args.dest, content, args.mode);
+    return planFile(facts, ctx, args.dest, content, args.mode);
   },
   apply: (ctx, _args, plan) => applyFile(ctx, plan),
 };

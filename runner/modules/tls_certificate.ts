@@ -4,7 +4,8 @@
 // for `hosts` signed by that CA. Nothing is re-issued on a re-run unless the certificate is within renew_before of
 // expiry, its names differ from hosts, it is not signed by the CA, or the Secret is missing or unreadable.
 import { X509Certificate as NodeX509 } from 'node:crypto';
-import type { FileDiff, Module, ModuleContext, ModuleResult, Plan } from './types.js';
+import { array, boolean, number, object, oneOf, required, string, typed, withDefault, type ArgsOf } from './args.js';
+import type { FileDiff, Fingerprint, Module, ModuleContext, ModuleResult } from './types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { getLive, kubeConnection, registerSecretValues, serverSideApply } from '../k8s/client.js';
 import { describe, redactSecretPair, secretValues, toYaml, forDiff, type KubeObject } from '../k8s/objects.js';
@@ -13,22 +14,36 @@ import { day, pemCerts, reissueReason, type Pem } from '../tls/certs.js';
 /** @peculiar/x509 loads only when a certificate has to be made. */
 const issuing = () => import('../tls/issue.js');
 
-export interface TlsCertificateArgs {
-  type: 'ca' | 'server';
-  name: string;
-  namespace?: string;
-  hosts?: string[];
+const schema = object({
+  type: required(oneOf(['ca', 'server'])),
+  name: required(string({ minLength: 1 })),
+  namespace: withDefault(string(), 'istio-system'),
+  hosts: withDefault(array(string({ minLength: 1 })), []),
   /** server: where the CA Secret lives (host defaults to the control-plane cluster). */
-  ca_secret?: { name: string; namespace?: string; host?: string };
+  ca_secret: withDefault(object({ name: required(string()), namespace: withDefault(string(), 'istio-system'), host: string() }), { name: 'meshplay-gateway-ca' }),
   /** A user-supplied CA instead of a generated one (PEM). */
-  ca_cert?: string;
-  ca_key?: string;
-  common_name?: string;
-  valid_days?: number;
-  renew_before_days?: number;
-  owner?: string;
+  ca_cert: string(),
+  ca_key: string(),
+  common_name: string(),
+  valid_days: typed<number>({ type: 'number', exclusiveMinimum: 0 }),
+  renew_before_days: withDefault(number({ minimum: 0 }), 30),
+  owner: string(),
   /** server: also store the CA certificate under `ca.crt` (for servers that must name their own trust root). */
-  ca_in_secret?: boolean;
+  ca_in_secret: withDefault(boolean(), false),
+});
+type TlsCertificateArgs = ArgsOf<typeof schema>;
+
+/**
+ * The Secret as it is, the CA (supplied or read), and the certificate to store when one is due: key material is
+ * made here, before the pure plan, which only decides (a fresh key cannot come out of a pure function).
+ */
+interface TlsFacts {
+  live?: KubeObject;
+  ca?: Pem;
+  reason?: string;
+  issued?: Pem;
+  /** The CA's time left, in ms (type: ca, when stored). */
+  caLeftMs?: number;
 }
 
 interface PlanData {
@@ -73,9 +88,9 @@ async function loadCa(ctx: ModuleContext, args: TlsCertificateArgs): Promise<Pem
     ctx.secret(args.ca_key);
     return { certPem: args.ca_cert, keyPem: args.ca_key };
   }
-  const ref = args.ca_secret ?? { name: 'meshplay-gateway-ca' };
+  const ref = args.ca_secret;
   const conn = await kubeConnection(ctx, ref.host ?? controlPlane(ctx));
-  const live = await getLive(conn, await secretResource(conn), { kind: 'Secret', metadata: { name: ref.name, namespace: ref.namespace ?? 'istio-system' } });
+  const live = await getLive(conn, await secretResource(conn), { kind: 'Secret', metadata: { name: ref.name, namespace: ref.namespace } });
   registerSecretValues(ctx, live);
   return pemOf(live);
 }
@@ -85,79 +100,52 @@ function diffOf(live: KubeObject | undefined, after: KubeObject): FileDiff {
   return { before: toYaml(b), after: toYaml(a), beforeHeader: `${describe(after)} (live)`, afterHeader: `${describe(after)} (desired)` };
 }
 
-const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
+const tlsCertificate: Module<typeof schema, TlsFacts, PlanData> = {
   name: 'tls_certificate',
   secretArgs: ['ca_key'],
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', 'name'],
-    properties: {
-      type: { enum: ['ca', 'server'] },
-      name: { type: 'string', minLength: 1 },
-      namespace: { type: 'string' },
-      hosts: { type: 'array', items: { type: 'string', minLength: 1 } },
-      ca_secret: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name'],
-        properties: { name: { type: 'string' }, namespace: { type: 'string' }, host: { type: 'string' } },
-      },
-      ca_cert: { type: 'string' },
-      ca_key: { type: 'string' },
-      common_name: { type: 'string' },
-      valid_days: { type: 'number', exclusiveMinimum: 0 },
-      renew_before_days: { type: 'number', minimum: 0 },
-      owner: { type: 'string' },
-      ca_in_secret: { type: 'boolean' },
-    },
-  },
+  schema,
 
-  async plan(ctx, args): Promise<Plan<PlanData>> {
+  async facts(ctx, args) {
     const conn = await kubeConnection(ctx);
-    const namespace = args.namespace ?? 'istio-system';
-    const owner = args.owner ?? (typeof ctx.vars.meshplay_owner === 'string' ? ctx.vars.meshplay_owner : undefined);
-    const ref: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: args.name, namespace } };
+    const ref: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: args.name, namespace: args.namespace } };
     const live = await getLive(conn, await secretResource(conn), ref);
     registerSecretValues(ctx, live);
     const livePem = pemOf(live);
-    const renewBefore = args.renew_before_days ?? 30;
-    let reason: string | undefined;
-    let pem: Pem | undefined;
-    let caPem: string | undefined;
-
+    const renewBefore = args.renew_before_days;
     if (args.type === 'ca') {
       if (args.ca_cert || args.ca_key) {
         const supplied = await loadCa(ctx, args);
-        caPem = supplied!.certPem;
-        if (livePem?.certPem !== supplied!.certPem || livePem?.keyPem !== supplied!.keyPem) [reason, pem] = ['the supplied CA differs from the stored one', supplied];
-      } else if (!livePem) {
-        reason = 'no CA yet';
-      } else {
-        const left = new Date(new NodeX509(livePem.certPem).validTo).getTime() - Date.now();
-        // An expiring CA is not rotated silently: every gateway certificate would change trust at once.
-        if (left < renewBefore * day) ctx.warn(`CA ${describe(ref)} expires in ${Math.floor(left / day)} days: rotate it (delete the Secret and re-run, or supply ca_cert/ca_key)`);
-        caPem = livePem.certPem;
+        const differs = livePem?.certPem !== supplied!.certPem || livePem?.keyPem !== supplied!.keyPem;
+        return { live, ca: supplied, ...(differs ? { reason: 'the supplied CA differs from the stored one', issued: supplied } : {}) };
       }
-      if (reason && !pem) pem = await (await issuing()).makeCa(args.common_name ?? 'meshplay gateway CA', args.valid_days ?? 3650);
-    } else {
-      const hosts = args.hosts ?? [];
-      if (!hosts.length) throw new Error('type: server needs hosts (the names the gateway serves)');
-      let ca = await loadCa(ctx, args);
-      if (!ca) {
-        // Only in check mode (or when the CA task was skipped): sign with a throw-away CA to report the change.
-        if (!ctx.check) throw new Error(`the CA Secret ${args.ca_secret?.name ?? 'meshplay-gateway-ca'} does not exist yet: run the CA task (type: ca) first`);
-        ca = await (await issuing()).makeCa('meshplay gateway CA (check mode)', 1);
-      }
-      caPem = ca.certPem;
-      reason = reissueReason(livePem, ca.certPem, hosts, renewBefore);
-      if (!reason && args.ca_in_secret && secretValues(live)['ca.crt'] !== ca.certPem) reason = 'ca.crt missing or not the CA';
-      if (reason) pem = await (await issuing()).issueServerCert(ca, hosts, args.common_name ?? hosts[0]!, args.valid_days ?? 365);
+      if (!livePem) return { live, reason: 'no CA yet', issued: await (await issuing()).makeCa(args.common_name ?? 'meshplay gateway CA', args.valid_days ?? 3650) };
+      return { live, ca: livePem, caLeftMs: new Date(new NodeX509(livePem.certPem).validTo).getTime() - Date.now() };
     }
+    if (!args.hosts.length) throw new Error('type: server needs hosts (the names the gateway serves)');
+    let ca = await loadCa(ctx, args);
+    if (!ca) {
+      // Only in check mode (or when the CA task was skipped): sign with a throw-away CA to report the change.
+      if (!ctx.check) throw new Error(`the CA Secret ${args.ca_secret.name} does not exist yet: run the CA task (type: ca) first`);
+      ca = await (await issuing()).makeCa('meshplay gateway CA (check mode)', 1);
+    }
+    let reason = reissueReason(livePem, ca.certPem, args.hosts, renewBefore);
+    if (!reason && args.ca_in_secret && secretValues(live)['ca.crt'] !== ca.certPem) reason = 'ca.crt missing or not the CA';
+    const issued = reason ? await (await issuing()).issueServerCert(ca, args.hosts, args.common_name ?? args.hosts[0]!, args.valid_days ?? 365) : undefined;
+    return { live, ca, reason, issued };
+  },
 
+  plan(f, args, ctx) {
+    const { live, reason, issued: pem } = f;
+    const ref: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: args.name, namespace: args.namespace } };
+    const caPem = f.ca?.certPem;
+    // An expiring CA is not rotated silently: every gateway certificate would change trust at once.
+    if (f.caLeftMs !== undefined && f.caLeftMs < args.renew_before_days * day) {
+      ctx.warn(`CA ${describe(ref)} expires in ${Math.floor(f.caLeftMs / day)} days: rotate it (delete the Secret and re-run, or supply ca_cert/ca_key)`);
+    }
     const notAfter = (p?: Pem) => (p ? new NodeX509(pemCerts(p.certPem)[0]!).validTo : undefined);
+    const fingerprints: Fingerprint[] = [{ kind: 'k8s', host: ctx.host.name, apiVersion: 'v1', resource: 'Secret', namespace: args.namespace, name: args.name, resourceVersion: (live?.metadata?.resourceVersion as string | undefined) ?? null }];
     if (!reason || !pem) {
-      return { changed: false, result: { secret_name: describe(ref), not_after: notAfter(livePem), ca_cert: caPem } };
+      return { changed: false, result: { secret_name: describe(ref), not_after: notAfter(pemOf(live)), ca_cert: caPem }, data: { target: ref, reason: '' }, fingerprints };
     }
     ctx.secret(pem.keyPem);
     ctx.secret(Buffer.from(pem.keyPem).toString('base64'));
@@ -167,20 +155,22 @@ const tlsCertificate: Module<TlsCertificateArgs, PlanData> = {
           '(uninstall could not put it back): delete or rename it, or give this task another name',
       );
     }
+    const owner = args.owner ?? (typeof ctx.vars.meshplay_owner === 'string' ? ctx.vars.meshplay_owner : undefined);
     const labels = { 'meshplay.io/certificate': args.type };
-    const target = markCreated(tlsSecret(args.name, namespace, pem, labels, args.type === 'server' && args.ca_in_secret ? caPem : undefined), owner);
+    const target = markCreated(tlsSecret(args.name, args.namespace, pem, labels, args.type === 'server' && args.ca_in_secret ? caPem : undefined), owner);
     return {
       changed: true,
       msg: `${live ? 'update' : 'create'} ${describe(target)}: ${reason}`,
       diff: [diffOf(live, target)],
       result: { secret_name: describe(ref), reason, not_after: notAfter(pem), ca_cert: args.type === 'ca' ? pem.certPem : caPem },
       data: { target, reason },
+      fingerprints,
     };
   },
 
   async apply(ctx, _args, plan): Promise<ModuleResult> {
     const conn = await kubeConnection(ctx);
-    const { target } = plan.data!;
+    const { target } = plan.data;
     const after = await serverSideApply(conn, await secretResource(conn), target, { fieldManager: 'meshplay', force: true, dryRun: false });
     registerSecretValues(ctx, after);
     return { changed: true, msg: plan.msg, diff: plan.diff, ...(plan.result ?? {}) };

@@ -3,6 +3,7 @@
 // so check mode and --diff always come from the same plan as a real run.
 import type { Connection } from '../connection/types.js';
 import type { Host, Inventory } from '../inventory/types.js';
+import type { ArgsOf } from './args.js';
 
 /** A before/after pair, shown as a unified diff under --diff. */
 export interface FileDiff {
@@ -22,18 +23,35 @@ export interface ModuleResult {
   [key: string]: unknown;
 }
 
-export interface Plan<P = unknown> {
+interface PlanBase {
   /** Whether applying would change anything. */
   changed: boolean;
   /** Set when the module cannot know without running (e.g. `command`): skipped under --check. */
   unpredictable?: boolean;
+  /** Nothing to change, but apply still runs outside check mode (e.g. k8s waiting on a converged object's condition). */
+  settle?: boolean;
   diff?: FileDiff[];
   msg?: string;
   /** Values returned whether or not apply runs (facts read, current state...). */
   result?: Record<string, unknown>;
-  /** Module-private data handed to apply (the exact commands or requests to send). */
-  data?: P;
+  /**
+   * What the decision was read from (an object's resourceVersion or absence, a node's managed routes, a file's
+   * digest): a saved plan re-reads each before its first write and refuses when one moved (runner/plan).
+   */
+  fingerprints?: Fingerprint[];
 }
+
+/**
+ * A module's decision: what it would change. `data` is what apply sends (the exact commands or requests):
+ * required whenever the module has data, so apply never guesses.
+ */
+export type Plan<P = undefined> = PlanBase & (undefined extends P ? { data?: P } : { data: P });
+
+/** One fact a plan depends on, as read, and how to read it again (runner/plan/fingerprints.ts). */
+export type Fingerprint =
+  | { kind: 'k8s'; host: string; apiVersion: string; resource: string; namespace?: string; name: string; resourceVersion: string | null }
+  | { kind: 'routes'; host: string; protocol: number; digest: string }
+  | { kind: 'file'; host: string; path: string; digest: string | null };
 
 export interface ModuleContext {
   host: Host;
@@ -65,17 +83,22 @@ export interface ModuleContext {
   condition(expression: unknown, extraVars?: Record<string, unknown>): boolean;
 }
 
-export interface Module<A = Record<string, unknown>, P = unknown> {
+/** What a pure plan may use: the task's host, variables and templating, never a connection. */
+export type PlanContext = Pick<ModuleContext, 'host' | 'inventory' | 'vars' | 'check' | 'diff' | 'warn' | 'log' | 'secret' | 'render' | 'condition'>;
+
+/**
+ * A module: `schema` declares the arguments once (runner/modules/args.ts: validation, the TypeScript type,
+ * defaults, documentation). The executor validates and defaults the arguments, then calls `facts` (reads the
+ * host or the API; may block), then the pure `plan` (decides from facts and arguments: testable without a
+ * host), then, outside check mode and only when the plan changes something, `apply(plan)`.
+ */
+export interface Module<S = any, F = any, P = any> {
   name: string;
-  /** JSON Schema of the arguments; unknown keys are rejected. */
-  schema: Record<string, unknown>;
-  /** Runs on the controller itself rather than on the task's host connection (debug, set_fact...). */
-  local?: boolean;
+  schema: S;
   /** Argument names whose values are secrets (always redacted). */
   secretArgs?: string[];
-  /** Top-level variable names this module may set through `ansible_facts` (for the undefined-variable check). */
-  provides?: string[];
-  plan(ctx: ModuleContext, args: A): Promise<Plan<P>>;
-  /** Called only when the plan says changed and not in check mode. */
-  apply(ctx: ModuleContext, args: A, plan: Plan<P>): Promise<ModuleResult>;
+  facts(ctx: ModuleContext, args: ArgsOf<S>): Promise<F>;
+  plan(facts: F, args: ArgsOf<S>, ctx: PlanContext): Plan<P>;
+  /** Absent for modules that never change anything. */
+  apply?(ctx: ModuleContext, args: ArgsOf<S>, plan: Plan<P>): Promise<ModuleResult>;
 }

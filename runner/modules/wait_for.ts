@@ -1,19 +1,28 @@
 // Waits for a TCP port to accept connections (or stop) or for a path to appear (or go), on the host.
+import { integer, number, object, oneOf, string, withDefault, type ArgsOf } from './args.js';
 import type { Module, ModuleContext } from './types.js';
 import { commandConnection, shellQuote } from './util.js';
 import { pythonRegex } from '../template/regex.js';
 import { sleep } from '../sleep.js';
 
-interface WaitForArgs {
-  host?: string;
-  port?: number;
-  path?: string;
-  state?: 'started' | 'stopped' | 'present' | 'absent' | 'drained';
-  search_regex?: string;
-  timeout?: number;
-  delay?: number;
-  sleep?: number;
-  msg?: string;
+const schema = object({
+  host: withDefault(string(), '127.0.0.1'),
+  port: integer({ minimum: 1, maximum: 65535 }),
+  path: string(),
+  state: withDefault(oneOf(['started', 'stopped', 'present', 'absent', 'drained']), 'started'),
+  search_regex: string(),
+  timeout: withDefault(number({ minimum: 0 }), 300),
+  delay: withDefault(number({ minimum: 0 }), 0),
+  sleep: withDefault(number({ minimum: 0 }), 1),
+  msg: string(),
+});
+type WaitForArgs = ArgsOf<typeof schema>;
+
+/** What the wait saw: whether the state was reached before the timeout, after how long, and the match. */
+interface WaitFacts {
+  reached: boolean;
+  elapsed: number;
+  match?: RegExpExecArray;
 }
 
 /**
@@ -24,7 +33,7 @@ interface WaitForArgs {
 async function probe(ctx: ModuleContext, args: WaitForArgs): Promise<{ up: boolean; match?: RegExpExecArray }> {
   const conn = await commandConnection(ctx);
   if (args.port !== undefined) {
-    const host = args.host ?? '127.0.0.1';
+    const host = args.host;
     const script = `exec 3<>/dev/tcp/${host}/${args.port}`;
     const r = await conn.exec(['bash', '-c', script], { timeoutMs: 2000 });
     return { up: r.code === 0 };
@@ -39,57 +48,42 @@ async function probe(ctx: ModuleContext, args: WaitForArgs): Promise<{ up: boole
   return { up: r.code === 0 };
 }
 
-const waitFor: Module<WaitForArgs> = {
+const waitFor: Module<typeof schema, WaitFacts> = {
   name: 'wait_for',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      host: { type: 'string' },
-      port: { type: 'integer', minimum: 1, maximum: 65535 },
-      path: { type: 'string' },
-      state: { enum: ['started', 'stopped', 'present', 'absent', 'drained'] },
-      search_regex: { type: 'string' },
-      timeout: { type: 'number', minimum: 0 },
-      delay: { type: 'number', minimum: 0 },
-      sleep: { type: 'number', minimum: 0 },
-      msg: { type: 'string' },
-    },
-  },
-  async plan(ctx, args) {
-    const timeoutS = args.timeout ?? 300;
+  schema,
+  // Waiting is reading: probe until the state is reached or the timeout passes.
+  async facts(ctx, args) {
     const started = Date.now();
     const elapsed = () => Math.floor((Date.now() - started) / 1000);
     if (args.delay) await sleep(args.delay * 1000, ctx.signal);
     // Neither port nor path: Ansible's wait_for sleeps for the timeout and succeeds.
     if (args.port === undefined && args.path === undefined) {
-      await sleep(timeoutS * 1000, ctx.signal);
-      return { changed: false, result: { elapsed: elapsed() } };
+      await sleep(args.timeout * 1000, ctx.signal);
+      return { reached: true, elapsed: elapsed() };
     }
-    const state = args.state ?? 'started';
-    const want = !(state === 'stopped' || state === 'absent' || state === 'drained');
+    const want = !(args.state === 'stopped' || args.state === 'absent' || args.state === 'drained');
     for (;;) {
       const p = await probe(ctx, args);
-      if (p.up === want) {
-        const result: Record<string, unknown> = { elapsed: elapsed(), state };
-        if (args.path !== undefined) result.path = args.path;
-        if (args.port !== undefined) result.port = args.port;
-        if (args.search_regex !== undefined) {
-          result.search_regex = args.search_regex;
-          result.match_groups = p.match ? p.match.slice(1).map((g) => g ?? null) : [];
-          result.match_groupdict = p.match?.groups ? { ...p.match.groups } : {};
-        }
-        return { changed: false, result };
-      }
-      if (Date.now() - started >= timeoutS * 1000 || ctx.signal.aborted) {
-        const what = args.port !== undefined ? `port ${args.port}` : `path ${args.path}`;
-        return { changed: false, result: { failed: true, elapsed: elapsed(), msg: args.msg ?? `Timeout when waiting for ${what} to be ${state}` } };
-      }
-      await sleep((args.sleep ?? 1) * 1000, ctx.signal);
+      if (p.up === want) return { reached: true, elapsed: elapsed(), match: p.match };
+      if (Date.now() - started >= args.timeout * 1000 || ctx.signal.aborted) return { reached: false, elapsed: elapsed() };
+      await sleep(args.sleep * 1000, ctx.signal);
     }
   },
-  async apply() {
-    return { changed: false };
+  plan(facts, args) {
+    if (args.port === undefined && args.path === undefined) return { changed: false, result: { elapsed: facts.elapsed } };
+    if (!facts.reached) {
+      const what = args.port !== undefined ? `port ${args.port}` : `path ${args.path}`;
+      return { changed: false, result: { failed: true, elapsed: facts.elapsed, msg: args.msg ?? `Timeout when waiting for ${what} to be ${args.state}` } };
+    }
+    const result: Record<string, unknown> = { elapsed: facts.elapsed, state: args.state };
+    if (args.path !== undefined) result.path = args.path;
+    if (args.port !== undefined) result.port = args.port;
+    if (args.search_regex !== undefined) {
+      result.search_regex = args.search_regex;
+      result.match_groups = facts.match ? facts.match.slice(1).map((g) => g ?? null) : [];
+      result.match_groupdict = facts.match?.groups ? { ...facts.match.groups } : {};
+    }
+    return { changed: false, result };
   },
 };
 

@@ -2,6 +2,7 @@
 // (the blocks its BIRD owns, what BIRD learned, what meshplay manages), and the plan of route changes given every
 // node's facts. The ip_route_facts and ip_routes modules and `meshplay status` all go through these functions, so
 // status says "converged" exactly when a run would change nothing.
+import { createHash } from 'node:crypto';
 import type { CommandConnection } from '../connection/types.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { classify, parseRoutes, type Route, type RouteClasses } from './parse.js';
@@ -105,3 +106,12 @@ export function planNodeRoutes(o: NodePlanInput): RoutePlan {
 }
 
 export { classify };
+
+/**
+ * Digest of the routes meshplay manages on a node (its protocol, main table): what a plan of them was read from.
+ * Order-free, and blind to routes of other owners, which meshplay never touches.
+ */
+export function managedDigest(managed: readonly Route[]): string {
+  const lines = managed.map((r) => [r.type, r.dst, r.gateway ?? '', r.dev ?? '', r.metric ?? ''].join(' ')).sort();
+  return createHash('sha256').update(lines.join('\n')).digest('hex');
+}
