@@ -12,6 +12,7 @@ const schema = object({
 
 const assert: Module<typeof schema, undefined> = {
   name: 'assert',
+  local: true,
   schema,
   facts: async () => undefined,
   plan(_facts, args, ctx) {

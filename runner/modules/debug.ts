@@ -11,6 +11,7 @@ const schema = object({
 // Reads nothing: what it prints is a render of the task's variables.
 const debug: Module<typeof schema, undefined> = {
   name: 'debug',
+  local: true,
   schema,
   facts: async () => undefined,
   plan(_facts, args, ctx) {

@@ -29,6 +29,7 @@ const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Reads nothing: the Secret is built from the arguments (the token Secret a k8s_info task read).
 const istioRemoteSecret: Module<typeof schema, undefined> = {
   name: 'istio_remote_secret',
+  local: true,
   secretArgs: ['token'],
   schema,
   facts: async () => undefined,

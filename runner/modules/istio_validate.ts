@@ -122,6 +122,7 @@ const schema = object({ objects: required(types<unknown>(['object', 'array', 'st
 /** Checking objects against Istio's schemas loads them lazily: work on the controller, no host read. */
 const istioValidate: Module<typeof schema, { objects: KubeObject[]; problems: string[] }> = {
   name: 'istio_validate',
+  local: true,
   schema,
   async facts(_ctx, args) {
     const objects = parseDefinitions(args.objects, 'objects');

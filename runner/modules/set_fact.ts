@@ -7,6 +7,7 @@ const schema = typed<Record<string, unknown>>({ type: 'object', propertyNames: {
 
 const setFact: Module<typeof schema, undefined> = {
   name: 'set_fact',
+  local: true,
   schema,
   facts: async () => undefined,
   plan(_facts, args) {

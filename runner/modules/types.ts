@@ -95,6 +95,8 @@ export type PlanContext = Pick<ModuleContext, 'host' | 'inventory' | 'vars' | 'c
 export interface Module<S = any, F = any, P = any> {
   name: string;
   schema: S;
+  /** Runs on the controller itself rather than on the task's host connection (debug, set_fact...). */
+  local?: boolean;
   /** Argument names whose values are secrets (always redacted). */
   secretArgs?: string[];
   facts(ctx: ModuleContext, args: ArgsOf<S>): Promise<F>;
