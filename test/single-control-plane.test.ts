@@ -18,7 +18,7 @@ import { pilotRemoteClusters, pilotServices, startPilot, stopPilot, type PilotSt
 import { adminRequest, labApply, type AdminCredentials } from '../lab/kube/rest.js';
 import { connect } from '../runner/connection/kubernetes.js';
 import { KubeApiError } from '../runner/connection/kubernetes.js';
-import { meshplay, recapOf, results, totals, type CliRun } from './helpers/cli.js';
+import { failures, meshplay, meshplaySignalled, recapOf, results, totals, type CliRun } from './helpers/cli.js';
 import { discover, remoteObjects } from '../runner/mesh/discovery.js';
 import { isLoopbackUrl, kubeconfigFor } from '../runner/mesh/remote-secret.js';
 import { pemCerts, reissueReason } from '../runner/tls/certs.js';
@@ -232,6 +232,41 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 900_0
     const again = await run('--tags', 'kubeconfig_secrets');
     t.equal(totals(again).changed, 0, `then converged: ${changedTasks(again).join('; ')}`);
     token = rotated;
+  });
+
+  await t.test('SIGKILL between a remote\'s new token and its remote secret: the next run heals, nothing duplicated, then changed=0', async (t) => {
+    const tokenPath = '/api/v1/namespaces/istio-system/secrets/istio-reader-service-account-token';
+    const remoteSecretToken = async () => {
+      const secret = await get(cp, '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2');
+      return parse(Buffer.from(secret.data.lab2, 'base64').toString()).users[0].user.token as string;
+    };
+    const before = await remoteSecretToken();
+    await adminRequest(lab2, 'DELETE', tokenPath);
+    await until('the old token Secret to go', async () => !(await get(lab2, tokenPath)));
+    // The remotes' tokens are written and read back; the kill comes as the kubeconfigs are built from them,
+    // before the control plane's remote secrets are written.
+    const killed = await meshplaySignalled(
+      ['run', playbook, '-i', inventoryFile, '--tags', 'kubeconfig_secrets'],
+      (e) => e.type === 'task_start' && e.task === 'kubeconfig_secrets : Kubeconfig for the control plane (in memory)',
+      ['SIGKILL'],
+    );
+    t.equal(killed.signal, 'SIGKILL', 'the run was killed');
+    const fresh = Buffer.from((await get(lab2, tokenPath)).data.token, 'base64').toString();
+    t.not(fresh, before, 'the new token exists on the remote');
+    t.equal(await remoteSecretToken(), before, 'the control plane still holds the old token: the kill fell between the two');
+    const healed = await run('--tags', 'kubeconfig_secrets');
+    t.equal(failures(healed), '');
+    t.equal(await remoteSecretToken(), fresh, 'the next run wrote the token the controller filled');
+    const tokenSecrets = ((await get(lab2, '/api/v1/namespaces/istio-system/secrets')).items as any[]).filter(
+      (s) => s.type === 'kubernetes.io/service-account-token' && s.metadata.annotations?.['kubernetes.io/service-account.name'] === 'istio-reader-service-account',
+    );
+    t.equal(tokenSecrets.length, 1, 'one reader token Secret: none duplicated');
+    const remoteSecrets = ((await get(cp, '/api/v1/namespaces/istio-system/secrets?labelSelector=istio%2FmultiCluster%3Dtrue')).items as any[]).map((s) => s.metadata.name);
+    t.same(remoteSecrets.sort(), ['istio-remote-secret-lab2', 'istio-remote-secret-lab3'], 'one remote secret per remote');
+    const third = await run('--tags', 'kubeconfig_secrets');
+    t.equal(totals(third).changed, 0, `then converged: ${changedTasks(third).join('; ')}`);
+    await until('Pilot to keep both remotes', () => pilotRemoteClusters(pilot!).join(',') === 'lab2,lab3');
+    token = fresh;
   });
 
   await t.test('the gateway certificate chain verifies against the meshplay CA', async (t) => {

@@ -1,8 +1,10 @@
 // One run at a time per mesh: a coordination.k8s.io/v1 Lease named `meshplay` in the control plane cluster's
 // istio-system. A run takes it before its first write, renews it while it runs and deletes it at the end; a
 // Lease whose holder stopped renewing (renewTime + leaseDurationSeconds in the past) is taken over, so a crashed
-// run blocks the next one for at most the lease duration. Writes use the Lease's resourceVersion, so two runs
+// run blocks the next one for at most the lease duration, and not at all when it ran on this host and its process
+// is gone (SIGKILL: the next run takes over at once). Writes use the Lease's resourceVersion, so two runs
 // racing for a free or stale Lease cannot both win.
+import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { KubeApiError, type KubernetesConnection } from '../connection/kubernetes.js';
 import { sleep } from '../sleep.js';
@@ -20,6 +22,8 @@ export interface HolderInfo {
   user: string;
   host: string;
   pid: number;
+  /** The pid namespace the pid belongs to (Linux: /proc/self/ns/pid), so a pid is only judged where it means something. */
+  pidns?: string;
   playbook: string;
   started: string;
 }
@@ -46,7 +50,38 @@ export function holderInfo(playbooks: string[]): HolderInfo {
   } catch {
     /* no passwd entry: keep 'unknown' */
   }
-  return { user, host: os.hostname(), pid: process.pid, playbook: playbooks.join(','), started: new Date().toISOString() };
+  return { user, host: os.hostname(), pid: process.pid, pidns: pidNamespace(), playbook: playbooks.join(','), started: new Date().toISOString() };
+}
+
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A holder that provably ended without releasing the Lease (SIGKILL, a crash): it ran on this host, in this pid
+ * namespace, and its process no longer exists. Its Lease is taken over at once instead of after it expires; a
+ * holder elsewhere (another host or container) is only ever judged by expiry.
+ */
+function abandoned(lease: any): boolean {
+  let h: Partial<HolderInfo>;
+  try {
+    h = JSON.parse(lease?.metadata?.annotations?.[HOLDER_ANNOTATION] ?? '');
+  } catch {
+    return false;
+  }
+  const ns = pidNamespace();
+  if (!ns || h.pidns !== ns || h.host !== os.hostname() || typeof h.pid !== 'number' || h.pid === process.pid) return false;
+  if (lease?.spec?.holderIdentity !== `${h.user}@${h.host}:${h.pid}`) return false;
+  try {
+    process.kill(h.pid, 0);
+    return false; // alive (or reused by another process: then wait for expiry, the safe side)
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 function expired(lease: any, now = Date.now()): boolean {
@@ -103,7 +138,7 @@ export async function acquireMeshLease(
         held = await conn.request({ lock: true, method: 'POST', path: leasePath(), body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: LEASE_NAME, namespace: LEASE_NAMESPACE, annotations }, spec: spec() } });
         break;
       }
-      if (expired(live)) {
+      if (expired(live) || abandoned(live)) {
         const taken = { ...live, metadata: { ...live.metadata, annotations: { ...(live.metadata.annotations ?? {}), ...annotations } }, spec: { ...spec(), leaseTransitions: (live.spec?.leaseTransitions ?? 0) + 1 } };
         held = await conn.request({ lock: true, method: 'PUT', path: leasePath(LEASE_NAME), body: taken });
         break;

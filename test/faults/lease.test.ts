@@ -100,3 +100,33 @@ t.test('two concurrent runs: one holds, the other exits 7 naming it', async (t) 
   t.equal(await firstDone, 0, `the first run finished\n${firstErr}`);
   t.equal(await conn.getOrUndefined(leasePath), undefined, 'and released the Lease');
 });
+
+t.test('a run killed with SIGKILL on this host leaves its Lease behind; the next run takes it over at once', async (t) => {
+  writePlaybook('killed', 30);
+  const first = spawn(process.execPath, [cliPath, 'run', playbookFile, '-i', inventoryFile, '--output', 'ndjson'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'ignore'] });
+  const firstDone = new Promise<void>((r) => first.on('close', () => r()));
+  let lease: any;
+  for (let i = 0; i < 600 && !lease; i++) {
+    lease = await conn.getOrUndefined<any>(leasePath);
+    if (!lease) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.ok(lease, 'the first run took the Lease');
+  first.kill('SIGKILL');
+  await firstDone;
+  const left = await conn.getOrUndefined<any>(leasePath);
+  t.match(left?.spec?.holderIdentity, new RegExp(`:${first.pid}$`), 'its Lease is still there, not expired');
+  writePlaybook('after-kill');
+  const next = await run();
+  t.equal(next.code, 0, `taken over without waiting for expiry (no --lock-timeout)\n${next.stderr}`);
+  t.ok(await conn.getOrUndefined(cmPath('after-kill')), 'and wrote');
+  t.equal(await conn.getOrUndefined(leasePath), undefined, 'Lease released');
+});
+
+t.test('a holder on another host is judged by expiry only, even with a pid that does not exist here', async (t) => {
+  writePlaybook('elsewhere');
+  const held = await acquireMeshLease(conn, { user: 'root', host: 'another-host', pid: 999_999, pidns: 'pid:[1]', playbook: 'x.yml', started: new Date().toISOString() }, { timeoutS: 0 });
+  t.teardown(() => held.release());
+  const r = await run();
+  t.equal(r.code, 7, 'refused while the Lease is renewed');
+  t.match(r.stderr, 'host another-host');
+});

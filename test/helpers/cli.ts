@@ -43,6 +43,46 @@ export function meshplay(args: string[], options: { env?: NodeJS.ProcessEnv; cwd
   });
 }
 
+export interface SignalledRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  events: Record<string, any>[];
+}
+
+/**
+ * Runs meshplay with ndjson output and sends `signals` (one after the other, 50 ms apart) once an event matches
+ * `when`: a run killed or interrupted at a chosen point. Resolves when the process has ended.
+ */
+export function meshplaySignalled(args: string[], when: (e: Record<string, any>) => boolean, signals: NodeJS.Signals[], timeoutMs = 120_000): Promise<SignalledRun> {
+  const child = spawn(process.execPath, [cliPath, ...args, '--output', 'ndjson'], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, any>[] = [];
+  let buf = '';
+  let sent = false;
+  child.stdout.on('data', (d) => {
+    buf += d;
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) {
+      if (!l.trim()) continue;
+      const e = JSON.parse(l);
+      events.push(e);
+      if (!sent && when(e)) {
+        sent = true;
+        signals.forEach((s, i) => setTimeout(() => child.kill(s), i * 50));
+      }
+    }
+  });
+  child.stderr.resume();
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (buf.trim()) events.push(JSON.parse(buf));
+      resolve({ code, signal, events });
+    }),
+  );
+}
+
 export function recapOf(run: CliRun): Record<string, any> {
   const r = run.events.find((e) => e.type === 'recap');
   if (!r) throw new Error(`no recap in output:\n${run.stdout}\n${run.stderr}`);
