@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // meshplay command line. Everything beyond argument parsing loads lazily so `--version` stays instant.
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { quickStart } from './startup.js';
+import { meshplayVersion } from './version.js';
 
 // Turbofan off for the first second (see startup.ts: back on at once for big inputs).
 quickStart();
@@ -13,6 +13,7 @@ commands:
   run PLAYBOOK... -i INVENTORY [options]   run playbooks against an inventory
   inventory -i INVENTORY --list|--graph     show hosts, groups and variables (secrets redacted)
   status -i INVENTORY [--output json]      per-cluster mesh health (API, remote secret, Endpoints, mTLS, routes)
+  plan show FILE                            a plan saved by run --check --plan-out, as --diff shows it
   doc MODULE | --list | --role ROLE         module and role documentation, from their schemas
   lab up|down|status [options]              local lab of clusters in network namespaces
   vault encrypt|decrypt|view|encrypt_string|rekey   Ansible Vault files and values (as ansible-vault)
@@ -22,8 +23,7 @@ commands:
 `;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return `meshplay ${pkg.version}`;
+  return `meshplay ${meshplayVersion()}`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -49,13 +49,15 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/vault.js')).vaultCommand(rest);
     case 'doc':
       return (await import('./commands/doc.js')).docCommand(rest);
+    case 'plan':
+      return (await import('./commands/plan.js')).planCommand(rest);
     case 'lab':
       return (await import('../lab/cli.js')).labMain(rest);
     default:
       if (command.endsWith('.yml') || command.endsWith('.yaml')) return (await import('./commands/run.js')).runCommand(argv);
       {
         const { nearest } = await import('./suggest.js');
-        const near = nearest(command, ['run', 'inventory', 'status', 'doc', 'lab', 'vault']);
+        const near = nearest(command, ['run', 'inventory', 'status', 'doc', 'plan', 'lab', 'vault']);
         process.stderr.write(`meshplay: unknown command '${command}'${near ? `; did you mean '${near}'?` : ''}\n\n${USAGE}`);
       }
       return 5;

@@ -64,6 +64,8 @@ export const ExitCode = {
   locked: 7,
   /** --check --detailed-exitcode: something would change. */
   drift: 10,
+  /** --plan FILE: a fact the saved plan was read from moved, or a task would change what the plan does not hold. */
+  planDrift: 11,
   interrupted: 99,
   internal: 250,
 } as const;

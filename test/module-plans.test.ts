@@ -117,7 +117,7 @@ t.test('k8s: create, delete and prune are decided from the live objects and dry-
   t.equal(create.msg, 'create ConfigMap ns1/demo');
   t.equal(create.data.items[0]!.action, 'create');
   t.same(create.data.items[0]!.desired, body, 'sends the body carrying the created mark');
-  t.same(create.fingerprints, [{ kind: 'k8s', host: '', apiVersion: 'v1', resource: 'ConfigMap', namespace: 'ns1', name: 'demo', resourceVersion: null }], 'read as absent');
+  t.same(create.fingerprints, [{ kind: 'k8s', host: '', apiVersion: 'v1', resource: 'ConfigMap', namespace: 'ns1', name: 'demo', resourceVersion: null, digest: null }], 'read as absent');
 
   const live = { ...preview, metadata: { ...preview.metadata, resourceVersion: '42' } };
   const gone = planK8s({ objects: [{ resource: configMaps, object, live, dryRuns: {} }], pruneFound: [] }, argsOf(k8s, { definition: object, state: 'absent' }), ctx);

@@ -44,6 +44,10 @@ export interface RunCliOptions {
   strict: boolean;
   /** The files given as `-e @file`, to point at a variable's line. */
   extraVarsFiles: string[];
+  /** --plan-out FILE (with --check): write the plan this check makes. */
+  planOut?: string;
+  /** --plan FILE: apply that saved plan and nothing else. */
+  plan?: string;
 }
 
 const splitList = (vals: string[] | undefined) => (vals ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -126,10 +130,13 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'lock-timeout', type: 'string', arg: 'SECONDS', help: 'wait this long for another run holding the mesh (default 0: exit 7 at once)' },
     ...VAULT_OPTION_SPECS,
     { name: 'strict', type: 'boolean', help: 'probable misspellings of role variables are errors, not warnings' },
+    { name: 'plan-out', type: 'string', arg: 'FILE', help: 'with --check: save the plan (changes, digests, fact fingerprints; no secret value) to FILE' },
+    { name: 'plan', type: 'string', arg: 'FILE', help: 'apply the plan saved in FILE and nothing else (PLAYBOOK and -i default to the plan\'s)' },
   ],
   epilog: [
     'exit codes: 0 ok, 1 other error, 2 a host failed, 4 a host unreachable or a parse/validation error,',
     '            5 bad option, 7 another run holds the mesh, 10 drift under --check --detailed-exitcode,',
+    '            11 --plan refused: the mesh moved since the plan, or the plan is not for this run,',
     '            99 interrupted, 250 internal error',
   ],
 };
@@ -146,11 +153,21 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
       inventory?: string[]; limit?: string; tags?: string[]; 'skip-tags'?: string[]; 'extra-vars'?: string[]; check?: boolean; diff?: boolean;
       'detailed-exitcode'?: boolean; forks?: string; 'max-connecting'?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
       'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean; 'lock-timeout'?: string; strict?: boolean;
+      'plan-out'?: string; plan?: string;
       [vaultOption: string]: unknown;
     };
     positionals: string[];
   };
   const v = parsed.values;
+  if (v['plan-out'] !== undefined && !v.check) throw new OptionError('--plan-out needs --check (a plan is made without changing anything)');
+  if (v.plan !== undefined && (v.check || v['plan-out'] !== undefined)) throw new OptionError('--plan applies a saved plan: it takes neither --check nor --plan-out');
+  if (v.plan !== undefined && (!parsed.positionals.length || !v.inventory?.length)) {
+    // The playbooks and inventory the plan was made with (their digests are checked before anything runs).
+    const { planInputs } = await import('../plan/file.js');
+    const inputs = planInputs(v.plan);
+    if (!parsed.positionals.length) parsed.positionals.push(...inputs.playbooks);
+    if (!v.inventory?.length) v.inventory = inputs.inventory;
+  }
   if (parsed.positionals.length === 0) throw new OptionError('no playbook given: meshplay run PLAYBOOK -i INVENTORY');
   if (!v.inventory?.length) throw new OptionError('no inventory given: -i INVENTORY (a file or a folder) is required');
   const forks = v.forks === undefined ? 50 : Number(v.forks);
@@ -193,6 +210,8 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     vault,
     strict: Boolean(v.strict),
     extraVarsFiles: (v['extra-vars'] ?? []).map((x) => x.trim()).filter((x) => x.startsWith('@')).map((x) => x.slice(1)),
+    planOut: v['plan-out'],
+    plan: v.plan,
   };
 }
 
@@ -297,6 +316,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const redactor = new Redactor({ policy: secrets });
   const { vaultPlaintexts } = await import('../vault/keyring.js');
   for (const secret of vaultPlaintexts()) redactor.addSecret(secret);
+  // A saved plan: made by this check (--plan-out), or followed by this run (--plan), checked against its inputs first.
+  const planning = opts.planOut || opts.plan ? await (await import('./run-plan.js')).planSession(opts, inventory!, redactor) : undefined;
+  if (typeof planning === 'number') return planning;
   const reporters: Reporter[] = [
     output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
   ];
@@ -324,6 +346,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSigint);
   let releaseLock = async (): Promise<void> => {};
   const runner = new Runner({
+    plan: planning?.hook,
     inventory: inventory!,
     playbooks,
     templater,
@@ -357,7 +380,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   releaseLock = () => lock.release();
   try {
-    return await runner.run();
+    // Before the first write: every fact the saved plan was read from must be as it was.
+    const refused = planning ? await planning.beforeRun((h) => runner.connection(h)) : undefined;
+    if (refused !== undefined) {
+      await lock.release().catch(() => undefined);
+      await runner.close();
+      return refused;
+    }
+    const code = await runner.run();
+    return planning ? planning.afterRun(code) : code;
   } finally {
     await Promise.all(reporters.map((r) => r.close()));
     process.off('SIGINT', onSigint);

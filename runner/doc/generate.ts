@@ -20,7 +20,13 @@ export async function generateDocs(repoRoot: string): Promise<Record<string, str
     const { specs } = await loadRoleSpecs(join(rolesDir, name));
     for (const [entry, spec] of Object.entries(specs ?? {})) roles.push({ name, entry, spec });
   }
-  const files: Record<string, string> = { 'docs/modules.md': modulesMarkdown(modules), 'docs/roles.md': rolesMarkdown(roles), ...(await playbookSchemas()) };
+  const { PLAN_SCHEMA } = await import('../plan/file.js');
+  const files: Record<string, string> = {
+    'docs/modules.md': modulesMarkdown(modules),
+    'docs/roles.md': rolesMarkdown(roles),
+    ...(await playbookSchemas()),
+    'schemas/plan.schema.json': `${JSON.stringify(PLAN_SCHEMA, null, 2)}\n`,
+  };
   // Each role README's inputs section is the same table, between markers (the prose around it is written by hand).
   for (const r of roles) {
     if (r.entry !== 'main') continue;

@@ -18,6 +18,7 @@ import { HostScopes } from './scopes.js';
 import { SecretRegistration } from './secret-registration.js';
 import { batches, mapLimit, TaskSelection } from './select.js';
 import { extendedLoop, loopItems, runModuleTask, scoped, type TaskOutcome } from './task.js';
+import type { PlanHook } from '../plan/session.js';
 import { transportSummary } from './transport.js';
 
 
@@ -51,6 +52,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Which variable names hold secrets (the run's one policy, shared with the redactor). */
   secrets: SecretPolicy;
+  /** A saved plan being made or followed (runner/plan/session.ts). */
+  plan?: PlanHook & { refused?: string[] };
   /** Runs when the plays are done, before the connections close (the mesh Lease is released here). */
   beforeClose?: () => Promise<void>;
 }
@@ -164,6 +167,7 @@ export class Runner {
     const all = Object.values(this.statsRecord);
     if (this.interrupted) [exitCode, reason] = [ExitCode.interrupted, 'interrupted'];
     else if (all.some((s) => s.unreachable > 0)) [exitCode, reason] = [ExitCode.unreachable, 'unreachable'];
+    else if (this.o.plan?.refused?.length) [exitCode, reason] = [ExitCode.planDrift, 'plan-drift'];
     else if (all.some((s) => s.failed > 0)) [exitCode, reason] = [ExitCode.hostFailed, 'failed'];
     else if (this.o.check && this.o.detailedExitcode && this.anyChanged) [exitCode, reason] = [ExitCode.drift, 'drift'];
     this.emit({
@@ -517,6 +521,7 @@ export class Runner {
       redactor: this.o.redactor,
       signal: this.o.signal,
       emit: (e: RunEvent) => this.emit(e),
+      plan: this.o.plan,
     };
   }
 }

@@ -12,6 +12,7 @@ import type { Templater } from '../template/types.js';
 import type { RenderMemo } from '../template/memo.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ConnectionPool } from './connections.js';
+import type { PlanHook } from '../plan/session.js';
 import type { Redaction } from './run.js';
 
 type Dict = Record<string, unknown>;
@@ -32,6 +33,8 @@ export interface TaskEnvironment {
   redactor: Redaction;
   signal: AbortSignal;
   emit(e: RunEvent): void;
+  /** A saved plan being made (--plan-out) or followed (--plan): sees every plan before the executor applies it. */
+  plan?: PlanHook;
 }
 
 export interface TaskOutcome {
@@ -187,7 +190,7 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
   let result: ModuleResult;
   for (;;) {
     attempt++;
-    result = await invoke(mod, ctx, args, check);
+    result = await invoke(mod, ctx, args, check, env.plan && { hook: env.plan, ref: { task, host, module: mod.name } });
     if (task.until === undefined) break;
     const probe = scoped(vars, task.register ? { [task.register]: result } : {});
     result.attempts = attempt;
@@ -249,9 +252,10 @@ export async function callModule(mod: Module, ctx: ModuleContext, given: Dict): 
   return invoke(mod, ctx, args, ctx.check);
 }
 
-async function invoke(mod: Module, ctx: ModuleContext, args: Dict, check: boolean): Promise<ModuleResult> {
+async function invoke(mod: Module, ctx: ModuleContext, args: Dict, check: boolean, saved?: { hook: PlanHook; ref: Parameters<PlanHook['planned']>[0] }): Promise<ModuleResult> {
   const facts = await mod.facts(ctx, args);
   const plan = mod.plan(facts, args, ctx);
+  saved?.hook.planned(saved.ref, plan);
   if (check && plan.unpredictable) {
     return { changed: false, skipped: true, msg: `skipped in check mode: ${mod.name} cannot predict its changes` };
   }

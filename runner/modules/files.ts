@@ -41,6 +41,7 @@ export function planFile(facts: FileFacts, ctx: Pick<PlanContext, 'host'>, dest:
       : undefined,
     result: { dest, ...(mode ? { mode } : {}) },
     data: { dest, content, mode, contentChanged },
+    changes: { dest, content: createHash('sha256').update(content).digest('hex'), mode },
     fingerprints: [{ kind: 'file', host: ctx.host.name, path: dest, digest: fileDigest(current) }],
   };
 }

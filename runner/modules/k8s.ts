@@ -8,6 +8,7 @@ import { array, boolean, number, object, oneOf, required, string, typed, types, 
 import type { FileDiff, Fingerprint, Module, ModuleContext, ModuleResult, Plan, PlanContext } from './types.js';
 import type { ApiResourceInfo, KubernetesConnection } from '../connection/kubernetes.js';
 import { applyIsNoop } from '../k8s/noop-apply.js';
+import { objectFingerprint } from '../k8s/fingerprint.js';
 import {
   deepEqual,
   describe,
@@ -349,27 +350,16 @@ export function planK8s(facts: K8sFacts, args: K8sArgs, ctx: Pick<PlanContext, '
   const changed = items.some((i) => i.action === 'create' || i.action === 'patch' || i.action === 'delete') || prune.length > 0;
   const methods = items.map((i) => ({ create: 'created', patch: 'patched', delete: 'deleted', none: 'unchanged', absent: 'unchanged' })[i.action]);
   const extra = pruneSummary(prune.map((p) => ({ p, done: true })));
-  const fingerprints: Fingerprint[] = facts.objects.map((f) => ({
-    kind: 'k8s',
-    host: '',
-    apiVersion: f.resource.apiVersion,
-    resource: f.resource.kind,
-    ...(f.object.metadata?.namespace ? { namespace: f.object.metadata.namespace } : {}),
-    name: f.object.metadata?.name ?? '',
-    resourceVersion: (f.live?.metadata?.resourceVersion as string | undefined) ?? null,
-  }));
-  for (const p of prune) {
-    fingerprints.push({
-      kind: 'k8s',
-      host: '',
-      apiVersion: p.resource.apiVersion,
-      resource: p.resource.kind,
-      ...(p.object.metadata?.namespace ? { namespace: p.object.metadata.namespace } : {}),
-      name: p.object.metadata?.name ?? '',
-      resourceVersion: (p.object.metadata?.resourceVersion as string | undefined) ?? null,
-    });
-  }
-  const plan: Plan<K8sPlanData> = { changed, diff, data: { items, prune }, fingerprints };
+  const ref = (r: ApiResourceInfo, o: KubeObject) => ({ apiVersion: r.apiVersion, resource: r.kind, namespace: o.metadata?.namespace, name: o.metadata?.name ?? '' });
+  const fingerprints: Fingerprint[] = facts.objects.map((f) => objectFingerprint('', ref(f.resource, f.object), f.live));
+  for (const p of prune) fingerprints.push(objectFingerprint('', ref(p.resource, p.object), p.object));
+  // The outcome, not the path to it: the objects as they will be, and what prune takes back. (An earlier task of
+  // the same run may have made an object already: then it is a patch or nothing rather than a create.)
+  const changes = {
+    objects: items.filter((i) => i.action !== 'none' && i.action !== 'absent').map((i) => (i.action === 'delete' ? { delete: describe(i.desired) } : i.desired)),
+    prune: prune.map((p) => ({ action: p.action, object: describe(p.object), patch: p.patch })),
+  };
+  const plan: Plan<K8sPlanData> = { changed, diff, data: { items, prune }, fingerprints, changes };
   if (!changed) {
     // Nothing to write; a requested wait still applies outside check mode (the object may be waiting on a controller).
     plan.settle = !ctx.check && wantsWait(args) && args.state === 'present';

@@ -9,6 +9,7 @@ import type { ApiResourceInfo, KubernetesConnection } from '../connection/kubern
 import { kubeConnection, listObjects, registerSecretValues, waitForDeletion } from '../k8s/client.js';
 import { describe, type KubeObject } from '../k8s/objects.js';
 import { adoptedSelector, createdSelector, isCreated } from '../k8s/ownership.js';
+import { objectFingerprint } from '../k8s/fingerprint.js';
 import { sendTakeBack, takeBack, takeBackDiff, takeBackLine, type PruneItem } from './k8s.js';
 
 const schema = object({
@@ -139,15 +140,9 @@ export function planUninstall(f: UninstallFacts, args: Args, ctx: Pick<PlanConte
     terminating,
     ...(skippedKinds.length ? { skipped_kinds: skippedKinds } : {}),
   };
-  const fingerprints: Fingerprint[] = items.map((i) => ({
-    kind: 'k8s',
-    host: ctx.host.name,
-    apiVersion: i.resource.apiVersion,
-    resource: i.resource.kind,
-    ...(i.object.metadata?.namespace ? { namespace: i.object.metadata.namespace } : {}),
-    name: i.object.metadata?.name ?? '',
-    resourceVersion: (i.object.metadata?.resourceVersion as string | undefined) ?? null,
-  }));
+  const fingerprints: Fingerprint[] = items.map((i) =>
+    objectFingerprint(ctx.host.name, { apiVersion: i.resource.apiVersion, resource: i.resource.kind, namespace: i.object.metadata?.namespace, name: i.object.metadata?.name ?? '' }, i.object),
+  );
   if (!items.length) return { changed: false, msg: terminating.length ? `nothing left to remove (${terminating.length} still terminating)` : 'nothing of meshplay left', result, data: { items } };
   return {
     changed: true,

@@ -12,6 +12,7 @@ import { cacertsKeys, keyTypes, type Cacerts, type KeyAndCert, type KeyType } fr
 const caLib = () => import('../mesh/ca.js');
 import { b64, clusterConnection, get, isManaged, isStatus, meshLabels, ownerOf, rootClusterOf, unb64 } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
+import { objectFingerprint } from '../k8s/fingerprint.js';
 
 const schema = object({
   namespace: withDefault(string(), 'istio-system'),
@@ -175,16 +176,18 @@ const meshCa: Module<typeof schema, MeshCaFacts, PlanData> = {
     const diff = [];
     if (rootAction === 'create') diff.push(secretDiff(`Secret ${ns}/${rootName} (${rootCluster})`, false, Object.values(secretKeysRoot)));
     if (cacertsAction !== 'keep') diff.push(secretDiff(`Secret ${ns}/${name}`, !!live, cacertsKeys));
-    const version = (o?: KubeObject) => (o?.metadata?.resourceVersion as string | undefined) ?? null;
     return {
       changed,
       msg: msgs.join('; ') || `cacerts ${reason}`,
       result,
       diff,
       data: { rootAction, root, cacertsAction, reason, cacertsOurs: !live || isManaged(live), rootCluster },
+      // Keys are made in apply: what is planned is the outcome (a root exists, whoever of the clusters makes it
+      // first; this cluster's cacerts created or replaced, and why).
+      changes: { root: 'exists', cacertsAction, reason },
       fingerprints: [
-        { kind: 'k8s', host: rootCluster, apiVersion: 'v1', resource: 'Secret', namespace: ns, name: rootName, resourceVersion: version(f.rootSecret) },
-        { kind: 'k8s', host: ctx.host.name, apiVersion: 'v1', resource: 'Secret', namespace: ns, name, resourceVersion: version(live) },
+        objectFingerprint(rootCluster, { apiVersion: 'v1', resource: 'Secret', namespace: ns, name: rootName }, f.rootSecret),
+        objectFingerprint(ctx.host.name, { apiVersion: 'v1', resource: 'Secret', namespace: ns, name }, live),
       ],
     };
   },

@@ -11,6 +11,7 @@ import { mergeStubDomain, parseStubDomains, restoreStubDomain } from '../mesh/st
 import { deepEqual } from '../k8s/objects.js';
 import { clusterConnection, get } from '../mesh/kube.js';
 import type { KubeObject } from '../k8s/objects.js';
+import { objectFingerprint } from '../k8s/fingerprint.js';
 
 const schema = object({
   state: withDefault(oneOf(['present', 'absent']), 'present'),
@@ -111,7 +112,7 @@ const globalDns: Module<typeof schema, GlobalDnsFacts, PlanData> = {
     if (!found) return { changed: false, msg: `no DNS ConfigMap in ${dnsNs}: nothing to give back`, result: { zone, action: 'unchanged' }, data: { path: '' } };
     const { cm, key, flavour } = found;
     const name = cm.metadata!.name!;
-    const fingerprints: Fingerprint[] = [{ kind: 'k8s', host: ctx.host.name, apiVersion: 'v1', resource: 'ConfigMap', namespace: dnsNs, name, resourceVersion: (cm.metadata?.resourceVersion as string | undefined) ?? null }];
+    const fingerprints: Fingerprint[] = [objectFingerprint(ctx.host.name, { apiVersion: 'v1', resource: 'ConfigMap', namespace: dnsNs, name }, cm)];
     const data = (cm.data ?? {}) as Record<string, string>;
     const annotations = cm.metadata?.annotations ?? {};
     const annotation = recordAnnotationFor(zone);

@@ -10,6 +10,7 @@ import type { KubernetesConnection } from '../connection/kubernetes.js';
 import { getLive, kubeConnection, registerSecretValues, serverSideApply } from '../k8s/client.js';
 import { describe, redactSecretPair, secretValues, toYaml, forDiff, type KubeObject } from '../k8s/objects.js';
 import { isCreated, markCreated } from '../k8s/ownership.js';
+import { objectFingerprint } from '../k8s/fingerprint.js';
 import { day, pemCerts, reissueReason, type Pem } from '../tls/certs.js';
 /** @peculiar/x509 loads only when a certificate has to be made. */
 const issuing = () => import('../tls/issue.js');
@@ -143,7 +144,7 @@ const tlsCertificate: Module<typeof schema, TlsFacts, PlanData> = {
       ctx.warn(`CA ${describe(ref)} expires in ${Math.floor(f.caLeftMs / day)} days: rotate it (delete the Secret and re-run, or supply ca_cert/ca_key)`);
     }
     const notAfter = (p?: Pem) => (p ? new NodeX509(pemCerts(p.certPem)[0]!).validTo : undefined);
-    const fingerprints: Fingerprint[] = [{ kind: 'k8s', host: ctx.host.name, apiVersion: 'v1', resource: 'Secret', namespace: args.namespace, name: args.name, resourceVersion: (live?.metadata?.resourceVersion as string | undefined) ?? null }];
+    const fingerprints: Fingerprint[] = [objectFingerprint(ctx.host.name, { apiVersion: 'v1', resource: 'Secret', namespace: args.namespace, name: args.name }, live)];
     if (!reason || !pem) {
       return { changed: false, result: { secret_name: describe(ref), not_after: notAfter(pemOf(live)), ca_cert: caPem }, data: { target: ref, reason: '' }, fingerprints };
     }
@@ -164,6 +165,8 @@ const tlsCertificate: Module<typeof schema, TlsFacts, PlanData> = {
       diff: [diffOf(live, target)],
       result: { secret_name: describe(ref), reason, not_after: notAfter(pem), ca_cert: args.type === 'ca' ? pem.certPem : caPem },
       data: { target, reason },
+      // A new key is made each time a plan is made: what is planned is the Secret to issue and why.
+      changes: { secret: describe(target), reason, hosts: args.hosts },
       fingerprints,
     };
   },

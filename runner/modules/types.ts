@@ -39,6 +39,12 @@ interface PlanBase {
    * digest): a saved plan re-reads each before its first write and refuses when one moved (runner/plan).
    */
   fingerprints?: Fingerprint[];
+  /**
+   * What apply would change, as a value that is the same when the plan is made again from the same facts: a
+   * saved plan keeps its digest and apply refuses a different one. Default: `data` (set it when data holds
+   * generated key material, or reads that an earlier task of the same run may change without changing the outcome).
+   */
+  changes?: unknown;
 }
 
 /**
@@ -49,7 +55,7 @@ export type Plan<P = undefined> = PlanBase & (undefined extends P ? { data?: P }
 
 /** One fact a plan depends on, as read, and how to read it again (runner/plan/fingerprints.ts). */
 export type Fingerprint =
-  | { kind: 'k8s'; host: string; apiVersion: string; resource: string; namespace?: string; name: string; resourceVersion: string | null }
+  | { kind: 'k8s'; host: string; apiVersion: string; resource: string; namespace?: string; name: string; resourceVersion: string | null; digest: string | null }
   | { kind: 'routes'; host: string; protocol: number; digest: string }
   | { kind: 'file'; host: string; path: string; digest: string | null };
 
