@@ -427,6 +427,7 @@ export class Runner {
       if (task.register) for (const h of applyTo) this.scopes.setFacts(h, { [task.register]: outcome.result }, 'registered');
       // What setup found (gather_facts, or setup as a task) is what meta: clear_facts clears.
       if (outcome.facts) for (const h of applyTo) this.scopes.setFacts(h, outcome.facts, task.module === 'setup' ? 'gathered' : 'fact');
+      if (outcome.included) for (const h of applyTo) this.scopes.include(h, outcome.included);
       if (outcome.status === 'changed') {
         this.anyChanged = true;
         this.notifications.notify(task.notify, applyTo);

@@ -33,6 +33,8 @@ export interface ScopeOptions {
 export class HostScopes {
   /** Facts and registered results of each host: they live for the whole run, as in Ansible. */
   private readonly facts = new Map<string, Dict>();
+  /** Per host, the variables include_vars loaded: above task vars, below facts (Ansible's precedence), for the whole run. */
+  private readonly included = new Map<string, Dict>();
   /** Per host, the facts that hold a registered result (not a value the author named). */
   private readonly registered = new Map<string, Set<string>>();
   /** Per host, the names gather_facts set (what meta: clear_facts clears). */
@@ -88,6 +90,12 @@ export class HostScopes {
     this.facts.set(host, f);
   }
 
+  /** Variables include_vars loaded on a host (later ones override earlier ones; meta: clear_facts keeps them). */
+  include(host: string, values: Dict): void {
+    this.forget(host);
+    this.included.set(host, { ...this.included.get(host), ...values });
+  }
+
   /** meta: clear_facts — Ansible clears the fact cache (gathered facts), not what set_fact or register set. */
   clearGathered(host: string): void {
     const f = this.facts.get(host);
@@ -121,7 +129,7 @@ export class HostScopes {
     return dirs;
   }
 
-  /** Variables of a host: role defaults < inventory < play vars < role vars/params < task vars < facts < extra vars. */
+  /** Variables of a host: role defaults < inventory < play vars < role vars/params < task vars < include_vars < facts < extra vars. */
   hostScope(host: string, task?: ModuleTask): Dict {
     const { play } = this.frame();
     const layers: VarLayer[] = [];
@@ -142,6 +150,7 @@ export class HostScopes {
       layers.push({ values: role.params, render: true });
     }
     for (const v of task?.vars ?? []) layers.push({ values: v, render: true });
+    layers.push({ values: this.included.get(host) ?? {}, render: true });
     layers.push({ values: this.facts.get(host) ?? {}, render: false });
     layers.push({ values: this.o.extraVars, render: true });
     const magic: Dict = this.magicVars(host);

@@ -45,6 +45,8 @@ export interface TaskOutcome {
   display?: Dict;
   /** Facts to set on the host (set_fact, ansible_facts of fact modules). */
   facts?: Dict;
+  /** Variables include_vars loaded: the host's at their own precedence, below facts (not in ansible_facts). */
+  included?: Dict;
   delegatedTo?: string;
 }
 
@@ -82,13 +84,15 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
   const loopVar = task.loop_control?.loop_var ?? 'item';
   const results: Dict[] = [];
   const facts: Dict = {};
+  const included: Dict = {};
   let delegatedTo: string | undefined;
   for (const [index, item] of items.entries()) {
     const extra: Dict = { [loopVar]: item, ansible_loop_var: loopVar };
     if (task.loop_control?.index_var) extra[task.loop_control.index_var] = index;
     if (task.loop_control?.extended) extra.ansible_loop = extendedLoop(items, index);
     // Facts set by earlier items (set_fact in a loop) are seen by the next item, as in Ansible.
-    const vars = scoped(Object.keys(facts).length ? scoped(env.vars, facts) : env.vars, extra);
+    const learned = { ...included, ...facts };
+    const vars = scoped(Object.keys(learned).length ? scoped(env.vars, learned) : env.vars, extra);
     const label = task.loop_control?.label !== undefined ? templater.render(task.loop_control.label, vars, opts) : item;
     if (!task.when.every((w) => templater.condition(w, vars, opts))) {
       results.push({ changed: false, skipped: true, skip_reason: 'Conditional result was False', [loopVar]: item, ansible_loop_var: loopVar, _label: label });
@@ -96,6 +100,7 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
     }
     const r = await runOnce(task, mod, host, env, vars, noLog);
     Object.assign(facts, r.facts ?? {});
+    Object.assign(included, r.included ?? {});
     delegatedTo = r.delegatedTo ?? delegatedTo;
     // As Ansible registers each item: its result, the item under the loop variable, and that variable's name.
     results.push({ ...r.result, [loopVar]: item, ansible_loop_var: loopVar, _label: label, _status: r.status });
@@ -109,7 +114,7 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
   if (failed) result.failed = true;
   if (allSkipped) result.skipped = true;
   const status: HostStatus = failed ? (ignoreErrors(task, env) ? 'ignored' : 'failed') : allSkipped ? 'skipped' : changed ? 'changed' : 'ok';
-  return { status, result, display: noLog ? censored(result) : undefined, facts: Object.keys(facts).length ? facts : undefined, delegatedTo };
+  return { status, result, display: noLog ? censored(result) : undefined, facts: Object.keys(facts).length ? facts : undefined, included: Object.keys(included).length ? included : undefined, delegatedTo };
 }
 
 /** The items a loop keyword yields, as Ansible's lookups make them (with_items flattens one level). */
@@ -216,19 +221,23 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
   if (result.changed === undefined) result.changed = false;
 
   let facts: Dict | undefined;
+  let included: Dict | undefined;
   if (result.ansible_facts && typeof result.ansible_facts === 'object' && !result.failed) {
-    // Ansible's namespacing: each fact is a variable by the name the module gave it (ansible_hostname), and
-    // ansible_facts holds it without the prefix (ansible_facts.hostname). set_fact sets variables only, unless
-    // `cacheable: true` also makes them facts (Ansible's strategy: set_nonpersistent_facts vs set_host_facts).
-    const returned = result.ansible_facts as Dict;
-    const asFacts = task.module !== 'set_fact' || truthy(args.cacheable);
-    const bare = Object.fromEntries(Object.entries(returned).map(([k, v]) => [k.replace(/^ansible_/, ''), v]));
-    facts = asFacts ? { ...returned, ansible_facts: bare } : { ...returned };
+    if (mod.name === 'include_vars') included = result.ansible_facts as Dict;
+    else {
+      // Ansible's namespacing: each fact is a variable by the name the module gave it (ansible_hostname), and
+      // ansible_facts holds it without the prefix (ansible_facts.hostname). set_fact sets variables only, unless
+      // `cacheable: true` also makes them facts (Ansible's strategy: set_nonpersistent_facts vs set_host_facts).
+      const returned = result.ansible_facts as Dict;
+      const asFacts = task.module !== 'set_fact' || truthy(args.cacheable);
+      const bare = Object.fromEntries(Object.entries(returned).map(([k, v]) => [k.replace(/^ansible_/, ''), v]));
+      facts = asFacts ? { ...returned, ansible_facts: bare } : { ...returned };
+    }
   }
   const status: HostStatus = result.failed
     ? ignoreErrors(task, env) ? 'ignored' : 'failed'
     : result.skipped ? 'skipped' : result.changed ? 'changed' : 'ok';
-  return { status, result, display: noLog ? censored(result) : undefined, facts, delegatedTo: delegate };
+  return { status, result, display: noLog ? censored(result) : undefined, facts, included, delegatedTo: delegate };
 }
 
 /** Under `when` lists Ansible ANDs the items; changed_when/failed_when accept lists too. */

@@ -14,7 +14,7 @@ export interface ModuleDoc {
 }
 
 const commandOptions: ModuleDoc['options'] = {
-  cmd: { description: 'The command line (free form: `command: ls -l`). Split like a shell would split words; `command` runs no shell.' },
+  cmd: { description: 'The command line (free form: `command: ls -l`). Split like a shell would split words; `command` runs no shell, but expands $VAR, ${VAR} (unset ones stay as written) and a leading ~ in each word on the host, as Ansible\'s command module does.' },
   argv: { description: 'The command as a list of words, instead of cmd (no splitting, no quoting needed).' },
   creates: { description: 'A path: when it exists, the command is not run (ok, not changed).' },
   removes: { description: 'A path: when it does not exist, the command is not run.' },
@@ -81,6 +81,28 @@ export const MODULE_DOCS: Record<string, ModuleDoc> = {
     options: {},
     returns: { ansible_facts: { type: 'dict', description: 'The variables set.' } },
     example: '- set_fact:\n    control_plane: "{{ groups[\'control_plane\'][0] }}"',
+  },
+  include_vars: {
+    short: 'Load variables from a YAML or JSON file, or a folder of them',
+    description: [
+      'The variables are the host\'s from then on, at include_vars precedence: above play, role and task vars, below set_fact, registered results and -e. Values that are templates render where they are used.',
+      'A relative file is looked for in the role\'s vars/ and folder, then the playbook\'s vars/ and folder; a relative dir is the role\'s vars/<dir>, or the playbook folder\'s <dir>. A folder\'s files load in name order (subfolders after), later files overriding earlier ones.',
+    ],
+    options: {
+      file: { description: 'The file (also the free-form argument).' },
+      dir: { description: 'A folder whose .json, .yaml and .yml files are loaded.' },
+      name: { description: 'Put everything loaded under this one variable instead.' },
+      depth: { description: 'How many folder levels to read (0: all).', default: 0 },
+      files_matching: { description: 'Only files whose name this regular expression finds.' },
+      ignore_files: { description: 'Regular expressions (matched at the end of the name) of files to leave out.' },
+      extensions: { description: 'The file extensions loaded from a dir.', default: ['json', 'yaml', 'yml'] },
+      ignore_unknown_extensions: { description: 'Skip files of other extensions instead of failing.', default: false },
+    },
+    returns: {
+      ansible_facts: { type: 'dict', description: 'The variables loaded.' },
+      ansible_included_var_files: { type: 'list', description: 'The files read, in order.' },
+    },
+    example: '- include_vars:\n    dir: clusters\n    files_matching: "\\\\.yml$"\n    name: cluster_settings',
   },
   assert: {
     short: 'Fail unless every condition holds',

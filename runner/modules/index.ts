@@ -10,6 +10,7 @@ const loaders: Record<string, Loader> = {
   shell: () => import('./shell.js'),
   debug: () => import('./debug.js'),
   set_fact: () => import('./set_fact.js'),
+  include_vars: () => import('./include_vars.js'),
   assert: () => import('./assert.js'),
   fail: () => import('./fail.js'),
   template: () => import('./template.js'),
@@ -38,6 +39,7 @@ const aliases: Record<string, string> = {
   'ansible.builtin.shell': 'shell',
   'ansible.builtin.debug': 'debug',
   'ansible.builtin.set_fact': 'set_fact',
+  'ansible.builtin.include_vars': 'include_vars',
   'ansible.builtin.assert': 'assert',
   'ansible.builtin.fail': 'fail',
   'ansible.builtin.template': 'template',
@@ -51,7 +53,7 @@ const aliases: Record<string, string> = {
 };
 
 /** Modules whose arguments may be one free-form string, and the argument it fills (known before loading them). */
-const freeFormArgs: Record<string, string> = { command: 'cmd', shell: 'cmd' };
+const freeFormArgs: Record<string, string> = { command: 'cmd', shell: 'cmd', include_vars: 'file' };
 
 export function freeFormArg(name: string): string | undefined {
   return freeFormArgs[name];

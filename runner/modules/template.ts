@@ -13,12 +13,12 @@ interface TemplateFacts extends FileFacts {
 }
 
 /** Where a `src` of template/copy is looked for, in order: the role's templates/ (files/) and folder, then the playbook's. */
-export function sourceCandidates(roleDir: string | undefined, playbookDir: string, src: string, sub: 'templates' | 'files'): string[] {
+export function sourceCandidates(roleDir: string | undefined, playbookDir: string, src: string, sub: 'templates' | 'files' | 'vars'): string[] {
   if (isAbsolute(src)) return [src];
   return [...(roleDir ? [join(roleDir, sub, src), join(roleDir, src)] : []), join(playbookDir, sub, src), join(playbookDir, src)];
 }
 
-export function findSource(ctx: ModuleContext, src: string, sub: 'templates' | 'files'): string {
+export function findSource(ctx: ModuleContext, src: string, sub: 'templates' | 'files' | 'vars'): string {
   if (isAbsolute(src)) return src;
   const candidates = sourceCandidates(ctx.roleDir, ctx.playbookDir, src, sub);
   const found = candidates.find((c) => existsSync(c));

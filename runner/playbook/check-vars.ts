@@ -76,8 +76,10 @@ function checkPlayVars(play: Playbook['plays'][number], playNames: Set<string>, 
   return problems;
 }
 
-function hasInclude(tasks: Task[]): boolean {
-  return tasks.some((t) => t.kind === 'include' || (t.kind === 'block' && hasInclude([...t.block, ...t.rescue, ...t.always])));
+/** Whether a task list loads something only when it runs: an include, or variables from include_vars (onlyVars: just that). */
+function hasInclude(tasks: Task[], onlyVars = false): boolean {
+  return tasks.some((t) => (t.kind === 'include' && !onlyVars) || (t.kind === 'module' && /(^|\.)include_vars$/.test(t.module))
+    || (t.kind === 'block' && hasInclude([...t.block, ...t.rescue, ...t.always], onlyVars)));
 }
 
 export function checkVariables(playbooks: Playbook[], inventory: Inventory, extraVars: Record<string, unknown>, templater: Templater, provides: Record<string, string[]> = {}): Problem[] {
@@ -93,11 +95,14 @@ export function checkVariables(playbooks: Playbook[], inventory: Inventory, extr
       }
     }
   }
+  // Variables include_vars loads stay the host's for the rest of the run: from its play on, names are unknown.
+  let varsIncluded = false;
   for (const pb of playbooks) {
     for (const play of pb.plays) {
-      // A dynamic include (include_tasks, include_role) is loaded when it runs and may define anything:
+      // A dynamic include (include_tasks, include_role) or include_vars is loaded when it runs and may define anything:
       // this play's variables are checked when used, as Ansible does.
-      if (hasInclude([...play.pre_tasks, ...play.tasks, ...play.post_tasks])) continue;
+      varsIncluded ||= hasInclude([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers], true);
+      if (varsIncluded || hasInclude([...play.pre_tasks, ...play.tasks, ...play.post_tasks])) continue;
       const hosts = selectHosts(inventory, play.hosts).hosts;
       const fromHosts = new Set<string>();
       for (const h of hosts.length ? hosts : [...inventory.hosts.keys()]) Object.keys(hostVars(inventory, h)).forEach((k) => fromHosts.add(k));

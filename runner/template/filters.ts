@@ -579,6 +579,8 @@ export const FILTERS: Record<string, FilterFn> = {
   md5: (value) => hashOf('md5', value),
   basename: (value) => path.posix.basename(toText(value)),
   dirname: (value) => path.posix.dirname(toText(value)),
+  // os.path.relpath: from start (default the current folder); both made absolute against the current folder first.
+  relpath: (value, start = '.') => path.posix.relative(path.posix.resolve(toText(start)), path.posix.resolve(toText(value))) || '.',
   splitext: (value) => { const s = toText(value); const ext = path.posix.extname(s); return [s.slice(0, s.length - ext.length), ext]; },
   quote: (value) => shellQuote(value),
   type_debug: (value) => typeName(value),
