@@ -272,7 +272,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
   if (inventory && problems.length === 0) {
-    append(problems, checkVariables(playbooks, inventory, opts.extraVars, templater));
+    const unrendered: Problem[] = [];
+    append(problems, checkVariables(playbooks, inventory, opts.extraVars, templater, {}, unrendered));
+    for (const w of unrendered) process.stderr.write(`[WARNING]: ${formatProblem(w)}\n`);
     const { checkRoleArguments } = await import('../playbook/check-role-args.js');
     const roleArgs = checkRoleArguments(playbooks, inventory, opts.extraVars, { extraVarsFiles: opts.extraVarsFiles });
     append(problems, roleArgs.problems);

@@ -7,6 +7,8 @@ import { hostVars, selectHosts } from '../inventory/index.js';
 import type { Templater } from '../template/types.js';
 import type { ModuleTask, Playbook, Task } from './types.js';
 import { append } from '../arrays.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { sourceCandidates } from '../modules/template.js';
 
 const MAGIC = [
   'inventory_hostname', 'inventory_hostname_short', 'groups', 'group_names', 'hostvars', 'play_hosts',
@@ -39,12 +41,59 @@ function flatten(tasks: Task[], out: ModuleTask[] = []): ModuleTask[] {
   return out;
 }
 
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
+
+/** The template files a task renders (template: with a static src), or 'unknown' when it cannot be told. */
+function templateFiles(t: ModuleTask, playbookDir: string): string[] | 'unknown' {
+  const texts = strings([t.args]);
+  if (texts.some((x) => /lookup\(\s*['"](ansible\.builtin\.)?template['"]|query\(\s*['"](ansible\.builtin\.)?template['"]/.test(x))) return 'unknown';
+  if (!/(^|\.)template$/.test(t.module)) return [];
+  const src = t.args.src;
+  if (typeof src !== 'string' || src.includes('{{') || src.includes('{%')) return 'unknown';
+  const found = sourceCandidates(t.role?.dir, playbookDir, src, 'templates').find((c) => existsSync(c));
+  return found ? [found] : [];
+}
+
+/**
+ * The names something in a play may read when it runs: every word of its tasks' templates and conditions, of
+ * the template files they render, and of the role and play variables those reach. A play variable outside
+ * this set is never rendered (Ansible renders a variable only where it is used); undefined when it cannot be
+ * told (a template file chosen at run time), then every play variable counts as read.
+ */
+function namesRead(play: Playbook['plays'][number], playbookDir: string): Set<string> | undefined {
+  const words = new Set<string>();
+  const add = (texts: string[]) => {
+    for (const text of texts) for (const w of text.match(WORD) ?? []) words.add(w);
+  };
+  for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
+    add(strings([t.name, t.args, t.loop, t.delegate_to, t.loop_control, t.vars, t.when, t.changed_when, t.failed_when, t.until, t.environment, t.no_log, t.ignore_errors]));
+    const files = templateFiles(t, playbookDir);
+    if (files === 'unknown') return undefined;
+    for (const f of files) add([readFileSync(f, 'utf8')]);
+  }
+  for (const r of play.roles) add(strings([r.defaults, r.vars, r.params]));
+  // What a read play variable reads is read too (to a fixed point).
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [key, value] of Object.entries(play.vars)) {
+      if (!words.has(key)) continue;
+      const before = words.size;
+      add(strings(value));
+      grew ||= words.size > before;
+    }
+  }
+  return words;
+}
+
 /**
  * Play variables (vars: and vars_files) are templates rendered where tasks use them: a name they read must be
  * definable somewhere in the play (its variables, a role's, a task's, a loop variable, the inventory, -e, a register).
+ * A play variable nothing in the play reads is never rendered (Ansible runs such a play): its undefined names
+ * are warnings, not problems.
  */
-function checkPlayVars(play: Playbook['plays'][number], playNames: Set<string>, templater: Templater): Problem[] {
+function checkPlayVars(play: Playbook['plays'][number], playNames: Set<string>, templater: Templater, playbookDir: string, warnings: Problem[]): Problem[] {
   const problems: Problem[] = [];
+  const read = namesRead(play, playbookDir);
   const scope = new Set(playNames);
   for (const r of play.roles) for (const o of [r.defaults, r.vars, r.params]) Object.keys(o).forEach((k) => scope.add(k));
   for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
@@ -65,11 +114,9 @@ function checkPlayVars(play: Playbook['plays'][number], playNames: Set<string>, 
       for (const name of used) {
         if (scope.has(name) || name.startsWith('ansible_') || reported.has(name) || guarded(name, texts)) continue;
         reported.add(name);
-        problems.push({
-          ...play.position,
-          message: `undefined variable '${name}' in play variable '${key}' of play '${play.name}'`,
-          expected: 'a variable defined in the inventory, play or role vars, -e, or registered by a task',
-        });
+        const message = `undefined variable '${name}' in play variable '${key}' of play '${play.name}'`;
+        if (read && !read.has(key)) warnings.push({ ...play.position, message: `${message}; nothing in the play reads '${key}', so it is never rendered` });
+        else problems.push({ ...play.position, message, expected: 'a variable defined in the inventory, play or role vars, -e, or registered by a task' });
       }
     }
   }
@@ -82,7 +129,8 @@ function hasInclude(tasks: Task[], onlyVars = false): boolean {
     || (t.kind === 'block' && hasInclude([...t.block, ...t.rescue, ...t.always], onlyVars)));
 }
 
-export function checkVariables(playbooks: Playbook[], inventory: Inventory, extraVars: Record<string, unknown>, templater: Templater, provides: Record<string, string[]> = {}): Problem[] {
+/** Problems stop the run before anything runs; `warnings` receives what is suspicious but never rendered. */
+export function checkVariables(playbooks: Playbook[], inventory: Inventory, extraVars: Record<string, unknown>, templater: Templater, provides: Record<string, string[]> = {}, warnings: Problem[] = []): Problem[] {
   const problems: Problem[] = [];
   const definable = new Set<string>([...MAGIC, ...Object.keys(extraVars), ...Object.keys(inventory.vars)]);
   // Registers and set_facts anywhere in the run are definable anywhere: ordering is checked at run time.
@@ -107,7 +155,7 @@ export function checkVariables(playbooks: Playbook[], inventory: Inventory, extr
       const fromHosts = new Set<string>();
       for (const h of hosts.length ? hosts : [...inventory.hosts.keys()]) Object.keys(hostVars(inventory, h)).forEach((k) => fromHosts.add(k));
       const playNames = new Set([...definable, ...fromHosts, ...Object.keys(play.vars)]);
-      append(problems, checkPlayVars(play, playNames, templater));
+      append(problems, checkPlayVars(play, playNames, templater, pb.dir, warnings));
       // Every role the play applies lends its defaults, vars and parameters to all its tasks (as in Ansible).
       for (const r of play.roles) for (const o of [r.defaults, r.vars, r.params]) Object.keys(o).forEach((k) => playNames.add(k));
       for (const t of flatten([...play.pre_tasks, ...play.tasks, ...play.post_tasks, ...play.handlers])) {
