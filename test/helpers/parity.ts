@@ -28,6 +28,8 @@ export interface Outcome {
 
 export interface Recording extends Outcome {
   ansible: string;
+  /** Recorded with ANSIBLE_JINJA2_NATIVE=True (the case's jinja2_native). */
+  jinja2_native?: boolean;
   /** sha256 of the case's inputs when recorded: an edited case must be re-recorded. */
   inputs: string;
 }
@@ -39,6 +41,11 @@ export interface CaseSpec {
   env?: Record<string, string>;
   /** What the case checks, in one line. */
   about?: string;
+  /**
+   * The case is about how templates yield types: meshplay keeps native types, as Ansible does with
+   * jinja2_native (ANSIBLE_JINJA2_NATIVE=True), so Ansible's side runs in that mode (and the recording says so).
+   */
+  jinja2_native?: boolean;
   /**
    * A deliberate difference: meshplay reports before anything runs, with this exit code (4), a problem that
    * Ansible meets only at run time. `problem` is a piece of meshplay's error message.
@@ -159,6 +166,7 @@ export function runAnsible(c: ParityCase): Promise<RunResult> {
       ANSIBLE_LOCAL_TEMP: join(out, '.ansible-local'),
       ANSIBLE_REMOTE_TEMP: join(out, '.ansible-remote'),
       ANSIBLE_ROLES_PATH: join(c.dir, 'roles'),
+      ...(c.spec.jinja2_native ? { ANSIBLE_JINJA2_NATIVE: 'True' } : {}),
     };
     const p = await run(ANSIBLE, ['-i', join(parityDir, 'inventory.ini'), 'playbook.yml', ...(c.spec.args ?? [])], c.dir, env);
     return { exit: p.code, recap: parseAnsibleRecap(p.stdout), files: readOut(out), log: p.stdout + p.stderr };
@@ -215,6 +223,7 @@ export function verdict(c: ParityCase, actual: RunResult): string[] {
   const expected = c.expected;
   if (!expected) return ['no recording: run `npm run parity:record`'];
   if (expected.inputs !== inputsDigest(c)) return ['the case changed since it was recorded: run `npm run parity:record`'];
+  if (!!expected.jinja2_native !== !!c.spec.jinja2_native) return ['recorded in another templating mode (jinja2_native): run `npm run parity:record`'];
   const diffs: string[] = [];
   // No silently green run, whatever else the case says.
   if (expected.exit !== 0 && actual.exit === 0) diffs.push(`${SILENTLY_GREEN}: Ansible exits ${expected.exit}, meshplay 0`);
@@ -261,7 +270,7 @@ export function inputsDigest(c: ParityCase): string {
 }
 
 export function record(c: ParityCase, r: RunResult, version: string): Recording {
-  const rec: Recording = { ansible: version, inputs: inputsDigest(c), exit: r.exit, recap: r.recap, files: r.files };
+  const rec: Recording = { ansible: version, ...(c.spec.jinja2_native ? { jinja2_native: true } : {}), inputs: inputsDigest(c), exit: r.exit, recap: r.recap, files: r.files };
   writeFileSync(join(c.dir, 'expected.json'), `${JSON.stringify(rec, null, 2)}\n`);
   return rec;
 }
