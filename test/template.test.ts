@@ -171,6 +171,13 @@ t.test('Jinja syntax', async (t) => {
   t.equal(render('{{ 7 // 2 }} {{ 7 % 2 }} {{ 2 ** 3 }}', vars), '3 1 8');
 });
 
+t.test('tuples: a literal (a, b) and the pairs of dictsort, items() and zip are lists that print as Python tuples', async (t) => {
+  t.same(render("{{ ('a', 1) }}"), ['a', 1], 'not the comma operator (which would give 1)');
+  t.equal(render("{{ ('a', 1) }} {{ ('a', 1) | type_debug }} {{ (1 + 2) * 3 }}"), "('a', 1) tuple 9");
+  t.equal(render('{{ d | dictsort }} {{ d.items() | list }}', { d: { b: 2, a: 1 } }), "[('a', 1), ('b', 2)] [('b', 2), ('a', 1)]");
+  t.equal(render("{{ [1, 2] | zip(['a', 'b']) | list }} {{ ('a', 1) | to_json }} {{ ('a', 1) | list }}"), "[(1, 'a'), (2, 'b')] [\"a\", 1] ['a', 1]");
+});
+
 t.test('syntax errors name the template and nunjucks message', async (t) => {
   const error = t.throws(() => render('{{ count + }}', vars)) as TemplateError;
   t.type(error, TemplateError);

@@ -7,18 +7,9 @@ import { loadYamlFile } from '../yaml/source.js';
 import { formatProblem } from '../errors.js';
 import { pythonRegex } from '../template/regex.js';
 import { findSource } from './template.js';
+import { array, boolean, integer, object, string, typed, withDefault, type ArgsOf } from './args.js';
 import type { Module, ModuleContext, ModuleResult } from './types.js';
 
-interface IncludeVarsArgs {
-  file?: string;
-  dir?: string;
-  name?: string;
-  depth?: number;
-  files_matching?: string;
-  ignore_files?: string | string[];
-  extensions?: string[];
-  ignore_unknown_extensions?: boolean;
-}
 
 type Dict = Record<string, unknown>;
 
@@ -52,7 +43,7 @@ function walk(root: string, depth: number): Array<[string, string[]]> {
   return depth > 0 ? folders.slice(0, depth) : folders;
 }
 
-function loadFolder(ctx: ModuleContext, args: IncludeVarsArgs, extensions: string[], files: string[]): Dict {
+function loadFolder(ctx: ModuleContext, args: ArgsOf<typeof schema>, extensions: string[], files: string[]): Dict {
   const root = folderOf(ctx, args.dir!);
   if (!existsSync(root)) throw new IncludeVarsError(`${args.dir} directory does not exist`);
   const matcher = args.files_matching !== undefined ? pythonRegex(args.files_matching) : undefined;
@@ -74,45 +65,44 @@ function loadFolder(ctx: ModuleContext, args: IncludeVarsArgs, extensions: strin
   return out;
 }
 
-const includeVars: Module<IncludeVarsArgs> = {
+const schema = object({
+  file: string(),
+  dir: string(),
+  name: string({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+  depth: withDefault(integer({ minimum: 0 }), 0),
+  files_matching: string(),
+  ignore_files: typed<string | string[]>({ anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] }),
+  extensions: withDefault(array(string()), ['json', 'yaml', 'yml']),
+  ignore_unknown_extensions: withDefault(boolean(), false),
+});
+
+/** What the files hold (read on the controller), or why they could not be read. */
+type Loaded = { vars: Dict; files: string[] } | { error: string };
+
+const includeVars: Module<typeof schema, Loaded> = {
   name: 'include_vars',
   local: true,
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      file: { type: 'string' },
-      dir: { type: 'string' },
-      name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-      depth: { type: 'integer', minimum: 0 },
-      files_matching: { type: 'string' },
-      ignore_files: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
-      extensions: { type: 'array', items: { type: 'string' } },
-      ignore_unknown_extensions: { type: 'boolean' },
-    },
-  },
-  async plan(ctx, args) {
+  schema,
+  async facts(ctx, args) {
     if (args.file !== undefined && args.dir !== undefined) throw new Error('include_vars: give file or dir, not both');
     if (args.file === undefined && args.dir === undefined) throw new Error('include_vars: give a file (or the free-form path) or a dir');
     const files: string[] = [];
-    let vars: Dict;
     try {
-      if (args.dir !== undefined) vars = loadFolder(ctx, args, args.extensions ?? ['json', 'yaml', 'yml'], files);
-      else {
-        const file = findSource(ctx, args.file!, 'vars');
-        vars = loadVarsFile(file);
-        files.push(file);
-      }
+      if (args.dir !== undefined) return { vars: loadFolder(ctx, args, args.extensions, files), files };
+      const file = findSource(ctx, args.file!, 'vars');
+      const vars = loadVarsFile(file);
+      files.push(file);
+      return { vars, files };
     } catch (error) {
       if (!(error instanceof IncludeVarsError)) throw error;
-      // As Ansible's action: the reason is in `message`.
-      return { changed: false, result: { failed: true, message: error.message, ansible_facts: {}, ansible_included_var_files: [] } };
+      return { error: error.message };
     }
-    const result: ModuleResult = { changed: false, ansible_facts: args.name ? { [args.name]: vars } : vars, ansible_included_var_files: files };
-    return { changed: false, result };
   },
-  async apply() {
-    return { changed: false };
+  plan(loaded, args) {
+    // As Ansible's action: a failure's reason is in `message`.
+    if ('error' in loaded) return { changed: false, result: { failed: true, message: loaded.error, ansible_facts: {}, ansible_included_var_files: [] } };
+    const result: ModuleResult = { changed: false, ansible_facts: args.name ? { [args.name]: loaded.vars } : loaded.vars, ansible_included_var_files: loaded.files };
+    return { changed: false, result };
   },
 };
 

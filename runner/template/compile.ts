@@ -338,6 +338,17 @@ class JinjaCompiler extends nj.compiler.Compiler {
     this._emit(')');
   }
 
+  /** `(a, b)` is a tuple (JavaScript's comma operator would yield b); `(a)` only groups. */
+  compileGroup(node: AnyNode, frame: AnyNode): void {
+    if (node.children.length <= 1) {
+      super.compileGroup(node, frame);
+      return;
+    }
+    this._emit('runtime.tuple(');
+    this._compileAggregate(node, frame, '[', ']');
+    this._emit(')');
+  }
+
   compileAdd(node: AnyNode, frame: AnyNode): void {
     this.binary('add', node, frame);
   }

@@ -12,7 +12,7 @@ import { pythonRegex, pythonReplacement } from './regex.js';
 import type { RenderContext } from './runtime.js';
 import { UNDEFINED_TOLERANT_TESTS } from './tests.js';
 import { Undefined } from './undefined.js';
-import { deepEqual, isMapping, splitArgs, toBool, toText, truthy, typeName, type Dict } from './values.js';
+import { deepEqual, isMapping, splitArgs, toBool, toText, truthy, tuple, typeName, type Dict } from './values.js';
 import { append } from '../arrays.js';
 
 export type FilterFn = (this: RenderContext, value: unknown, ...args: unknown[]) => unknown;
@@ -516,23 +516,23 @@ export const FILTERS: Record<string, FilterFn> = {
     const byValue = String(positional[1] ?? keywords.by ?? 'key') === 'value';
     const reverse = truthy(positional[2] ?? keywords.reverse ?? false);
     const entries = Object.entries(mapping(value, 'dictsort')).sort((a, b) => compareValues(sortKey(byValue ? a[1] : a[0], false), sortKey(byValue ? b[1] : b[0], false)));
-    return reverse ? entries.reverse() : entries;
+    return (reverse ? entries.reverse() : entries).map(tuple);
   },
   reverse: (value) => (typeof value === 'string' ? [...value].reverse().join('') : [...seq(value, 'reverse')].reverse()),
   zip(value, ...others) {
     const lists = [value, ...others].map((l) => seq(l, 'zip'));
     const n = Math.min(...lists.map((l) => l.length));
-    return Array.from({ length: n }, (_, i) => lists.map((l) => l[i]));
+    return Array.from({ length: n }, (_, i) => tuple(lists.map((l) => l[i])));
   },
   zip_longest(value, ...args) {
     const { positional, keywords } = splitArgs(args);
     const lists = [value, ...positional].map((l) => seq(l, 'zip_longest'));
     const n = Math.max(...lists.map((l) => l.length));
-    return Array.from({ length: n }, (_, i) => lists.map((l) => (i < l.length ? l[i] : keywords.fillvalue ?? null)));
+    return Array.from({ length: n }, (_, i) => tuple(lists.map((l) => (i < l.length ? l[i] : keywords.fillvalue ?? null))));
   },
   product(value, ...others) {
     return [value, ...others].map((l) => seq(l, 'product')).reduce<unknown[][]>(
-      (acc, list) => acc.flatMap((prefix) => list.map((item) => [...prefix, item])), [[]]);
+      (acc, list) => acc.flatMap((prefix) => list.map((item) => [...prefix, item])), [[]]).map(tuple);
   },
   difference: (a, b) => setOp(a, b, 'difference', (x, y) => x.filter((i) => !has(y, i))),
   intersect: (a, b) => setOp(a, b, 'intersect', (x, y) => x.filter((i) => has(y, i))),
@@ -540,7 +540,7 @@ export const FILTERS: Record<string, FilterFn> = {
   symmetric_difference: (a, b) => setOp(a, b, 'symmetric_difference', (x, y) => [...x.filter((i) => !has(y, i)), ...y.filter((i) => !has(x, i))]),
   // No dict, keys or values filter: Ansible has none (dict() is a global function; .keys() a method), and a
   // playbook using them must fail here as it fails there.
-  items: (value) => (isMapping(value) ? Object.entries(value) : []),
+  items: (value) => (isMapping(value) ? Object.entries(value).map(tuple) : []),
   attr: (value, name) => attribute(value, name),
   extract(key, container, morekeys) {
     let v = attribute(container, key);

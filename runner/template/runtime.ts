@@ -3,7 +3,7 @@
 
 import { nj } from './compile.js';
 import { Undefined, assertDefined } from './undefined.js';
-import { deepEqual, isMapping, toText, truthy } from './values.js';
+import { deepEqual, isMapping, toText, truthy, tuple } from './values.js';
 import type { RenderOptions } from './types.js';
 
 const LITERALS: Record<string, unknown> = { True: true, False: false, None: null };
@@ -108,7 +108,7 @@ function stripChars(s: string, chars: string | undefined, left: boolean, right: 
 }
 
 const DICT_METHODS: Record<string, (d: Record<string, unknown>, ...args: any[]) => unknown> = {
-  items: (d) => Object.entries(d),
+  items: (d) => Object.entries(d).map(tuple),
   keys: (d) => Object.keys(d),
   values: (d) => Object.values(d),
   get: (d, key: string, fallback: unknown = null) => (Object.prototype.hasOwnProperty.call(d, key) ? d[key] : fallback),
@@ -254,6 +254,7 @@ export const templateRuntime = {
   },
   inOperator,
   truthy,
+  tuple,
   iterate,
   nativeValue(value: unknown): unknown {
     assertDefined(value);

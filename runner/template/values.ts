@@ -46,10 +46,30 @@ function pyString(s: string): string {
   return quote + (quote === "'" ? escaped.replace(/'/g, "\\'") : escaped) + quote;
 }
 
+/**
+ * Python's tuples (a literal `('a', 1)`, the pairs of dictsort, items() and zip) are lists marked by this
+ * non-enumerable property: they behave as lists everywhere (JSON writes them as lists, as Python's json does)
+ * and only repr() tells them apart. A copy of the list (slice, map, spread) is a plain list again.
+ */
+const TUPLE = Symbol('tuple');
+
+export function tuple<T>(items: T[]): T[] {
+  Object.defineProperty(items, TUPLE, { value: true });
+  return items;
+}
+
+export function isTuple(value: unknown): boolean {
+  return Array.isArray(value) && (value as unknown as Record<symbol, unknown>)[TUPLE] === true;
+}
+
 /** Python's repr(), which is what Ansible prints for a list or dict embedded in a string. */
 export function pyRepr(value: unknown): string {
   if (value instanceof Undefined) value.fail();
   if (typeof value === 'string') return pyString(value);
+  if (isTuple(value)) {
+    const items = (value as unknown[]).map(pyRepr);
+    return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
+  }
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   if (isMapping(value)) {
     return `{${Object.entries(value).map(([k, v]) => `${pyString(k)}: ${pyRepr(v)}`).join(', ')}}`;
@@ -114,7 +134,7 @@ export function typeName(value: unknown): string {
   if (typeof value === 'string') return 'str';
   if (typeof value === 'boolean') return 'bool';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
-  if (Array.isArray(value)) return 'list';
+  if (Array.isArray(value)) return isTuple(value) ? 'tuple' : 'list';
   if (isMapping(value)) return 'dict';
   return typeof value;
 }
