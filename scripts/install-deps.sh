@@ -1,12 +1,13 @@
 #!/bin/sh
 # Debian packages meshplay's lab and tests need. Idempotent: does nothing when all are present.
-#   scripts/install-deps.sh           lab + tests: iproute2, ping, BIRD 2, OpenSSH, etcd, procps, sudo (become tests), socat + dig (lab DNS)
+#   scripts/install-deps.sh           lab + tests: iproute2, ping, BIRD 2, OpenSSH, etcd, procps, sudo (become tests), socat + dig (lab DNS),
+#                                     chromium (the HTML report is checked in a real headless browser)
 #   scripts/install-deps.sh --bench   also ansible-core, ansible (kubernetes.core) and python3-kubernetes (the comparison bench)
 # System services the packages ship (ssh, bird, etcd) are never started: the lab runs its own
 # daemons, and a system etcd would hold port 2379.
 set -eu
 
-packages="iproute2 iputils-ping bird2 openssh-server openssh-client etcd-server procps sudo socat bind9-dnsutils"
+packages="iproute2 iputils-ping bird2 openssh-server openssh-client etcd-server procps sudo socat bind9-dnsutils chromium"
 for arg in "$@"; do
   case "$arg" in
     --bench) packages="$packages ansible-core ansible python3-kubernetes" ;;

@@ -24,6 +24,7 @@ import { isLoopbackUrl, kubeconfigFor } from '../runner/mesh/remote-secret.js';
 import { pemCerts, reissueReason } from '../runner/tls/certs.js';
 import { issueServerCert, makeCa } from '../runner/tls/issue.js';
 import { validateIstioObjects } from '../runner/modules/istio_validate.js';
+import { artifactPath, checkReportPage, chromiumMissing, launch } from './helpers/chromium.js';
 
 // One lab for the whole file and every api form run against it (issue 13): allow for a loaded machine.
 t.setTimeout(1_200_000);
@@ -398,6 +399,89 @@ t.test('single control plane on a 3x1 lab with the real Pilot', { timeout: 900_0
     t.equal(back.code, 0, back.stderr);
     const healed = await statusRoutes();
     t.equal(healed.code, 0, JSON.stringify(healed.routes));
+  });
+
+  // Issue 21 point 4: `run --report` and `status --report` on the real mesh, checked in a real headless Chromium.
+  // Secrets are planted (secret-named inventory variables written into a file with --diff) and the remote secret is
+  // rebuilt with --diff (its kubeconfig holds a real ServiceAccount token): none may reach either page.
+  await t.test('--report: the run and the live mesh as one self-contained page each, clean in Chromium, no secret in it', { skip: chromiumMissing() }, async (t) => {
+    const planted = { report_api_key: `PLANTED-api-${process.pid}-${Date.now()}`, report_db_passwd: `PLANTED-pw-${Date.now()}-${process.pid}` };
+    const variant = join(stateDir, 'inventory', 'report.yml');
+    const inv = parse(readFileSync(inventoryFile, 'utf8'));
+    inv.vars = { ...(inv.vars ?? {}), ...planted };
+    writeFileSync(variant, stringify(inv));
+    const plantedPlay = join(stateDir, 'planted.yml');
+    writeFileSync(plantedPlay, [
+      '- name: Planted secrets',
+      '  hosts: localhost',
+      '  gather_facts: false',
+      '  tasks:',
+      '    - name: A file holding the planted secrets',
+      '      copy:',
+      `        dest: ${join(stateDir, 'planted.conf')}`,
+      '        content: "api_key={{ report_api_key }}\\npassword={{ report_db_passwd }}\\n"',
+      '',
+    ].join('\n'));
+    // Something for the run to change and show: the remote secret (rebuilt with its token) and one node's routes.
+    await adminRequest(cp, 'DELETE', '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2');
+    const routed = fullLab ? (await labState({ stateDir, inventoryFile }))!.nodes.find((n) => n.cluster === 'lab1')!.name : undefined;
+    if (routed) await nodeExec(routed, ['ip', 'route', 'flush', 'proto', '201'], { stateDir, inventoryFile });
+    const runHtml = join(stateDir, 'run-report.html');
+    const statusHtml = join(stateDir, 'status-report.html');
+    const r = await meshplay(['run', playbook, plantedPlay, '-i', variant, '--diff', '-e', 'pod_cidr_routes_verify=true', '--report', runHtml, ...(fullLab ? [] : ['--skip-tags', 'pod_cidr_routes'])], { timeoutMs: 120_000 });
+    outputs.push(r.stdout, r.stderr);
+    t.equal(r.code, 0, r.stderr);
+    await until('Pilot to see lab2 again', () => pilotRemoteClusters(pilot!).includes('lab2'));
+    const st = await meshplay(['status', '-i', variant, '--pilot', pilot!.httpAddr, '--report', statusHtml, ...(fullLab ? [] : ['--no-routes'])]);
+    t.equal(st.code, 0, st.stdout + st.stderr);
+    const saToken = /token: (\S+)/.exec(Buffer.from((await get(cp, '/api/v1/namespaces/istio-system/secrets/istio-remote-secret-lab2')).data.lab2, 'base64').toString('utf8'))?.[1] ?? '';
+    t.ok(saToken.length > 100, 'the rebuilt remote secret holds a real token');
+
+    const browser = await launch();
+    t.teardown(() => browser.close());
+    const run = await checkReportPage(browser, runHtml);
+    t.same(run.load.errors, [], 'run report: no console error');
+    t.same(run.load.requests, [], 'run report: requests nothing');
+    t.equal(run.kind, 'run');
+    t.same(run.sections, ['summary', 'clusters', 'route-matrix', 'secrets', 'mesh', 'changes', 'timeline']);
+    const ev = <T>(x: string) => browser.evaluate<T>(x);
+    t.equal(await ev('document.querySelectorAll("#topology .cluster").length'), 3, 'three clusters drawn');
+    t.same(await ev('[...document.querySelectorAll("#secrets tr[data-state]")].map((r) => r.dataset.cluster + "=" + r.dataset.state)'), ['lab2=working', 'lab3=working'], 'remote secrets working after the run');
+    t.equal(await ev('document.querySelector("#mtls").dataset.mode'), 'STRICT');
+    t.ok(await ev<number>('document.querySelectorAll("#gateways tr[data-gateway]").length') >= 1, 'gateways listed');
+    const changed = await ev<string[]>('[...document.querySelectorAll("#changes .change")].map((c) => c.dataset.host + " " + c.querySelector("summary").textContent)');
+    t.ok(changed.some((c) => c.startsWith('lab1 ') && /kubeconfig_secrets/.test(c)), `the rebuilt remote secret is a change: ${changed.join('; ')}`);
+    t.ok(changed.some((c) => c.startsWith('localhost ')), 'the planted file is a change');
+    const plantedDiff = await ev<string>('document.querySelector("#changes .change[data-host=localhost] pre").textContent');
+    t.match(plantedDiff, /^\+api_key=<secret #\d+>$/m, 'its diff shows the line with the value masked');
+    t.ok(await ev<number>('document.querySelectorAll("#timeline rect.bar").length') >= 10, 'a bar per task and host');
+    if (fullLab) {
+      t.equal(run.cells, 9, '3 nodes x 3 BIRD blocks');
+      t.ok(changed.some((c) => c.startsWith(`${routed} `) && /pod_cidr_routes/.test(c)), `${routed}'s routes were a change`);
+      t.equal(await ev('document.querySelectorAll("#route-matrix td[data-state=routed]").length'), 6, 'every other cluster\'s block routed from every node');
+      t.equal(await ev('document.querySelectorAll("#route-matrix td[data-ping=ok]").length'), 6, 'and answered the role\'s pings');
+    }
+    await browser.screenshot(await artifactPath('report-run.png'));
+
+    const live = await checkReportPage(browser, statusHtml);
+    t.same(live.load.errors, [], 'status report: no console error');
+    t.same(live.load.requests, [], 'status report: requests nothing');
+    t.equal(live.kind, 'status');
+    t.same(live.sections, ['clusters', 'route-matrix', 'secrets', 'mesh'], 'the live mesh: the same picture, without run sections');
+    t.same(await ev('[...document.querySelectorAll("#secrets tr[data-state]")].map((r) => r.dataset.state)'), ['working', 'working']);
+    t.equal(await ev('document.body.dataset.health'), 'ok');
+    if (fullLab) t.equal(await ev('document.querySelectorAll("#route-matrix td[data-state=routed]").length'), 6, 'the live route matrix');
+    await browser.screenshot(await artifactPath('report-status.png'));
+
+    for (const [name, file] of [['run', runHtml], ['status', statusHtml]] as const) {
+      const html = readFileSync(file, 'utf8');
+      for (const [k, v] of Object.entries(planted)) t.notOk(html.includes(v), `${name} report: planted ${k} absent`);
+      t.notOk(html.includes(saToken), `${name} report: the ServiceAccount token absent`);
+      t.notOk(html.includes(Buffer.from(saToken).toString('base64').slice(0, 60)), `${name} report: nor base64`);
+      t.notOk(/BEGIN [A-Z ]*PRIVATE KEY|client-key-data/.test(html), `${name} report: no key material`);
+      t.notMatch(html, /<script|<link|@import|url\(|src=/i, `${name} report: nothing to load, nothing to run`);
+    }
+    t.match(readFileSync(runHtml, 'utf8'), /&lt;secret #\d+&gt;/, 'the masks are there: the secrets were in the content');
   });
 
   // Issue 13: the same mesh through every way operators reach clusters (inventories `lab up` writes beside lab.yml):

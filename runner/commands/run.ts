@@ -35,6 +35,8 @@ export interface RunCliOptions {
   startAtTask?: string;
   output: 'pretty' | 'plain' | 'json' | 'ndjson';
   junit?: string;
+  /** --report FILE.html: the run and the live mesh as one self-contained page. */
+  report?: string;
   acceptNewHostKeys: boolean;
   /** --lock-timeout: seconds to wait for another run's mesh Lease (0: refuse at once). */
   lockTimeout: number;
@@ -126,6 +128,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'start-at-task', type: 'string', arg: 'NAME', help: 'start at the first task with this name' },
     { name: 'output', short: 'o', type: 'string', arg: 'FORMAT', help: 'pretty | plain | json | ndjson (default: pretty on a terminal, else plain)' },
     { name: 'junit', type: 'string', arg: 'FILE', help: 'also write a JUnit XML report' },
+    { name: 'report', type: 'string', arg: 'FILE.html', help: 'also write one self-contained HTML page: the mesh after the run, its changes and timing' },
     { name: 'ssh-accept-new', type: 'boolean', help: 'record unknown SSH host keys (never accepts a changed key)' },
     { name: 'lock-timeout', type: 'string', arg: 'SECONDS', help: 'wait this long for another run holding the mesh (default 0: exit 7 at once)' },
     ...VAULT_OPTION_SPECS,
@@ -152,7 +155,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     values: {
       inventory?: string[]; limit?: string; tags?: string[]; 'skip-tags'?: string[]; 'extra-vars'?: string[]; check?: boolean; diff?: boolean;
       'detailed-exitcode'?: boolean; forks?: string; 'max-connecting'?: string; verbose?: boolean[]; 'syntax-check'?: boolean; 'list-tasks'?: boolean; 'list-hosts'?: boolean;
-      'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; 'ssh-accept-new'?: boolean; 'lock-timeout'?: string; strict?: boolean;
+      'list-tags'?: boolean; 'start-at-task'?: string; output?: string; junit?: string; report?: string; 'ssh-accept-new'?: boolean; 'lock-timeout'?: string; strict?: boolean;
       'plan-out'?: string; plan?: string;
       [vaultOption: string]: unknown;
     };
@@ -205,6 +208,7 @@ export async function parseRunOptions(argv: string[]): Promise<RunCliOptions> {
     startAtTask: v['start-at-task'],
     output,
     junit: v.junit,
+    report: v.report,
     acceptNewHostKeys: Boolean(v['ssh-accept-new']),
     lockTimeout,
     vault,
@@ -325,6 +329,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     output.createReporter(opts.output, { stream: process.stdout, verbosity: opts.verbosity, diff: opts.diff, check: opts.check, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }),
   ];
   if (opts.junit) reporters.push(output.createJunitReporter(opts.junit));
+  const collector = opts.report ? new (await import('../report/collect.js')).RunCollector(opts.playbooks, opts.check) : undefined;
+  if (collector) reporters.push(collector);
 
   const controller = new AbortController();
   // Every open connection listens for the interrupt: a listener per host is expected, not a leak.
@@ -389,8 +395,20 @@ export async function runCommand(argv: string[]): Promise<number> {
       await runner.close();
       return refused;
     }
-    const code = await runner.run();
-    return planning ? planning.afterRun(code) : code;
+    const ran = await runner.run();
+    const code = planning ? await planning.afterRun(ran) : ran;
+    if (!opts.report || !collector) return code;
+    // The mesh as the run left it, read through the same probes as `meshplay status`, plus what the run did.
+    const { probeMesh, renderedVars } = await import('./status.js');
+    const { hostVars } = await import('../inventory/index.js');
+    const vars = renderedVars(inventory!, templater, (i, h) => ({ ...hostVars(i, h), ...opts.extraVars }));
+    const single = inventory!.topology !== 'multi-control-plane' && inventory!.topology !== 'separate-meshes';
+    const status = await probeMesh(inventory!, vars, redactor, { routes: true, remotes: single, gateways: true });
+    const { writeReport } = await import('../report/write.js');
+    const title = `meshplay run ${opts.playbooks.join(' ')}${opts.check ? ' --check' : ''}`;
+    const failed = await writeReport(opts.report, { kind: 'run', title, inventory: inventory!, status, run: collector.facts }, redactor);
+    if (failed) process.stderr.write(`[WARNING]: --report ${opts.report} not written: ${failed}\n`);
+    return code;
   } finally {
     await Promise.all(reporters.map((r) => r.close()));
     process.off('SIGINT', onSigint);

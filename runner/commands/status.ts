@@ -8,20 +8,21 @@ import { vaultPlaintexts } from '../vault/keyring.js';
 import { isWrongVaultPassword } from '../vault/yaml.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { KubernetesConnection } from '../connection/kubernetes.js';
-import type { ClusterStatus } from '../mesh/single-status.js';
+import type { ClusterStatus, MeshStatus } from '../mesh/single-status.js';
 import { ConnectionPool } from '../executor/connections.js';
 
 export type { ClusterStatus } from '../mesh/single-status.js';
 
 export const STATUS_COMMAND: CommandSpec = {
   name: 'meshplay status',
-  usage: ['meshplay status -i INVENTORY [--output plain|json] [--no-routes] [--pilot HOST:PORT]'],
+  usage: ['meshplay status -i INVENTORY [--output plain|json] [--no-routes] [--pilot HOST:PORT] [--report FILE.html]'],
   summary: 'One row per cluster of the mesh, checked against the live clusters (read-only); exits 1 when a row is not healthy.',
   options: [
     INVENTORY_OPTION,
     { name: 'output', short: 'o', type: 'string', arg: 'plain|json', help: 'output format (default plain)' },
     { name: 'no-routes', type: 'boolean', help: "do not read the nodes' route tables over SSH" },
     { name: 'pilot', type: 'string', arg: 'HOST:PORT', help: "Pilot's debug address, to check which remote clusters it loaded" },
+    { name: 'report', type: 'string', arg: 'FILE.html', help: 'also draw the live mesh as one self-contained HTML page' },
     ...VAULT_OPTION_SPECS,
   ],
 };
@@ -31,7 +32,7 @@ function str(v: unknown): string | undefined {
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  let v: { inventory?: string[]; output?: string; 'no-routes'?: boolean; pilot?: string; [vaultOption: string]: unknown };
+  let v: { inventory?: string[]; output?: string; 'no-routes'?: boolean; pilot?: string; report?: string; [vaultOption: string]: unknown };
   try {
     v = parseCommandLine(STATUS_COMMAND, argv).values as typeof v;
   } catch (e) {
@@ -74,38 +75,76 @@ export async function statusCommand(argv: string[]): Promise<number> {
     return ExitCode.parseError;
   }
   for (const secret of vaultPlaintexts()) redactor.addSecret(secret);
-  const vars = (host: string) => {
-    try {
-      return templater.render(inv.hostVars(inventory, host), inv.hostVars(inventory, host), {}) as Record<string, unknown>;
-    } catch {
-      return inv.hostVars(inventory, host);
-    }
-  };
+  const vars = renderedVars(inventory, templater, inv.hostVars);
   // Secret-named variables are registered before anything prints, by the same policy as a run.
   for (const h of inventory.hosts.keys()) redactor.policy.scopeSecrets([inv.hostVars(inventory, h)], vars(h), (s) => redactor.addSecret(s));
-  if (inventory.topology === 'multi-control-plane' || inventory.topology === 'separate-meshes') return multiControlPlaneStatus(inventory, redactor, vars, v.output === 'json');
+  const single = inventory.topology !== 'multi-control-plane' && inventory.topology !== 'separate-meshes';
+  let code: number;
+  let status: MeshStatus | undefined;
+  if (!single && !v.report) return multiControlPlaneStatus(inventory, redactor, vars, v.output === 'json');
+  if (!single) {
+    code = await multiControlPlaneStatus(inventory, redactor, vars, v.output === 'json');
+    status = await probeMesh(inventory, vars, redactor, { routes: !v['no-routes'], remotes: false });
+  } else {
+    status = await probeMesh(inventory, vars, redactor, {
+      routes: !v['no-routes'],
+      pilot: v.pilot ?? str(inv.hostVars(inventory, inventory.groups.get('control_plane')?.[0] ?? '').istio_pilot_debug_address),
+      gateways: Boolean(v.report),
+    });
+    // Status rows are meshplay's own words: only values registered as secrets are masked, never a field by its name.
+    const safe = redactor.redactKnown(status.clusters);
+    if (v.output === 'json') process.stdout.write(JSON.stringify({ healthy: safe.every((r) => r.healthy), clusters: safe }, null, 2) + '\n');
+    else process.stdout.write(formatTable(safe));
+    code = safe.every((r) => r.healthy) ? ExitCode.ok : 1;
+  }
+  if (v.report) {
+    const { writeReport } = await import('../report/write.js');
+    const written = await writeReport(v.report, { kind: 'status', title: 'meshplay status', inventory, status }, redactor);
+    if (written) {
+      process.stderr.write(`meshplay status: --report ${v.report}: ${written}\n`);
+      return code || ExitCode.error;
+    }
+  }
+  return code;
+}
+
+/** Every variable of a host, rendered (as a run's connection sees them); the raw ones when rendering fails. */
+export function renderedVars(
+  inventory: Inventory,
+  templater: { render(value: unknown, vars: Record<string, unknown>, o: Record<string, unknown>): unknown },
+  hostVars: (inventory: Inventory, host: string) => Record<string, unknown>,
+): (host: string) => Record<string, unknown> {
+  const cache = new Map<string, Record<string, unknown>>();
+  return (host) => {
+    let out = cache.get(host);
+    if (!out) {
+      try {
+        out = templater.render(hostVars(inventory, host), hostVars(inventory, host), {}) as Record<string, unknown>;
+      } catch {
+        out = hostVars(inventory, host);
+      }
+      cache.set(host, out);
+    }
+    return out;
+  };
+}
+
+/** The live mesh through the roles' probes, every host opened as a run opens it; connections closed after. */
+export async function probeMesh(
+  inventory: Inventory,
+  vars: (host: string) => Record<string, unknown>,
+  redactor: { addSecret(v: string): void },
+  o: { routes: boolean; pilot?: string; remotes?: boolean; gateways?: boolean },
+): Promise<MeshStatus> {
   const controller = new AbortController();
   const secret = (s: string) => redactor.addSecret(s);
   const pool = statusPool(inventory, vars, secret, controller.signal);
-  let status: Awaited<ReturnType<typeof import('../mesh/single-status.js').meshStatus>>;
   try {
     const { meshStatus } = await import('../mesh/single-status.js');
-    status = await meshStatus(inventory, {
-      secret,
-      connect: (host) => pool.get(host),
-      connectHost: (host, hostVars) => connectHost(host, hostVars, secret, controller.signal),
-      routes: !v['no-routes'],
-      pilot: v.pilot ?? str(inv.hostVars(inventory, inventory.groups.get('control_plane')?.[0] ?? '').istio_pilot_debug_address),
-      vars,
-    });
+    return await meshStatus(inventory, { ...o, secret, vars, connect: (host) => pool.get(host), connectHost: (host, hostVars) => connectHost(host, hostVars, secret, controller.signal) });
   } finally {
     await pool.closeAll();
   }
-  // Status rows are meshplay's own words: only values registered as secrets are masked, never a field by its name.
-  const safe = redactor.redactKnown(status.clusters);
-  if (v.output === 'json') process.stdout.write(JSON.stringify({ healthy: safe.every((r) => r.healthy), clusters: safe }, null, 2) + '\n');
-  else process.stdout.write(formatTable(safe));
-  return safe.every((r) => r.healthy) ? ExitCode.ok : 1;
 }
 
 /** Multiple control planes: cacerts chain to the shared root, .global DNS stub, gateways and ServiceEntries. */

@@ -8,6 +8,7 @@ import type { Host, Inventory } from '../inventory/types.js';
 import { listRemoteSecrets, probeRemoteSecret, remoteSecretName, remoteSecretProblem, type RemoteSecretHealth } from './remote-secret.js';
 import { defaultDiscoveryServices, discoveryDrift, type DiscoveryMode } from './discovery.js';
 import { meshMtls, type MeshMtls } from './mtls.js';
+import { listGateways, type ClusterGateways } from './gateways.js';
 
 export interface ClusterStatus {
   cluster: string;
@@ -54,12 +55,18 @@ export interface StatusOptions {
   routes: boolean;
   /** Pilot's HTTP debug address (host:port); checks which remotes it loaded. */
   pilot?: string;
+  /** false: a topology without remote secrets (multi-control-plane, separate meshes): no remote secret or discovery probe. */
+  remotes?: boolean;
+  /** Also list each reachable cluster's Istio Gateways (for the report). */
+  gateways?: boolean;
 }
 
 export interface MeshStatus {
   clusters: ClusterStatus[];
   /** Every node's blocks and managed routes (empty when routes were not checked). */
   nodes: NodeRouting[];
+  /** Per reachable cluster, when asked for. */
+  gateways: Map<string, ClusterGateways>;
 }
 
 function str(v: unknown): string | undefined {
@@ -108,7 +115,8 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
   let cpSecrets: any[] = [];
   // Why the remote secrets could not be listed: every remote's secret is then unknown, not missing.
   let secretsUnknown: string | undefined;
-  if (cp && cpRow) {
+  const remotes = o.remotes !== false;
+  if (cp && cpRow && remotes) {
     try {
       cpSecrets = await listRemoteSecrets(cp, ns);
       const known = new Set(rows.filter((r) => r.role === 'remote').map((r) => remoteSecretName(r.cluster)));
@@ -118,19 +126,21 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
       secretsUnknown = `cannot list the remote secrets: ${errText(e)}`;
       cpRow.reasons.push(secretsUnknown);
     }
+  }
+  if (cp && cpRow) {
     cpRow.mtls = await meshMtls(cp, ns);
     if (cpRow.mtls.api === 'unknown') cpRow.reasons.push(`mTLS unknown: ${cpRow.mtls.error}`);
   }
 
   let pilotClusters: Set<string> | undefined;
-  if (o.pilot) {
+  if (o.pilot && remotes) {
     pilotClusters = await pilotLoaded(o.pilot).catch(() => undefined);
     if (!pilotClusters && cpRow) cpRow.reasons.push(`Pilot debug endpoint ${o.pilot} not reachable`);
   }
 
   await Promise.all(
     rows
-      .filter((r) => r.role === 'remote')
+      .filter((r) => r.role === 'remote' && remotes)
       .map(async (row) => {
         const remote = conns.get(row.cluster);
         const vars = o.vars(row.cluster);
@@ -162,9 +172,11 @@ export async function meshStatus(inventory: Inventory, o: StatusOptions): Promis
       }),
   );
 
+  const gateways = new Map<string, ClusterGateways>();
+  if (o.gateways) await Promise.all([...conns].map(async ([name, conn]) => gateways.set(name, await listGateways(conn))));
   const nodes = o.routes ? await checkRoutes(inventory, rows, o) : [];
   for (const r of rows) r.healthy = r.reasons.length === 0;
-  return { clusters: rows, nodes };
+  return { clusters: rows, nodes, gateways };
 }
 
 export async function pilotLoaded(addr: string): Promise<Set<string>> {
