@@ -44,22 +44,25 @@ function topologySvg(r: MeshReport): string {
   const boxW = 250;
   const gap = 40;
   const heights = clusters.map((c) => 70 + Math.max(1, c.nodes.length) * (nodeH + 6));
-  const H = Math.max(...heights) + 70;
+  const remotes = clusters.filter((c) => c.role !== 'control-plane').length;
+  const H = Math.max(...heights) + 34 + 16 * Math.max(1, remotes);
   const W = clusters.length * (boxW + gap) + gap;
   const color = (h: Health) => (h === 'ok' ? '#1a7f37' : h === 'bad' ? '#cf222e' : '#9a6700');
   const x = (i: number) => gap + i * (boxW + gap);
   const parts: string[] = [];
   const cpIndex = clusters.findIndex((c) => c.role === 'control-plane');
   // Control plane -> remote: the remote secret, coloured by its health.
+  let lane = 0;
   clusters.forEach((c, i) => {
     if (cpIndex < 0 || i === cpIndex) return;
     const s = r.secrets.find((x) => x.cluster === c.name);
     const stroke = s?.state === 'working' ? '#1a7f37' : s?.state === 'unknown' || !s ? '#9a6700' : '#cf222e';
     const x1 = x(cpIndex) + boxW / 2;
     const x2 = x(i) + boxW / 2;
-    const y = H - 22;
+    // One lane per remote, so the lines and their labels never overlap.
+    const y = H - 12 - 16 * lane++;
     parts.push(`<path d="M${x1} ${heights[cpIndex]! + 10} V${y} H${x2} V${heights[i]! + 10}" fill="none" stroke="${stroke}" stroke-width="2" stroke-dasharray="${s?.state === 'working' ? '' : '6 4'}"><title>remote secret of ${esc(c.name)}: ${esc(s?.state ?? 'unknown')}</title></path>`);
-    parts.push(`<text x="${(x1 + x2) / 2}" y="${y - 5}" text-anchor="middle" font-size="11" fill="${stroke}">secret ${esc(c.name)}: ${esc(s?.state ?? 'unknown')}</text>`);
+    parts.push(`<text x="${x2 + (x2 > x1 ? 6 : -6)}" y="${y - 4}" text-anchor="${x2 > x1 ? 'start' : 'end'}" font-size="11" fill="${stroke}">secret ${esc(c.name)}: ${esc(s?.state ?? 'unknown')}</text>`);
   });
   clusters.forEach((c, i) => {
     const cx = x(i);
