@@ -2,7 +2,7 @@
 // state dir, and checked against /proc (binary and command line) before any signal is sent.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
+import { readFile, readlink, realpath } from 'node:fs/promises';
 
 export interface RunResult {
   stdout: string;
@@ -83,7 +83,9 @@ export async function readPidFile(path: string): Promise<number | undefined> {
 export async function isLabProcess(pid: number, binary: string | undefined, marker: string): Promise<boolean> {
   try {
     const exe = (await readlink(`/proc/${pid}/exe`)).replace(/ \(deleted\)$/, '');
-    if (binary !== undefined && exe !== binary) return false;
+    // /proc shows the resolved path: a binary reached through a symlink (../shared linked elsewhere) must compare
+    // resolved too, or its daemons would never be stopped.
+    if (binary !== undefined && exe !== binary && exe !== (await realpath(binary).catch(() => binary))) return false;
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replace(/\0/g, ' ');
     return cmdline.includes(marker);
   } catch {
