@@ -67,14 +67,9 @@ function pidNamespace(): string | undefined {
  * holder elsewhere (another host or container) is only ever judged by expiry.
  */
 function abandoned(lease: any): boolean {
-  let h: Partial<HolderInfo>;
-  try {
-    h = JSON.parse(lease?.metadata?.annotations?.[HOLDER_ANNOTATION] ?? '');
-  } catch {
-    return false;
-  }
+  const h = holderOf(lease);
   const ns = pidNamespace();
-  if (!ns || h.pidns !== ns || h.host !== os.hostname() || typeof h.pid !== 'number' || h.pid === process.pid) return false;
+  if (!h || !ns || h.pidns !== ns || h.host !== os.hostname() || typeof h.pid !== 'number' || h.pid === process.pid) return false;
   if (lease?.spec?.holderIdentity !== `${h.user}@${h.host}:${h.pid}`) return false;
   try {
     process.kill(h.pid, 0);
@@ -92,16 +87,20 @@ function expired(lease: any, now = Date.now()): boolean {
   return renewed + (spec.leaseDurationSeconds ?? LEASE_SECONDS) * 1000 < now;
 }
 
+/** The holder a Lease's annotation records, when it has one meshplay wrote. */
+function holderOf(lease: any): Partial<HolderInfo> | undefined {
+  try {
+    return JSON.parse(lease?.metadata?.annotations?.[HOLDER_ANNOTATION] ?? '') as Partial<HolderInfo>;
+  } catch {
+    return undefined;
+  }
+}
+
 function describeHolder(lease: any): { holder: string; detail: string } {
   const holder = String(lease?.spec?.holderIdentity ?? 'unknown');
-  const raw = lease?.metadata?.annotations?.[HOLDER_ANNOTATION];
-  let detail = '';
-  try {
-    const h = JSON.parse(raw) as Partial<HolderInfo>;
-    detail = `user ${h.user}, host ${h.host}, pid ${h.pid}, playbook ${h.playbook}, started ${h.started}`;
-  } catch {
-    /* no annotation: the identity alone names it */
-  }
+  const h = holderOf(lease);
+  // Without the annotation the identity alone names it.
+  const detail = h ? `user ${h.user}, host ${h.host}, pid ${h.pid}, playbook ${h.playbook}, started ${h.started}` : '';
   return { holder, detail };
 }
 
