@@ -4,33 +4,19 @@
 // is written, naming each moved fact, and the mesh is left as it was; no secret value is ever in the plan file.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { Ajv } from 'ajv';
-import { labDown, labUp, nodeExec } from '../lab/cli.js';
-import { connectTo } from './helpers/kube.js';
+import { nodeExec } from '../lab/cli.js';
 import { meshplay, results, totals, type CliRun } from './helpers/cli.js';
 import { nodeRoutes } from './helpers/snapshot.js';
+import { clusterLab } from './helpers/lab.js';
 import { PLAN_SCHEMA, type PlanFile } from '../runner/plan/file.js';
-import type { KubernetesConnection } from '../runner/connection/kubernetes.js';
 
 const canRun = process.getuid?.() === 0;
 const remoteSecret = (c: string) => `/api/v1/namespaces/istio-system/secrets/istio-remote-secret-${c}`;
 
 t.test('saved plan: apply a fresh lab by plan, converge, and refuse a plan whose facts moved', { skip: canRun ? false : 'needs root (network namespaces)', timeout: 1_200_000 }, async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'mpl-plan-'));
-  const inventoryFile = join(stateDir, 'inventory', 'lab.yml');
-  const conns: Record<string, KubernetesConnection> = {};
-  t.teardown(async () => {
-    for (const c of Object.values(conns)) await c.close().catch(() => undefined);
-    await labDown({ stateDir, inventoryFile }).catch(() => undefined);
-    await rm(stateDir, { recursive: true, force: true });
-  });
-  await labUp({ stateDir, inventoryFile, clusters: 3, nodes: 1 });
-  const inv = parse(readFileSync(inventoryFile, 'utf8'));
-  for (const c of inv.clusters) conns[c.name] = await connectTo(c.name, { kubeconfig: c.api.kubeconfig, context: c.api.context });
+  const { stateDir, inventoryFile, conns } = await clusterLab(t, 'plan', { clusters: 3, nodes: 1 });
   const cp = conns.lab1!;
   const playbook = 'playbooks/single-control-plane.yml';
   const validPlan = new Ajv({ allErrors: true, strict: false, validateFormats: false }).compile(PLAN_SCHEMA);

@@ -3,19 +3,16 @@
 // inventory), then uninstall (--check first) must leave every object that existed exactly as it was, take away every
 // object meshplay created, and remove only the routes of meshplay's protocol. A second uninstall changes nothing.
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
-import { labDown, labUp, nodeExec } from '../lab/cli.js';
+import { stringify } from 'yaml';
+import { nodeExec } from '../lab/cli.js';
 import { labCredentials } from '../lab/fixtures/control-plane.js';
 import { kubeadmCorefile } from '../lab/fixtures-multi.js';
 import { labApply, type AdminCredentials } from '../lab/kube/rest.js';
-import { connectTo } from './helpers/kube.js';
 import { meshplay, results, totals, type CliRun } from './helpers/cli.js';
+import { clusterLab } from './helpers/lab.js';
 import { clusterSnapshot, content, nodeRoutes, settlesTo, snapshotDiff, stableSnapshot, type Snapshot } from './helpers/snapshot.js';
-import type { KubernetesConnection } from '../runner/connection/kubernetes.js';
 
 const canRun = process.getuid?.() === 0;
 
@@ -70,21 +67,11 @@ async function seed(creds: Record<string, AdminCredentials>): Promise<string[]> 
 }
 
 t.test('single control plane: uninstall gives every cluster and node back', { skip: canRun ? false : 'needs root (network namespaces)', timeout: 900_000 }, async (t) => {
-  const stateDir = await mkdtemp(join(tmpdir(), 'mpl-uninstall-single-'));
-  const inventoryFile = join(stateDir, 'inventory', 'lab.yml');
-  const conns: Record<string, KubernetesConnection> = {};
-  t.teardown(async () => {
-    for (const c of Object.values(conns)) await c.close().catch(() => undefined);
-    await labDown({ stateDir, inventoryFile }).catch(() => undefined);
-    await rm(stateDir, { recursive: true, force: true });
-  });
-  await labUp({ stateDir, inventoryFile, clusters: 3, nodes: 1 });
-  const inv = parse(readFileSync(inventoryFile, 'utf8'));
+  const { stateDir, inventoryFile, inventory: inv, conns } = await clusterLab(t, 'uninstall-single', { clusters: 3, nodes: 1 });
   const clusters: string[] = inv.clusters.map((c: any) => c.name);
   const nodes: string[] = inv.clusters.flatMap((c: any) => c.nodes.map((n: any) => n.name));
   t.same(clusters, ['lab1', 'lab2', 'lab3']);
   const creds = Object.fromEntries(clusters.map((c) => [c, labCredentials(stateDir, c)]));
-  for (const c of inv.clusters) conns[c.name] = await connectTo(c.name, { kubeconfig: c.api.kubeconfig, context: c.api.context });
 
   const seeded = await seed(creds);
   // Routes of other owners on every node: static, OSPF (188), and the kernel's and BIRD's the lab already has.
