@@ -1,14 +1,17 @@
 // meshplay against Ansible and against the floor (bench/floor.ts) on the pod CIDR routes job, in the lab.
-//   npm run bench -- [--clusters 4 --nodes 12 | --scenarios 2x3,2x12,4x12,8x12] [--runs 5]
+//   npm run bench -- [--clusters 4 --nodes 12 | --scenarios 2x3,2x12,4x12,8x12,16x16] [--runs 5]
 //                    [--results DIR]   (default scenarios: 2x3,2x12,4x12)
 //                    [--work DIR] [--no-profile] [--keep-lab]
+//                    [--ansible-max-nodes 96]   (larger scenarios run meshplay and the floor only)
+//                    [--baseline DIR]   (a built meshplay checkout timed beside this one: before and after)
 //   npm run bench -- --k8s [--runs 5] [--results DIR] [--work DIR] [--keep-lab]   (bench/k8s.ts)
 // For each scenario: lab up (no Kubernetes), then per run and per tool (the order rotates run by run):
 // reset the routes, time a first run, check, time a converged re-run, check. Times are whole processes.
 // Only one lab can exist on the machine: run it under `flock /tmp/meshplay-lab.lock`.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { labDown, labUp } from '../lab/cli.js';
 import type { LabState } from '../lab/state.js';
 import { REPO_ROOT } from '../lab/state.js';
@@ -16,7 +19,7 @@ import { k8sMain } from './k8s.js';
 import { parseArgs } from 'node:util';
 import { positiveInt } from './stats.js';
 import { cpuByComponent, phaseSplit, readCpuProfile, type PhaseSplit } from './profile.js';
-import { PHASES, TOOLS, markdownTable, ratio, summarize, svgChart, type Phase, type ScenarioResult, type Summary, type Tool } from './stats.js';
+import { PHASES, TOOLS, markdownTable, targetLines, targetVerdicts, ratio, summarize, svgChart, type Phase, type ScenarioResult, type Summary, type Tool } from './stats.js';
 import {
   closeAnsibleMasters, resetRoutes, routeCount, routeProblems, runAnsible, runFloorProcess, runMeshplay, timed,
   workPaths, writeAnsibleInventory, type RunOutcome, type Work,
@@ -29,6 +32,10 @@ interface Options {
   workDir: string;
   profile: boolean;
   keepLab: boolean;
+  /** Ansible takes minutes per run beyond this many nodes; larger scenarios compare against the floor only. */
+  ansibleMaxNodes: number;
+  /** A built checkout of meshplay (dist/bin/cli.js) timed as the `baseline` tool. */
+  baseline?: string;
   /** Results file base name: `routes` for the default scenario set. */
   name: string;
 }
@@ -49,6 +56,8 @@ function parseOptions(argv: string[]): Options {
       work: { type: 'string' },
       'no-profile': { type: 'boolean' },
       'keep-lab': { type: 'boolean' },
+      'ansible-max-nodes': { type: 'string' },
+      baseline: { type: 'string' },
     },
   });
   const clusters = v.clusters === undefined ? undefined : positiveInt('--clusters', v.clusters);
@@ -60,7 +69,11 @@ function parseOptions(argv: string[]): Options {
     workDir: v.work ?? join(REPO_ROOT, 'bench/.work'),
     profile: !v['no-profile'],
     keepLab: Boolean(v['keep-lab']),
+    ansibleMaxNodes: v['ansible-max-nodes'] === undefined ? 96 : positiveInt('--ansible-max-nodes', v['ansible-max-nodes']),
+    baseline: v.baseline === undefined ? undefined : resolve(v.baseline),
   };
+  if (o.baseline && !existsSync(join(o.baseline, 'dist/bin/cli.js')))
+    throw new Error(`--baseline ${o.baseline}: no dist/bin/cli.js there (build that checkout first: npm ci && npm run build)`);
   if ((clusters === undefined) !== (nodes === undefined)) throw new Error('give --clusters and --nodes together');
   const spec = clusters !== undefined ? `${clusters}x${nodes}` : (scenarios ?? DEFAULT_SCENARIOS);
   const list = spec.split(',').map((s) => {
@@ -79,6 +92,7 @@ interface RunRecord {
   tool: Tool;
   phase: Phase;
   ms: number;
+  peakMb?: number;
   changed: number;
   problems: string[];
 }
@@ -89,10 +103,15 @@ function checkChanged(phase: Phase, changed: number, hosts: number): string[] {
   return [];
 }
 
-async function runTool(tool: Tool, work: Work, hosts: number, controlDir: string): Promise<RunOutcome> {
+async function runTool(opts: Options, tool: Tool, work: Work, hosts: number, controlDir: string): Promise<RunOutcome> {
   if (tool === 'meshplay') return runMeshplay(work);
+  if (tool === 'baseline') return runMeshplay(work, [], [], opts.baseline);
   if (tool === 'floor') return runFloorProcess(work);
   return runAnsible(work, hosts, controlDir);
+}
+
+function toolsFor(opts: Options, hosts: number): Tool[] {
+  return TOOLS.filter((t) => (t !== 'ansible' || hosts <= opts.ansibleMaxNodes) && (t !== 'baseline' || opts.baseline));
 }
 
 async function scenario(
@@ -104,30 +123,35 @@ async function scenario(
   const state = up.state;
   await writeAnsibleInventory(state, work);
   const hosts = state.nodes.length;
-  const times = Object.fromEntries(TOOLS.map((t) => [t, { first: [] as number[], converged: [] as number[] }])) as ScenarioResult['times'];
+  const tools = toolsFor(opts, hosts);
+  const times = Object.fromEntries(tools.map((t) => [t, { first: [] as number[], converged: [] as number[] }])) as Record<Tool, Record<Phase, number[]>>;
+  const peakMb: Record<Phase, number[]> = { first: [], converged: [] };
   let lastMeshplay: Record<Phase, RunOutcome> | undefined;
   for (let run = 0; run < opts.runs; run++) {
-    const order = TOOLS.map((_, i) => TOOLS[(i + run) % TOOLS.length]!);
+    const order = tools.map((_, i) => tools[(i + run) % tools.length]!);
     for (const tool of order) {
       const controlDir = join(work.dir, `cp-${run}`);
       await resetRoutes(state, work.stateDir);
       const outcomes = {} as Record<Phase, RunOutcome>;
       for (const phase of PHASES) {
-        const out = await runTool(tool, work, hosts, controlDir);
+        const out = await runTool(opts, tool, work, hosts, controlDir);
         const problems = [...out.problems, ...checkChanged(phase, out.changed, hosts), ...(await routeProblems(state, work.stateDir))];
         times[tool][phase].push(out.ms);
-        records.push({ scenario: label, run: run + 1, tool, phase, ms: Math.round(out.ms), changed: out.changed, problems });
+        if (tool === 'meshplay' && out.peakMb !== undefined) peakMb[phase].push(out.peakMb);
+        records.push({ scenario: label, run: run + 1, tool, phase, ms: Math.round(out.ms), peakMb: out.peakMb, changed: out.changed, problems });
         outcomes[phase] = out;
-        log(`${label} run ${run + 1} ${tool} ${phase}: ${(out.ms / 1000).toFixed(2)} s, changed ${out.changed}${problems.length ? ` PROBLEMS: ${problems.join(' | ')}` : ''}`);
+        const mem = out.peakMb === undefined ? '' : `, peak ${out.peakMb} MB`;
+        log(`${label} run ${run + 1} ${tool} ${phase}: ${(out.ms / 1000).toFixed(2)} s${mem}, changed ${out.changed}${problems.length ? ` PROBLEMS: ${problems.join(' | ')}` : ''}`);
       }
       if (tool === 'ansible') await closeAnsibleMasters(controlDir);
       if (tool === 'meshplay') lastMeshplay = outcomes;
     }
   }
   const summary = Object.fromEntries(
-    TOOLS.map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(times[t][p])]))]),
+    tools.map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(times[t][p])]))]),
   ) as Record<Tool, Record<Phase, Summary>>;
-  return { result: { clusters, nodes, hosts, routes: routeCount(state), times, summary }, state, lastMeshplay };
+  const peakSummary = { first: summarize(peakMb.first), converged: summarize(peakMb.converged) };
+  return { result: { clusters, nodes, hosts, routes: routeCount(state), tools, times, summary, peakMb, peakSummary }, state, lastMeshplay };
 }
 
 interface ProfileReport {
@@ -205,16 +229,22 @@ async function writeResults(
     machine: { node: process.version, cpus: cpus().length, loadAverageAtWrite: loadavg().map((l) => +l.toFixed(1)) },
     runs: opts.runs,
     scenarios: results,
-    ratios: results.map((r) => ({
-      scenario: `${r.clusters}x${r.nodes}`,
-      ...Object.fromEntries(
-        PHASES.map((p) => [p, {
-          ansibleOverMeshplay: ratio(r.summary.ansible[p].median, r.summary.meshplay[p].median),
-          meshplayOverFloor: ratio(r.summary.meshplay[p].median, r.summary.floor[p].median),
-          ansibleOverFloor: ratio(r.summary.ansible[p].median, r.summary.floor[p].median),
-        }]),
-      ),
-    })),
+    ratios: results.map((r) => {
+      const med = (t: Tool, p: Phase) => r.summary[t]?.[p].median;
+      const over = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : ratio(a, b));
+      return {
+        scenario: `${r.clusters}x${r.nodes}`,
+        ...Object.fromEntries(
+          PHASES.map((p) => [p, {
+            ansibleOverMeshplay: over(med('ansible', p), med('meshplay', p)),
+            meshplayOverFloor: over(med('meshplay', p), med('floor', p)),
+            ansibleOverFloor: over(med('ansible', p), med('floor', p)),
+            meshplayOverBaseline: over(med('meshplay', p), med('baseline', p)),
+          }]),
+        ),
+      };
+    }),
+    targets: targetVerdicts(results),
     version,
     profile,
     runsDetail: records,
@@ -233,6 +263,7 @@ async function writeResults(
       ? `\`--version\`: meshplay ${version.meshplay.median} ms (${version.meshplay.min}–${version.meshplay.max}), ansible-playbook ${version.ansible.median} ms (${version.ansible.min}–${version.ansible.max}).`
       : '(run still in progress)',
     '',
+    ...targetLines(doc.targets),
     `Correctness: ${doc.correctness}.`,
     ...(failures.length ? ['', ...failures.map((f) => `- ${f.scenario} run ${f.run} ${f.tool} ${f.phase}: ${f.problems.join('; ')}`)] : []),
     '',

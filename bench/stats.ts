@@ -15,7 +15,8 @@ export function summarize(values: number[]): Summary {
   return { median: Math.round(median), min: Math.round(s[0]!), max: Math.round(s.at(-1)!), n: s.length };
 }
 
-export const TOOLS = ['meshplay', 'floor', 'ansible'] as const;
+// baseline: meshplay built from another checkout (--baseline DIR), to compare code before and after a change.
+export const TOOLS = ['meshplay', 'floor', 'ansible', 'baseline'] as const;
 export type Tool = (typeof TOOLS)[number];
 export const PHASES = ['first', 'converged'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -27,9 +28,14 @@ export interface ScenarioResult {
   hosts: number;
   /** Routes each run must leave in place across all nodes. */
   routes: number;
+  /** The tools this scenario ran (Ansible only up to --ansible-max-nodes; baseline only with --baseline). */
+  tools: Tool[];
   /** Wall time of each run in ms, whole process, by tool and phase. */
-  times: Record<Tool, Record<Phase, number[]>>;
-  summary: Record<Tool, Record<Phase, Summary>>;
+  times: Partial<Record<Tool, Record<Phase, number[]>>>;
+  summary: Partial<Record<Tool, Record<Phase, Summary>>>;
+  /** meshplay's peak resident memory (MB) of each run, by phase. */
+  peakMb: Record<Phase, number[]>;
+  peakSummary: Record<Phase, Summary>;
 }
 
 export function ratio(a: number, b: number): number {
@@ -39,34 +45,78 @@ export function ratio(a: number, b: number): number {
 const sec = (ms: number) => (ms / 1000).toFixed(2);
 const cell = (s: Summary) => `${sec(s.median)} (${sec(s.min)}–${sec(s.max)})`;
 
-/** One row per scenario and phase: medians with min–max in seconds, and meshplay's ratios. */
+/** One row per scenario and phase: medians with min–max in seconds, meshplay's ratios and its peak memory. */
 export function markdownTable(scenarios: ScenarioResult[]): string {
-  const rows = [
-    '| scenario | run | meshplay s | floor s | Ansible s | Ansible / meshplay | meshplay / floor |',
-    '|---|---|---|---|---|---|---|',
-  ];
+  const withBaseline = scenarios.some((s) => s.tools.includes('baseline'));
+  const head = ['scenario', 'run', 'meshplay s', 'floor s', 'Ansible s', 'Ansible / meshplay', 'meshplay / floor'];
+  if (withBaseline) head.push('baseline s', 'meshplay / baseline');
+  head.push('meshplay peak MB');
+  const rows = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const s of scenarios)
     for (const phase of PHASES) {
-      const m = s.summary.meshplay[phase];
-      const f = s.summary.floor[phase];
-      const a = s.summary.ansible[phase];
-      rows.push(
-        `| ${s.clusters}×${s.nodes} (${s.routes} routes) | ${phase} | ${cell(m)} | ${cell(f)} | ${cell(a)} | ${ratio(a.median, m.median)}× | ${ratio(m.median, f.median)}× |`,
-      );
+      const med = (t: Tool) => s.summary[t]?.[phase]?.median;
+      const c = (t: Tool) => (s.summary[t] ? cell(s.summary[t]![phase]) : '—');
+      const r = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '—' : `${ratio(a, b)}×`);
+      const cols = [`${s.clusters}×${s.nodes} (${s.routes} routes)`, phase, c('meshplay'), c('floor'), c('ansible'), r(med('ansible'), med('meshplay')), r(med('meshplay'), med('floor'))];
+      if (withBaseline) cols.push(c('baseline'), r(med('meshplay'), med('baseline')));
+      const p = s.peakSummary[phase];
+      cols.push(p.n ? `${p.median} (${p.min}–${p.max})` : '—');
+      rows.push(`| ${cols.join(' | ')} |`);
     }
   return rows.join('\n') + '\n';
 }
 
-const COLORS: Record<Tool, string> = { meshplay: '#1f77b4', floor: '#2ca02c', ansible: '#d62728' };
+export interface TargetVerdict {
+  scenario: string;
+  target: string;
+  value: string;
+  met: boolean;
+}
 
-/** Time against node count, one line per tool and phase (solid: first run, dashed: converged). */
+/** Issue 22's targets where this run measured them: 96 nodes (8×12) and 256 nodes (16×16). */
+export function targetVerdicts(results: ScenarioResult[]): TargetVerdict[] {
+  const out: TargetVerdict[] = [];
+  for (const r of results) {
+    if (r.hosts !== 96 && r.hosts !== 256) continue;
+    const scenario = `${r.clusters}x${r.nodes}`;
+    const m = r.summary.meshplay;
+    const f = r.summary.floor;
+    if (!m || !f) continue;
+    const first = ratio(m.first.median, f.first.median);
+    const conv = ratio(m.converged.median, f.converged.median);
+    out.push({ scenario, target: 'first run ≤ 1.15× floor', value: `${first}×`, met: m.first.median <= 1.15 * f.first.median });
+    out.push({ scenario, target: 'converged run ≤ 1.1× floor', value: `${conv}×`, met: m.converged.median <= 1.1 * f.converged.median });
+    if (r.hosts === 256) {
+      const peak = Math.max(r.peakSummary.first.max, r.peakSummary.converged.max);
+      out.push({ scenario, target: 'meshplay peak memory < 300 MB', value: `${peak} MB (largest run)`, met: peak < 300 });
+    }
+  }
+  return out;
+}
+
+export function targetLines(targets: TargetVerdict[]): string[] {
+  if (!targets.length) return [];
+  return [
+    'Targets (issue 22, medians):',
+    '',
+    '| scenario | target | measured | met |',
+    '|---|---|---|---|',
+    ...targets.map((t) => `| ${t.scenario} | ${t.target} | ${t.value} | ${t.met ? 'yes' : 'NO'} |`),
+    '',
+  ];
+}
+
+const COLORS: Record<Tool, string> = { meshplay: '#1f77b4', floor: '#2ca02c', ansible: '#d62728', baseline: '#9467bd' };
+
+/** Time against node count, one line per tool and phase (solid: first run, dashed: converged), each tool over the scenarios it ran. */
 export function svgChart(scenarios: ScenarioResult[], title: string): string {
   const W = 640;
   const H = 400;
   const pad = { left: 60, right: 160, top: 40, bottom: 50 };
   const pts = [...scenarios].sort((a, b) => a.hosts - b.hosts);
   const maxX = Math.max(...pts.map((p) => p.hosts), 1);
-  const maxY = Math.max(...pts.flatMap((p) => TOOLS.flatMap((t) => PHASES.map((ph) => p.summary[t][ph].median))), 1) / 1000;
+  const medians = (t: Tool, ph: Phase) => pts.filter((p) => p.summary[t]).map((p) => ({ hosts: p.hosts, ms: p.summary[t]![ph].median }));
+  const maxY = Math.max(...TOOLS.flatMap((t) => PHASES.flatMap((ph) => medians(t, ph).map((m) => m.ms))), 1) / 1000;
   const yTop = Math.ceil(maxY / niceStep(maxY)) * niceStep(maxY);
   const x = (v: number) => pad.left + (v / maxX) * (W - pad.left - pad.right);
   const y = (v: number) => H - pad.bottom - (v / yTop) * (H - pad.top - pad.bottom);
@@ -89,10 +139,12 @@ export function svgChart(scenarios: ScenarioResult[], title: string): string {
   let legendY = pad.top;
   for (const t of TOOLS)
     for (const ph of PHASES) {
+      const ms = medians(t, ph);
+      if (!ms.length) continue;
       const dash = ph === 'converged' ? ' stroke-dasharray="6 4"' : '';
-      const d = pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.hosts).toFixed(1)} ${y(p.summary[t][ph].median / 1000).toFixed(1)}`).join(' ');
+      const d = ms.map((m, i) => `${i ? 'L' : 'M'}${x(m.hosts).toFixed(1)} ${y(m.ms / 1000).toFixed(1)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${COLORS[t]}" stroke-width="2"${dash}/>`);
-      for (const p of pts) out.push(`<circle cx="${x(p.hosts).toFixed(1)}" cy="${y(p.summary[t][ph].median / 1000).toFixed(1)}" r="3" fill="${COLORS[t]}"/>`);
+      for (const m of ms) out.push(`<circle cx="${x(m.hosts).toFixed(1)}" cy="${y(m.ms / 1000).toFixed(1)}" r="3" fill="${COLORS[t]}"/>`);
       out.push(
         `<line x1="${W - pad.right + 12}" y1="${legendY}" x2="${W - pad.right + 40}" y2="${legendY}" stroke="${COLORS[t]}" stroke-width="2"${dash}/>`,
         `<text x="${W - pad.right + 46}" y="${legendY + 4}">${t} ${ph}</text>`,

@@ -1,6 +1,7 @@
 // Running the three tools on the lab, resetting the lab between runs, and checking each run's result.
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { nodeExec } from '../lab/cli.js';
@@ -47,6 +48,21 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proc
     child.on('error', (err) => reject(new Error(`cannot run ${cmd}: ${err.message}`)));
     child.on('close', (code) => resolve({ ms: performance.now() - started, code: code ?? 128, stdout, stderr, lineTimes }));
   });
+}
+
+const PEAK_RSS_PRELOAD = join(REPO_ROOT, 'bench/peak-rss.cjs');
+
+/** A Node program timed as a whole process, with its peak resident memory (MB) read through bench/peak-rss.cjs. */
+export async function timedNode(args: string[]): Promise<Timed & { peakMb?: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'meshplay-bench-rss-'));
+  const file = join(dir, 'peak');
+  try {
+    const t = await timed(process.execPath, ['--require', PEAK_RSS_PRELOAD, ...args], { ...process.env, MESHPLAY_BENCH_PEAK_RSS_FILE: file });
+    const kb = Number(await readFile(file, 'utf8').catch(() => ''));
+    return { ...t, peakMb: kb > 0 ? Math.round(kb / 1024) : undefined };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- the lab ---------------------------------------------------------------------------------
@@ -129,17 +145,20 @@ export interface RunOutcome {
   /** Hosts (meshplay, Ansible) or nodes (floor) reported changed. */
   changed: number;
   problems: string[];
+  /** Node tools: peak resident memory of the process in MB. */
+  peakMb?: number;
   /** meshplay only: the recap's transport figures and per-line arrival times. */
   transport?: Record<string, unknown>;
   events?: Array<Record<string, unknown> & { at: number }>;
 }
 
-export async function runMeshplay(work: Work, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<RunOutcome> {
-  const t = await timed(process.execPath, [
+/** meshplay's routes job; `root` is the checkout whose build and playbook run (another one for the baseline). */
+export async function runMeshplay(work: Work, extraArgs: string[] = [], nodeArgs: string[] = [], root = REPO_ROOT): Promise<RunOutcome> {
+  const t = await timedNode([
     ...nodeArgs,
-    join(REPO_ROOT, 'dist/bin/cli.js'),
+    join(root, 'dist/bin/cli.js'),
     'run',
-    join(REPO_ROOT, 'playbooks/pod-cidr-routes.yml'),
+    join(root, 'playbooks/pod-cidr-routes.yml'),
     '-i',
     work.inventoryFile,
     '--output',
@@ -170,9 +189,11 @@ export async function runMeshplay(work: Work, extraArgs: string[] = [], nodeArgs
     problems.push(`meshplay exited ${t.code}: ${why.slice(0, 2000)}`);
   }
   if (!recap) problems.push('meshplay printed no recap');
+  if (t.peakMb === undefined) problems.push('no peak memory figure (bench/peak-rss.cjs wrote nothing)');
   const stats = Object.values(recap?.stats ?? {});
   return {
     ms: t.ms,
+    peakMb: t.peakMb,
     changed: stats.filter((s) => s.changed > 0).length,
     problems,
     transport: recap?.transport,
@@ -181,12 +202,12 @@ export async function runMeshplay(work: Work, extraArgs: string[] = [], nodeArgs
 }
 
 export async function runFloorProcess(work: Work): Promise<RunOutcome> {
-  const t = await timed(process.execPath, [join(REPO_ROOT, 'dist/bench/floor.js'), work.stateDir, '--proto', String(PROTO)]);
+  const t = await timedNode([join(REPO_ROOT, 'dist/bench/floor.js'), work.stateDir, '--proto', String(PROTO)]);
   const problems: string[] = [];
   let changed = 0;
   if (t.code !== 0) problems.push(`floor exited ${t.code}: ${t.stderr.trim()}`);
   else changed = (JSON.parse(t.stdout) as { changedNodes: number }).changedNodes;
-  return { ms: t.ms, changed, problems };
+  return { ms: t.ms, peakMb: t.peakMb, changed, problems };
 }
 
 function ansibleEnv(work: Work, controlDir: string): NodeJS.ProcessEnv {

@@ -7,29 +7,52 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { markdownTable, summarize, svgChart, type ScenarioResult } from '../bench/stats.js';
+import { markdownTable, summarize, svgChart, targetLines, targetVerdicts, type ScenarioResult } from '../bench/stats.js';
 import { parseAnsibleRecap } from '../bench/tools.js';
 import { phaseSplit } from '../bench/profile.js';
 import { addCounts, countRequests } from '../bench/k8s.js';
 
 const RUN_JS = fileURLToPath(new URL('../bench/run.js', import.meta.url));
 
-t.test('summaries, table and chart', async (t) => {
+t.test('summaries, table, targets and chart', async (t) => {
   t.same(summarize([5, 1, 3]), { median: 3, min: 1, max: 5, n: 3 });
   t.same(summarize([4, 1, 3, 2]), { median: 3, min: 1, max: 4, n: 4 }); // 2.5 rounds up
   const s = (ms: number) => ({ median: ms, min: ms, max: ms, n: 1 });
-  const scenario: ScenarioResult = {
-    clusters: 2, nodes: 3, hosts: 6, routes: 18,
+  const small: ScenarioResult = {
+    clusters: 2, nodes: 3, hosts: 6, routes: 18, tools: ['meshplay', 'floor', 'ansible'],
     times: { meshplay: { first: [400], converged: [300] }, floor: { first: [300], converged: [250] }, ansible: { first: [4000], converged: [3000] } },
     summary: { meshplay: { first: s(400), converged: s(300) }, floor: { first: s(300), converged: s(250) }, ansible: { first: s(4000), converged: s(3000) } },
+    peakMb: { first: [80], converged: [75] },
+    peakSummary: { first: s(80), converged: s(75) },
   };
-  const md = markdownTable([scenario]);
-  t.match(md, /\| 2×3 \(18 routes\) \| first \| 0\.40 \(0\.40–0\.40\) \| 0\.30 .*\| 4\.00 .*\| 10× \| 1\.33× \|/);
-  t.match(md, /\| converged \| .*\| 10× \| 1\.2× \|/);
-  const svg = svgChart([scenario], 'a <title>');
+  const md = markdownTable([small]);
+  t.match(md, /\| 2×3 \(18 routes\) \| first \| 0\.40 \(0\.40–0\.40\) \| 0\.30 .*\| 4\.00 .*\| 10× \| 1\.33× \| 80 \(80–80\) \|/);
+  t.match(md, /\| converged \| .*\| 10× \| 1\.2× \| 75 \(75–75\) \|/);
+  t.notMatch(md, /baseline/, 'no baseline columns when no scenario ran one');
+  // 16×16: no Ansible (beyond --ansible-max-nodes), a baseline build beside meshplay.
+  const large: ScenarioResult = {
+    clusters: 16, nodes: 16, hosts: 256, routes: 61440, tools: ['meshplay', 'floor', 'baseline'],
+    times: { meshplay: { first: [7000], converged: [6000] }, floor: { first: [6500], converged: [5800] }, baseline: { first: [9000], converged: [6200] } },
+    summary: { meshplay: { first: s(7000), converged: s(6000) }, floor: { first: s(6500), converged: s(5800) }, baseline: { first: s(9000), converged: s(6200) } },
+    peakMb: { first: [310], converged: [200] },
+    peakSummary: { first: s(310), converged: s(200) },
+  };
+  const both = markdownTable([small, large]);
+  t.match(both, /meshplay \/ baseline \| meshplay peak MB \|/);
+  t.match(both, /\| 16×16 \(61440 routes\) \| first \| 7\.00 .*\| 6\.50 .*\| — \| — \| 1\.08× \| 9\.00 .*\| 0\.78× \| 310 \(310–310\) \|/);
+  t.match(both, /\| 2×3 .*\| first \|.*\| — \| — \| 80 /, 'a scenario without the baseline shows dashes');
+  const verdicts = targetVerdicts([small, large]);
+  t.same(verdicts.map((v) => [v.target, v.met]), [
+    ['first run ≤ 1.15× floor', true],
+    ['converged run ≤ 1.1× floor', true],
+    ['meshplay peak memory < 300 MB', false],
+  ], 'targets only where issue 22 sets them (96 and 256 nodes); 310 MB misses the memory target');
+  t.match(targetLines(verdicts).join('\n'), /\| 16x16 \| meshplay peak memory < 300 MB \| 310 MB \(largest run\) \| NO \|/);
+  const svg = svgChart([small, large], 'a <title>');
   t.match(svg, /^<svg [^>]+>/);
   t.match(svg, /a &lt;title&gt;/);
-  t.equal(svg.match(/<path /g)?.length, 6, 'one line per tool and phase');
+  t.equal(svg.match(/<path /g)?.length, 8, 'one line per tool and phase, each tool over the scenarios it ran');
+  t.equal(svg.match(/<circle [^>]*fill="#d62728"/g)?.length, 2, 'Ansible drawn at 6 nodes only (first, converged)');
 });
 
 t.test('Ansible recap parsing', async (t) => {
@@ -98,7 +121,7 @@ t.test('bench smoke: 2×3, one run, all correctness checks pass', async (t) => {
   t.equal(code, 0, `bench exited 0; its log:\n${stderr}`);
   const doc = JSON.parse(await readFile(join(results, 'routes-2x3.json'), 'utf8')) as {
     scenarios: ScenarioResult[];
-    runsDetail: Array<{ tool: string; phase: string; changed: number; problems: string[] }>;
+    runsDetail: Array<{ tool: string; phase: string; changed: number; peakMb?: number; problems: string[] }>;
     correctness: string;
   };
   t.equal(doc.scenarios.length, 1);
@@ -107,6 +130,7 @@ t.test('bench smoke: 2×3, one run, all correctness checks pass', async (t) => {
   for (const r of doc.runsDetail) {
     t.same(r.problems, [], `${r.tool} ${r.phase}: no problems`);
     t.equal(r.changed, r.phase === 'first' ? 6 : 0, `${r.tool} ${r.phase}: changed hosts`);
+    if (r.tool === 'meshplay') t.ok(r.peakMb! > 20 && r.peakMb! < 1000, `meshplay ${r.phase}: a peak memory figure (${r.peakMb} MB)`);
   }
   t.notMatch(doc.correctness, /FAILED/);
   t.match(await readFile(join(results, 'routes-2x3.md'), 'utf8'), /\| 2×3 \(18 routes\) \| converged \|/);
