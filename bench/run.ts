@@ -19,7 +19,7 @@ import { k8sMain } from './k8s.js';
 import { parseArgs } from 'node:util';
 import { positiveInt } from './stats.js';
 import { cpuByComponent, phaseSplit, readCpuProfile, type PhaseSplit } from './profile.js';
-import { PHASES, TOOLS, markdownTable, targetLines, targetVerdicts, ratio, summarize, svgChart, type Phase, type ScenarioResult, type Summary, type Tool } from './stats.js';
+import { PHASES, TOOLS, cpuTable, markdownTable, targetLines, targetVerdicts, ratio, summarize, svgChart, type Phase, type ScenarioResult, type Summary, type Tool } from './stats.js';
 import {
   closeAnsibleMasters, resetRoutes, routeCount, routeProblems, runAnsible, runFloorProcess, runMeshplay, timed,
   workPaths, writeAnsibleInventory, type RunOutcome, type Work,
@@ -93,6 +93,7 @@ interface RunRecord {
   phase: Phase;
   ms: number;
   peakMb?: number;
+  cpuMs?: number;
   changed: number;
   problems: string[];
 }
@@ -126,6 +127,7 @@ async function scenario(
   const tools = toolsFor(opts, hosts);
   const times = Object.fromEntries(tools.map((t) => [t, { first: [] as number[], converged: [] as number[] }])) as Record<Tool, Record<Phase, number[]>>;
   const peakMb: Record<Phase, number[]> = { first: [], converged: [] };
+  const cpuMs = Object.fromEntries(tools.map((t) => [t, { first: [] as number[], converged: [] as number[] }])) as Record<Tool, Record<Phase, number[]>>;
   let lastMeshplay: Record<Phase, RunOutcome> | undefined;
   for (let run = 0; run < opts.runs; run++) {
     const order = tools.map((_, i) => tools[(i + run) % tools.length]!);
@@ -138,9 +140,10 @@ async function scenario(
         const problems = [...out.problems, ...checkChanged(phase, out.changed, hosts), ...(await routeProblems(state, work.stateDir))];
         times[tool][phase].push(out.ms);
         if (tool === 'meshplay' && out.peakMb !== undefined) peakMb[phase].push(out.peakMb);
-        records.push({ scenario: label, run: run + 1, tool, phase, ms: Math.round(out.ms), peakMb: out.peakMb, changed: out.changed, problems });
+        if (out.cpuMs !== undefined) cpuMs[tool][phase].push(out.cpuMs);
+        records.push({ scenario: label, run: run + 1, tool, phase, ms: Math.round(out.ms), peakMb: out.peakMb, cpuMs: out.cpuMs, changed: out.changed, problems });
         outcomes[phase] = out;
-        const mem = out.peakMb === undefined ? '' : `, peak ${out.peakMb} MB`;
+        const mem = (out.cpuMs === undefined ? '' : `, CPU ${(out.cpuMs / 1000).toFixed(2)} s`) + (out.peakMb === undefined ? '' : `, peak ${out.peakMb} MB`);
         log(`${label} run ${run + 1} ${tool} ${phase}: ${(out.ms / 1000).toFixed(2)} s${mem}, changed ${out.changed}${problems.length ? ` PROBLEMS: ${problems.join(' | ')}` : ''}`);
       }
       if (tool === 'ansible') await closeAnsibleMasters(controlDir);
@@ -151,7 +154,10 @@ async function scenario(
     tools.map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(times[t][p])]))]),
   ) as Record<Tool, Record<Phase, Summary>>;
   const peakSummary = { first: summarize(peakMb.first), converged: summarize(peakMb.converged) };
-  return { result: { clusters, nodes, hosts, routes: routeCount(state), tools, times, summary, peakMb, peakSummary }, state, lastMeshplay };
+  const cpuSummary = Object.fromEntries(
+    tools.filter((t) => cpuMs[t].first.length).map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(cpuMs[t][p])]))]),
+  ) as Partial<Record<Tool, Record<Phase, Summary>>>;
+  return { result: { clusters, nodes, hosts, routes: routeCount(state), tools, times, summary, peakMb, peakSummary, cpuSummary }, state, lastMeshplay };
 }
 
 interface ProfileReport {
@@ -259,6 +265,9 @@ async function writeResults(
     `Machine: ${cpus().length} cores, Node ${process.version}; load average (1/5/15 min) when written: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} — other work shared the machine, so spreads are wide.`,
     '',
     markdownTable(results),
+    'CPU time of the Node processes (user + system, seconds; less disturbed than wall time by other work on the machine):',
+    '',
+    cpuTable(results),
     version
       ? `\`--version\`: meshplay ${version.meshplay.median} ms (${version.meshplay.min}–${version.meshplay.max}), ansible-playbook ${version.ansible.median} ms (${version.ansible.min}–${version.ansible.max}).`
       : '(run still in progress)',

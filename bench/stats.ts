@@ -36,6 +36,8 @@ export interface ScenarioResult {
   /** meshplay's peak resident memory (MB) of each run, by phase. */
   peakMb: Record<Phase, number[]>;
   peakSummary: Record<Phase, Summary>;
+  /** CPU time (user + system, ms) of the Node tools' runs: less disturbed than wall time by other work on the machine. */
+  cpuSummary?: Partial<Record<Tool, Record<Phase, Summary>>>;
 }
 
 export function ratio(a: number, b: number): number {
@@ -64,6 +66,22 @@ export function markdownTable(scenarios: ScenarioResult[]): string {
       rows.push(`| ${cols.join(' | ')} |`);
     }
   return rows.join('\n') + '\n';
+}
+
+/** CPU seconds (user + system) of the Node tools, medians, with meshplay's ratio to the floor. */
+export function cpuTable(scenarios: ScenarioResult[]): string {
+  const rows = ['| scenario | run | meshplay CPU s | floor CPU s | meshplay / floor | baseline CPU s |', '|---|---|---|---|---|---|'];
+  for (const s of scenarios) {
+    const c = s.cpuSummary;
+    if (!c) continue;
+    for (const phase of PHASES) {
+      const m = c.meshplay?.[phase];
+      const f = c.floor?.[phase];
+      const b = c.baseline?.[phase];
+      rows.push(`| ${s.clusters}×${s.nodes} | ${phase} | ${m ? cell(m) : '—'} | ${f ? cell(f) : '—'} | ${m && f ? `${ratio(m.median, f.median)}×` : '—'} | ${b ? cell(b) : '—'} |`);
+    }
+  }
+  return rows.length > 2 ? rows.join('\n') + '\n' : '';
 }
 
 export interface TargetVerdict {

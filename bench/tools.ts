@@ -50,16 +50,20 @@ export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proc
   });
 }
 
-const PEAK_RSS_PRELOAD = join(REPO_ROOT, 'bench/peak-rss.cjs');
+const RUSAGE_PRELOAD = join(REPO_ROOT, 'bench/rusage.cjs');
 
-/** A Node program timed as a whole process, with its peak resident memory (MB) read through bench/peak-rss.cjs. */
-export async function timedNode(args: string[]): Promise<Timed & { peakMb?: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'meshplay-bench-rss-'));
-  const file = join(dir, 'peak');
+/** A Node program timed as a whole process, with its peak resident memory (MB) and CPU time (ms) read through bench/rusage.cjs. */
+export async function timedNode(args: string[]): Promise<Timed & { peakMb?: number; cpuMs?: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'meshplay-bench-rusage-'));
+  const file = join(dir, 'rusage.json');
   try {
-    const t = await timed(process.execPath, ['--require', PEAK_RSS_PRELOAD, ...args], { ...process.env, MESHPLAY_BENCH_PEAK_RSS_FILE: file });
-    const kb = Number(await readFile(file, 'utf8').catch(() => ''));
-    return { ...t, peakMb: kb > 0 ? Math.round(kb / 1024) : undefined };
+    const t = await timed(process.execPath, ['--require', RUSAGE_PRELOAD, ...args], { ...process.env, MESHPLAY_BENCH_RUSAGE_FILE: file });
+    const u = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as { maxRSS?: number; userCPU?: number; systemCPU?: number };
+    return {
+      ...t,
+      peakMb: u.maxRSS ? Math.round(u.maxRSS / 1024) : undefined,
+      cpuMs: u.userCPU === undefined ? undefined : Math.round((u.userCPU + (u.systemCPU ?? 0)) / 1000),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -113,7 +117,9 @@ export async function routeProblems(state: LabState, stateDir: string): Promise<
     if (extra.length) out.push(`${n}: ${extra.length} unexpected route(s), e.g. ${extra[0]}`);
     return out;
   });
-  return problems.flat();
+  const all = problems.flat();
+  // A run that missed every node names a few and counts the rest, rather than printing 256 lines.
+  return all.length > 6 ? [...all.slice(0, 5), `… and ${all.length - 5} more node problem(s)`] : all;
 }
 
 /** The lab as an Ansible inventory: group `nodes`, one child group per cluster carrying `cluster`. */
@@ -145,8 +151,9 @@ export interface RunOutcome {
   /** Hosts (meshplay, Ansible) or nodes (floor) reported changed. */
   changed: number;
   problems: string[];
-  /** Node tools: peak resident memory of the process in MB. */
+  /** Node tools: peak resident memory of the process in MB, and its CPU time (user + system) in ms. */
   peakMb?: number;
+  cpuMs?: number;
   /** meshplay only: the recap's transport figures and per-line arrival times. */
   transport?: Record<string, unknown>;
   events?: Array<Record<string, unknown> & { at: number }>;
@@ -185,15 +192,17 @@ export async function runMeshplay(work: Work, extraArgs: string[] = [], nodeArgs
       .filter((e) => e.type === 'task_result' && (e.status === 'failed' || e.status === 'unreachable'))
       .slice(0, 3)
       .map((e) => `${String(e.host)} ${String(e.task)}: ${String((e.result as { msg?: unknown } | undefined)?.msg ?? '')}`);
-    const why = [r?.reason, ...(r?.problems ?? []), ...failures, t.stderr.trim()].filter(Boolean).join('; ');
+    const failedCount = events.filter((e) => e.type === 'task_result' && (e.status === 'failed' || e.status === 'unreachable')).length;
+    const why = [r?.reason, ...(r?.problems ?? []), ...failures, failedCount > 3 ? `${failedCount} failed or unreachable results in all` : '', t.stderr.trim()].filter(Boolean).join('; ');
     problems.push(`meshplay exited ${t.code}: ${why.slice(0, 2000)}`);
   }
   if (!recap) problems.push('meshplay printed no recap');
-  if (t.peakMb === undefined) problems.push('no peak memory figure (bench/peak-rss.cjs wrote nothing)');
+  if (t.peakMb === undefined) problems.push('no peak memory figure (bench/rusage.cjs wrote nothing)');
   const stats = Object.values(recap?.stats ?? {});
   return {
     ms: t.ms,
     peakMb: t.peakMb,
+    cpuMs: t.cpuMs,
     changed: stats.filter((s) => s.changed > 0).length,
     problems,
     transport: recap?.transport,
@@ -207,7 +216,7 @@ export async function runFloorProcess(work: Work): Promise<RunOutcome> {
   let changed = 0;
   if (t.code !== 0) problems.push(`floor exited ${t.code}: ${t.stderr.trim()}`);
   else changed = (JSON.parse(t.stdout) as { changedNodes: number }).changedNodes;
-  return { ms: t.ms, peakMb: t.peakMb, changed, problems };
+  return { ms: t.ms, peakMb: t.peakMb, cpuMs: t.cpuMs, changed, problems };
 }
 
 function ansibleEnv(work: Work, controlDir: string): NodeJS.ProcessEnv {

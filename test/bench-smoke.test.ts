@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { markdownTable, summarize, svgChart, targetLines, targetVerdicts, type ScenarioResult } from '../bench/stats.js';
+import { cpuTable, markdownTable, summarize, svgChart, targetLines, targetVerdicts, type ScenarioResult } from '../bench/stats.js';
 import { parseAnsibleRecap } from '../bench/tools.js';
 import { phaseSplit } from '../bench/profile.js';
 import { addCounts, countRequests } from '../bench/k8s.js';
@@ -36,11 +36,15 @@ t.test('summaries, table, targets and chart', async (t) => {
     summary: { meshplay: { first: s(7000), converged: s(6000) }, floor: { first: s(6500), converged: s(5800) }, baseline: { first: s(9000), converged: s(6200) } },
     peakMb: { first: [310], converged: [200] },
     peakSummary: { first: s(310), converged: s(200) },
+    cpuSummary: { meshplay: { first: s(5000), converged: s(3000) }, floor: { first: s(4000), converged: s(3000) } },
   };
   const both = markdownTable([small, large]);
   t.match(both, /meshplay \/ baseline \| meshplay peak MB \|/);
   t.match(both, /\| 16×16 \(61440 routes\) \| first \| 7\.00 .*\| 6\.50 .*\| — \| — \| 1\.08× \| 9\.00 .*\| 0\.78× \| 310 \(310–310\) \|/);
   t.match(both, /\| 2×3 .*\| first \|.*\| — \| — \| 80 /, 'a scenario without the baseline shows dashes');
+  const cpu = cpuTable([small, large]);
+  t.match(cpu, /\| 16×16 \| first \| 5\.00 \(5\.00–5\.00\) \| 4\.00 .*\| 1\.25× \| — \|/);
+  t.notMatch(cpu, /2×3/, 'a scenario without CPU figures has no CPU row');
   const verdicts = targetVerdicts([small, large]);
   t.same(verdicts.map((v) => [v.target, v.met]), [
     ['first run ≤ 1.15× floor', true],
@@ -121,7 +125,7 @@ t.test('bench smoke: 2×3, one run, all correctness checks pass', async (t) => {
   t.equal(code, 0, `bench exited 0; its log:\n${stderr}`);
   const doc = JSON.parse(await readFile(join(results, 'routes-2x3.json'), 'utf8')) as {
     scenarios: ScenarioResult[];
-    runsDetail: Array<{ tool: string; phase: string; changed: number; peakMb?: number; problems: string[] }>;
+    runsDetail: Array<{ tool: string; phase: string; changed: number; peakMb?: number; cpuMs?: number; problems: string[] }>;
     correctness: string;
   };
   t.equal(doc.scenarios.length, 1);
@@ -130,6 +134,7 @@ t.test('bench smoke: 2×3, one run, all correctness checks pass', async (t) => {
   for (const r of doc.runsDetail) {
     t.same(r.problems, [], `${r.tool} ${r.phase}: no problems`);
     t.equal(r.changed, r.phase === 'first' ? 6 : 0, `${r.tool} ${r.phase}: changed hosts`);
+    if (r.tool !== 'ansible') t.ok(r.cpuMs! > 0, `${r.tool} ${r.phase}: a CPU time figure (${r.cpuMs} ms)`);
     if (r.tool === 'meshplay') t.ok(r.peakMb! > 20 && r.peakMb! < 1000, `meshplay ${r.phase}: a peak memory figure (${r.peakMb} MB)`);
   }
   t.notMatch(doc.correctness, /FAILED/);
