@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // Runs every compiled test file with node-tap and ends with one `N passed, N failed` line
 // counting test points (assertions and subtests that are leaves), so CI reads the result correctly.
+// Arguments are test files or directories of them (`npm run faults` passes dist/test/faults). The faults suite's
+// files append one row per scenario to the file named by MESHPLAY_FAULT_ROWS (test/helpers/fault-table.ts); once
+// every file ran, the combined table is printed, just before the final line.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -13,12 +17,14 @@ function find(dir) {
     return statSync(p).isDirectory() ? find(p) : p.endsWith('.test.js') ? [p] : [];
   });
 }
-const files = only.length ? only : find(join(root, 'dist/test')).sort();
+const files = only.length ? only.flatMap((p) => (statSync(p).isDirectory() ? find(p).sort() : [p])) : find(join(root, 'dist/test')).sort();
+const rowsDir = mkdtempSync(join(tmpdir(), 'meshplay-fault-rows-'));
+const rowsFile = join(rowsDir, 'rows.jsonl');
 const child = spawn(join(root, 'node_modules/.bin/tap'), ['--reporter=tap', '--jobs=1', '--disable-coverage', '--allow-incomplete-coverage', ...files], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'inherit'],
   // Renders shared between hosts are frozen under test, so a module that mutates its arguments fails here.
-  env: { ...process.env, MESHPLAY_FREEZE_SHARED_RENDERS: '1' },
+  env: { ...process.env, MESHPLAY_FREEZE_SHARED_RENDERS: '1', MESHPLAY_FAULT_ROWS: rowsFile },
 });
 let passed = 0;
 let failed = 0;
@@ -40,7 +46,7 @@ child.stdout.on('data', (d) => {
   buf = lines.pop();
   leafLines.push(...lines);
 });
-child.on('close', (code) => {
+child.on('close', async (code) => {
   if (buf) leafLines.push(buf);
   // A point is a leaf unless the line before it (ignoring YAML diagnostics) closes a deeper subtest.
   let prevIndent = -1;
@@ -55,7 +61,24 @@ child.on('close', (code) => {
       /* failure already counted at its leaf */
     }
   }
+  await faultsTable();
   if (code !== 0 && failed === 0) failed = 1;
   console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(code ?? 1);
 });
+
+/** The faults suite's combined table, when any of its files ran (and which of them recorded nothing). */
+async function faultsTable() {
+  const faultFiles = files.filter((f) => /[\\/]faults[\\/][^\\/]+\.test\.js$/.test(f));
+  try {
+    if (!faultFiles.length) return;
+    const { readFaultRows, formatFaultTable } = await import(join(root, 'dist/test/helpers/fault-table.js'));
+    const rows = readFaultRows(rowsFile);
+    const silent = faultFiles.map((f) => f.replace(/^.*[\\/]/, '').replace(/\.test\.js$/, '')).filter((s) => !rows.some((r) => r.suite === s));
+    console.log('\n# faults: what was injected, how often, the runs and their exits, and what was lost');
+    if (rows.length) console.log(formatFaultTable(rows).map((l) => `# ${l}`).join('\n'));
+    if (silent.length) console.log(`# no rows from: ${silent.join(', ')} (skipped, or ended before its first scenario)`);
+  } finally {
+    rmSync(rowsDir, { recursive: true, force: true });
+  }
+}

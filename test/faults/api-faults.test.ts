@@ -3,15 +3,17 @@
 // acted, a stalled answer, a TLS handshake that never completes, a server that keeps failing, and a 409 conflict
 // from another field manager. Each run either survives (the objects are as the playbook says, a re-run reports
 // changed=0) or stops with exit 4 naming the cluster and the last answer — never a partial apply reported as done.
-// The suite ends by printing the table of faults injected, runs survived and objects lost.
+// Each scenario records a row of the faults table (test/helpers/fault-table.ts): faults counted in the proxy's log,
+// every run's exit code, and the ConfigMaps listed from the server compared with the expected ones.
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { startTestCluster, connectTo, type TestCluster } from '../helpers/kube.js';
+import { startTestCluster, connectTo, configMapItem, configMapItems, type TestCluster } from '../helpers/kube.js';
 import { meshplay, recapOf, totals } from '../helpers/cli.js';
 import { FaultProxy, silentListener, type Fault } from '../helpers/fault-proxy.js';
+import { faultRow } from '../helpers/fault-table.js';
 import { UnreachableError } from '../../runner/connection/types.js';
 import type { KubernetesConnection } from '../../runner/connection/kubernetes.js';
 import type { ApiSettings } from '../../runner/inventory/types.js';
@@ -25,14 +27,7 @@ const playbookFile = path.join(dir, 'site.yml');
 const cmPath = (name: string) => `/api/v1/namespaces/default/configmaps/${name}`;
 const cmRe = (name: string) => new RegExp(`^/api/v1/namespaces/default/configmaps/${name}(\\?|$)`);
 
-interface Row {
-  fault: string;
-  injected: number;
-  runs: number;
-  survived: number;
-  lost: number;
-}
-const table: Row[] = [];
+const SUITE = 'api-faults';
 
 function proxiedApi(url = proxy.url): ApiSettings {
   return { url, ca_file: cluster.files.ca, client_cert_file: cluster.files.adminCert, client_key_file: cluster.files.adminKey };
@@ -63,6 +58,13 @@ async function data(name: string): Promise<Record<string, string> | undefined> {
   return (await direct.getOrUndefined<any>(cmPath(name)))?.data;
 }
 
+const cm = configMapItem;
+/** Every ConfigMap the server holds in default, listed through the direct connection (not the proxy). */
+const objects = () => configMapItems(direct);
+
+/** Faults the proxy answered since `since`. */
+const faulted = (since: number) => proxy.seen.filter((s) => s.at >= since && s.outcome !== 'forwarded');
+
 t.before(async () => {
   cluster = await startTestCluster('faults');
   const pki = (f: string) => path.join(cluster.dir, 'pki', f);
@@ -75,11 +77,6 @@ t.teardown(async () => {
   await proxy?.close();
   await cluster?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
-  if (table.length) {
-    const w = Math.max(...table.map((r) => r.fault.length));
-    const lines = [`${'fault'.padEnd(w)}  injected  runs  survived  lost`, ...table.map((r) => `${r.fault.padEnd(w)}  ${String(r.injected).padStart(8)}  ${String(r.runs).padStart(4)}  ${String(r.survived).padStart(8)}  ${String(r.lost).padStart(4)}`)];
-    console.log(lines.map((l) => `# ${l}`).join('\n'));
-  }
 });
 
 /**
@@ -87,27 +84,27 @@ t.teardown(async () => {
  * re-run without faults reports changed=0. Returns how many faulted requests the proxy answered.
  */
 async function survives(t: Test, label: string, names: string[], faults: Fault[], check: (started: number) => void = () => undefined) {
+  const row = faultRow(t, SUITE, label, 'ConfigMaps');
+  const expected = names.map((n) => cm(n));
   writeInventory({ kubernetes_request_timeout: 2 });
   writePlaybook(names);
   proxy.clear();
   proxy.inject(...faults);
   const started = Date.now();
   const first = await run();
-  const injected = proxy.seen.filter((s) => s.at >= started && s.outcome !== 'forwarded').length;
+  row.ran(first.code);
+  row.injected = faulted(started).length;
   t.equal(first.code, 0, `${label}: the run survived\n${first.stderr}`);
-  t.ok(injected > 0, `${label}: ${injected} faults were injected`);
-  let lost = 0;
-  for (const n of names) {
-    const d = await data(n);
-    if (!d || d.a !== '1') lost++;
-  }
-  t.equal(lost, 0, `${label}: every object is there with its data`);
+  t.ok(row.injected > 0, `${label}: ${row.injected} faults were injected`);
+  t.equal(row.compare(expected, await objects()), 0, `${label}: every object is there with its data`);
   check(started);
   proxy.clear();
   const again = await run();
+  row.ran(again.code);
   t.equal(again.code, 0, `${label}: re-run ok`);
   t.equal(totals(again).changed ?? 0, 0, `${label}: re-run changed=0`);
-  table.push({ fault: label, injected, runs: 2, survived: (first.code === 0 ? 1 : 0) + (again.code === 0 ? 1 : 0), lost });
+  row.compare(expected, await objects());
+  row.done(t);
 }
 
 t.test('429 with Retry-After: waited as asked, then the apply goes through', async (t) => {
@@ -134,6 +131,7 @@ t.test('a reset before the server saw it, and a stalled answer: retried', async 
 });
 
 t.test('a POST the server may have acted on is not repeated; the error says the cluster is unreachable', async (t) => {
+  const row = faultRow(t, SUITE, 'reset after POST, 429 on POST (API requests)', 'ConfigMaps');
   const conn = await connectTo('faulty', proxiedApi());
   t.teardown(() => conn.close());
   proxy.clear();
@@ -144,6 +142,7 @@ t.test('a POST the server may have acted on is not repeated; the error says the 
     () => undefined,
     (e) => e,
   );
+  row.ran(err === undefined ? 0 : null, err?.name ?? 'error');
   t.ok(err instanceof UnreachableError, `an UnreachableError (${err})`);
   t.match(String(err?.message), /faulty: Kubernetes API .* unreachable \(POST \/api\/v1\/namespaces\/default\/configmaps\)/);
   t.equal(proxy.count('POST', /configmaps/, started).length, 1, 'the POST was sent once');
@@ -151,16 +150,24 @@ t.test('a POST the server may have acted on is not repeated; the error says the 
   // A 429 means the server did not act: then even a POST is sent again.
   proxy.inject({ method: 'POST', path: /configmaps(\?|$)/, times: 1, action: { status: 429, retryAfter: '0' } });
   const again = await conn.request({ method: 'POST', path: '/api/v1/namespaces/default/configmaps', body: { ...body, metadata: { name: 'posted-2' } } });
+  row.ran(again.metadata?.name === 'posted-2' ? 0 : null, 'unexpected answer');
   t.equal(again.metadata?.name, 'posted-2', 'a POST answered 429 was sent again and created');
-  table.push({ fault: 'reset after POST / 429 on POST', injected: 2, runs: 0, survived: 0, lost: 0 });
+  row.injected = faulted(started).length;
+  t.equal(row.injected, 2, 'the proxy injected the reset and the 429');
+  row.compare([cm('posted'), cm('posted-2')], await objects());
+  row.done(t);
 });
 
 t.test('a server that keeps failing: exit 4 naming the cluster and the last answer; nothing reported done; the next run heals', async (t) => {
+  const row = faultRow(t, SUITE, '503 on every try', 'ConfigMaps');
   writeInventory();
   writePlaybook(['keeps-failing']);
   proxy.clear();
   proxy.inject({ path: cmRe('keeps-failing'), times: 1000, action: { status: 503 } });
+  const started = Date.now();
   const failed = await run();
+  row.ran(failed.code);
+  row.injected = faulted(started).length;
   t.equal(failed.code, 4, `exit 4\n${failed.stderr}`);
   const recap = recapOf(failed);
   t.equal(recap.stats.faulty?.unreachable, 1, 'the cluster is unreachable in the recap');
@@ -169,15 +176,19 @@ t.test('a server that keeps failing: exit 4 naming the cluster and the last answ
   t.equal(await data('keeps-failing'), undefined, 'and nothing was written');
   proxy.clear();
   const healed = await run();
+  row.ran(healed.code);
   t.equal(healed.code, 0, 'the next run converges');
   t.equal(totals(healed).changed, 1, 'creating the object');
-  t.same(await data('keeps-failing'), { a: '1' });
+  t.equal(row.compare([cm('keeps-failing')], await objects()), 0, 'the object is there with its data');
   const third = await run();
+  row.ran(third.code);
   t.equal(totals(third).changed ?? 0, 0, 'and the third run changes nothing');
-  table.push({ fault: '503 on every try', injected: proxy.seen.filter((s) => s.outcome.startsWith('503') && /keeps-failing/.test(s.path)).length, runs: 3, survived: 2, lost: 0 });
+  row.compare([cm('keeps-failing')], await objects());
+  row.done(t);
 });
 
 t.test('a TLS handshake that never completes costs one connect timeout, then exit 4', async (t) => {
+  const row = faultRow(t, SUITE, 'TLS handshake hangs', 'ConfigMaps');
   const silent = await silentListener();
   t.teardown(() => silent.close());
   writeInventory({ kubernetes_connect_timeout: 1 }, proxiedApi(silent.url));
@@ -185,14 +196,24 @@ t.test('a TLS handshake that never completes costs one connect timeout, then exi
   const t0 = Date.now();
   const r = await run();
   const took = Date.now() - t0;
+  row.ran(r.code);
+  row.injected = silent.accepted();
   t.equal(r.code, 4, `exit 4\n${r.stderr}`);
   t.match(r.stdout + r.stderr, /faulty: Kubernetes API https:\/\/127\.0\.0\.1:\d+ unreachable \(GET \/version\): no connection within 1000 ms/);
   t.equal(silent.accepted(), 1, 'one connection attempt, not retried');
   t.ok(took < 8000, `the run ended after about one connect timeout (${took} ms; the request timeout is 30 s)`);
-  table.push({ fault: 'TLS handshake hangs', injected: 1, runs: 1, survived: 0, lost: 0 });
+  t.equal(await data('never'), undefined, 'nothing was written');
+  writeInventory();
+  proxy.clear();
+  const healed = await run();
+  row.ran(healed.code);
+  t.equal(healed.code, 0, `once the server answers, the next run converges\n${healed.stderr}`);
+  row.compare([cm('never')], await objects());
+  row.done(t);
 });
 
 t.test('a 409 conflict with another field manager: the task fails naming the manager and the field; the object keeps its value', async (t) => {
+  const row = faultRow(t, SUITE, '409 field-manager conflict', 'ConfigMaps');
   writeInventory();
   proxy.clear();
   await direct.request({
@@ -202,14 +223,19 @@ t.test('a 409 conflict with another field manager: the task fails naming the man
     body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'contested', namespace: 'default' }, data: { a: 'theirs' } },
   });
   writePlaybook(['contested'], { a: 'ours' });
+  const started = Date.now();
   const r = await run();
+  row.ran(r.code);
+  row.injected = proxy.seen.filter((s) => s.at >= started && s.status === 409).length;
+  t.ok(row.injected > 0, `the server answered 409 (${row.injected} times)`);
   t.equal(r.code, 2, `the host failed (exit 2)\n${r.stderr}`);
   t.match(r.stdout, /fields are owned by another field manager \(other-controller\)/);
   t.match(r.stdout, /\.data\.a/);
-  t.same(await data('contested'), { a: 'theirs' }, 'the other manager keeps its value');
+  t.equal(row.compare([cm('contested', { a: 'theirs' })], await objects()), 0, 'the other manager keeps its value');
   writePlaybook(['contested'], { a: 'ours' }, { server_side_apply: { force_conflicts: true } });
   const forced = await run();
+  row.ran(forced.code);
   t.equal(forced.code, 0, `force_conflicts takes the field over\n${forced.stderr}`);
-  t.same(await data('contested'), { a: 'ours' });
-  table.push({ fault: '409 field-manager conflict', injected: 1, runs: 2, survived: 1, lost: 0 });
+  t.equal(row.compare([cm('contested', { a: 'ours' })], await objects()), 0, 'the object holds our value');
+  row.done(t);
 });

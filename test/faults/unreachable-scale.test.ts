@@ -2,7 +2,9 @@
 // ssh.connect_timeout): connections open with their own concurrency (--max-connecting), apart from --forks, so
 // they wait out their timeouts together instead of in waves of --forks; every node fails on its own
 // (unreachable), the run exits 4. What is asserted is how many connections were waiting at once, read by the
-// listener itself, not a duration.
+// listener itself, not a duration. Each scenario records a row of the faults table (test/helpers/fault-table.ts):
+// handshakes the listener stalled, the run's exit, and the recap's hosts compared with the inventory's (each must be
+// there, unreachable: a node missing from the recap is lost).
 import t from 'tap';
 import net from 'node:net';
 import fs from 'node:fs';
@@ -10,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { meshplay } from '../helpers/cli.js';
+import { faultRow } from '../helpers/fault-table.js';
 
+const SUITE = 'unreachable-scale';
 const CLUSTERS = 10;
 const NODES = 100;
 
@@ -62,6 +66,11 @@ function writeInventory(port: number, clusters: number, nodes: number): string {
 const playbook = path.join(dir, 'site.yml');
 fs.writeFileSync(playbook, "- hosts: nodes\n  gather_facts: false\n  tasks:\n    - command: 'true'\n");
 
+/** Every inventory node, as the comparison expects it in the recap: unreachable. */
+const everyNode = (clusters: number, nodes: number) => Array.from({ length: clusters * nodes }, (_, i) => `c${Math.floor(i / nodes)}-n${i % nodes} unreachable`);
+/** The recap's hosts that are unreachable and nothing else. */
+const unreachableInRecap = (recap: Record<string, Record<string, number>>) => Object.entries(recap).filter(([, s]) => s.unreachable === 1 && !s.ok && !s.failed).map(([h]) => `${h} unreachable`);
+
 async function run(extra: string[], clusters = CLUSTERS, nodes = NODES): Promise<{ code: number; recap: Record<string, Record<string, number>>; peak: number; accepted: number }> {
   const sshd = await stalledSshd();
   try {
@@ -76,7 +85,11 @@ async function run(extra: string[], clusters = CLUSTERS, nodes = NODES): Promise
 }
 
 t.test('1,000 stalled nodes wait out their connect timeouts together, each unreachable, exit 4', async (t) => {
+  const row = faultRow(t, SUITE, `SSH handshake stalls (${CLUSTERS * NODES} nodes)`, 'hosts');
   const r = await run([]);
+  row.ran(r.code);
+  row.injected = r.accepted;
+  row.compare(everyNode(CLUSTERS, NODES), unreachableInRecap(r.recap));
   t.equal(r.code, 4);
   const hosts = Object.keys(r.recap);
   t.equal(hosts.length, CLUSTERS * NODES, 'every node in the recap');
@@ -85,11 +98,17 @@ t.test('1,000 stalled nodes wait out their connect timeouts together, each unrea
   // forks is 50: waves of forks would never have more than 50 handshakes waiting at once. The listener sees a
   // timed-out socket close a moment after the client let go of it, so it may count a few more than the limit.
   t.ok(r.peak >= 256 && r.peak <= 256 + 16, `peak ${r.peak}: the default --max-connecting (256) handshakes waited at once, not --forks (50)`);
+  row.done(t);
 });
 
 t.test('--max-connecting bounds the connections being opened at once', async (t) => {
+  const row = faultRow(t, SUITE, 'SSH handshake stalls (300 nodes, --max-connecting 120)', 'hosts');
   const r = await run(['--max-connecting', '120'], 3, 100);
+  row.ran(r.code);
+  row.injected = r.accepted;
+  row.compare(everyNode(3, 100), unreachableInRecap(r.recap));
   t.equal(r.code, 4);
   t.ok(r.peak >= 120 && r.peak <= 120 + 16, `peak ${r.peak}`);
   t.equal(Object.values(r.recap).filter((s) => s.unreachable === 1).length, 300);
+  row.done(t);
 });

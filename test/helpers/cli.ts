@@ -47,6 +47,8 @@ export interface SignalledRun {
   code: number | null;
   signal: NodeJS.Signals | null;
   events: Record<string, any>[];
+  /** Signals delivered to the process (kill() succeeded: it was still running). */
+  delivered: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export function meshplaySignalled(args: string[], when: (e: Record<string, any>)
   const events: Record<string, any>[] = [];
   let buf = '';
   let sent = false;
+  let delivered = 0;
   child.stdout.on('data', (d) => {
     buf += d;
     const lines = buf.split('\n');
@@ -68,7 +71,7 @@ export function meshplaySignalled(args: string[], when: (e: Record<string, any>)
       events.push(e);
       if (!sent && when(e)) {
         sent = true;
-        signals.forEach((s, i) => setTimeout(() => child.kill(s), i * 50));
+        signals.forEach((s, i) => setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill(s) && delivered++, i * 50));
       }
     }
   });
@@ -78,7 +81,7 @@ export function meshplaySignalled(args: string[], when: (e: Record<string, any>)
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (buf.trim()) events.push(JSON.parse(buf));
-      resolve({ code, signal, events });
+      resolve({ code, signal, events, delivered });
     }),
   );
 }

@@ -31,6 +31,8 @@ export interface Seen {
   path: string;
   /** What the proxy did: 'forwarded' or the fault's description. */
   outcome: string;
+  /** The real server's status, for a request forwarded and answered. */
+  status?: number;
 }
 
 export interface Upstream {
@@ -60,7 +62,11 @@ export class FaultProxy {
         const method = req.method ?? 'GET';
         const path = req.url ?? '/';
         const fault = proxy.take(method, path);
-        const log = (outcome: string) => proxy.seen.push({ at: Date.now(), method, path, outcome });
+        const log = (outcome: string): Seen => {
+          const entry: Seen = { at: Date.now(), method, path, outcome };
+          proxy.seen.push(entry);
+          return entry;
+        };
         const forward = (done: (status: number, headers: Record<string, string | string[] | undefined>, body: Buffer) => void) => {
           const headers = { ...req.headers };
           delete headers.host;
@@ -76,8 +82,9 @@ export class FaultProxy {
           up.end(Buffer.concat(chunks));
         };
         if (!fault) {
-          log('forwarded');
+          const entry = log('forwarded');
           forward((status, headers, body) => {
+            entry.status = status;
             delete headers['transfer-encoding'];
             delete headers.connection;
             res.writeHead(status, { ...headers, 'content-length': String(body.length) }).end(body);

@@ -139,3 +139,12 @@ export function moduleContext(
     condition: (expression, extra = {}) => realTemplater.condition(expression, { ...(opts.vars ?? {}), ...extra }),
   };
 }
+
+/** A ConfigMap as the faults table compares it: its name and data (test/helpers/fault-table.ts). */
+export const configMapItem = (name: string, data: Record<string, string> = { a: '1' }): string => `${name} ${JSON.stringify(data)}`;
+
+/** Every ConfigMap the server holds in `namespace`, read through `conn`, as configMapItem strings. */
+export async function configMapItems(conn: KubernetesConnection, namespace = 'default'): Promise<string[]> {
+  const list = await conn.request<{ items?: any[] }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/configmaps`, list: true });
+  return (list.items ?? []).map((i) => configMapItem(i.metadata.name, i.data ?? {}));
+}
