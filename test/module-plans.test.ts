@@ -16,6 +16,7 @@ import { markCreated } from '../runner/k8s/ownership.js';
 import { createTemplater } from '../runner/template/index.js';
 import type { Host, Inventory } from '../runner/inventory/types.js';
 import type { Module, PlanContext } from '../runner/modules/types.js';
+import { RunScope } from '../runner/modules/run-scope.js';
 import type { ApiResourceInfo } from '../runner/connection/kubernetes.js';
 
 const node: Host = { name: 'east-1', kind: 'node', connection: 'ssh', cluster: 'east', address: '172.30.1.1', vars: {} };
@@ -44,6 +45,7 @@ function planContext(host: Host, vars: Record<string, unknown> = {}, check = fal
     secret: () => {},
     render: (v, extra) => templater.render(v, { ...vars, ...(extra ?? {}) }, { searchPaths: [] }),
     condition: (e, extra) => templater.condition(e, { ...vars, ...(extra ?? {}) }, { searchPaths: [] }),
+    run: new RunScope(),
   };
 }
 

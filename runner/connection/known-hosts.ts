@@ -42,6 +42,7 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
   return entries;
 }
 
+// Process-wide on purpose: a pure function of the pattern text, the same in any run.
 const wildcardCache = new Map<string, RegExp | string>();
 
 /** Plain names compare as strings; only patterns with * or ? become (cached) regular expressions. */
@@ -118,7 +119,8 @@ export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
   }
 }
 
-// Parallel connections may accept keys at the same moment: serialise appends per file.
+// Parallel connections may accept keys at the same moment: serialise appends per file. Process-wide on purpose: two
+// runs in one process writing the same file must be serialised too.
 const locks = new Map<string, Promise<unknown>>();
 
 function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {

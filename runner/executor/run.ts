@@ -11,6 +11,7 @@ import { PlaybookLoader } from '../playbook/load.js';
 import type { Templater } from '../template/types.js';
 import type { SecretPolicy } from '../secrets/policy.js';
 import { loadModule } from '../modules/index.js';
+import { RunScope } from '../modules/run-scope.js';
 import { ConnectionPool } from './connections.js';
 import { fatalFailure, HostStates } from './failures.js';
 import { Notifications } from './handlers.js';
@@ -88,6 +89,8 @@ export class Runner {
   private readonly lastFailure = new Map<string, { task: ModuleTask; result: Dict }>();
   /** Loaders for dynamic includes, one per playbook (its role search path). */
   private readonly loaders = new Map<Playbook, PlaybookLoader>();
+  /** What modules share between tasks and hosts of this run (ctx.run): made here, so it ends with the run. */
+  private readonly runScope = new RunScope();
 
   constructor(readonly o: RunOptions) {
     // The first playbook's scope until run() walks them: the mesh lock opens the control plane's connection (with
@@ -523,6 +526,7 @@ export class Runner {
       signal: this.o.signal,
       emit: (e: RunEvent) => this.emit(e),
       plan: this.o.plan,
+      run: this.runScope,
     };
   }
 }

@@ -14,6 +14,7 @@ import type { Inventory } from '../inventory/types.js';
 import type { ConnectionPool } from './connections.js';
 import type { PlanHook } from '../plan/session.js';
 import type { Redaction } from './run.js';
+import type { RunScope } from '../modules/run-scope.js';
 
 type Dict = Record<string, unknown>;
 
@@ -35,6 +36,8 @@ export interface TaskEnvironment {
   emit(e: RunEvent): void;
   /** A saved plan being made (--plan-out) or followed (--plan): sees every plan before the executor applies it. */
   plan?: PlanHook;
+  /** The run's shared state, handed to modules as ctx.run (runner/modules/run-scope.ts). */
+  run: RunScope;
 }
 
 export interface TaskOutcome {
@@ -184,6 +187,7 @@ async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnv
     signal: env.signal,
     render: (value, extra) => templater.render(value, extra ? scoped(vars, extra) : vars, opts),
     condition: (expression, extra) => templater.condition(expression, extra ? scoped(vars, extra) : vars, opts),
+    run: env.run,
   };
   if (ctx.becomePassword) env.redactor.addSecret(ctx.becomePassword);
 

@@ -252,7 +252,8 @@ interface GroupIndex {
   namesOf: Map<string, string[]>;
 }
 
-// Computed once per inventory: hostVars is called for every host, often many times.
+// Computed once per inventory: hostVars is called for every host, often many times. Keyed by the inventory object
+// (whose groups are fixed once loaded), so it is a pure memo that goes with its inventory, not state of a run.
 const groupIndexes = new WeakMap<Inventory, GroupIndex>();
 
 function groupIndex(inv: Inventory): GroupIndex {

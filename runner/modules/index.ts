@@ -68,6 +68,7 @@ export function moduleNames(): string[] {
   return Object.keys(loaders);
 }
 
+// Process-wide on purpose: a module's code is the same in every run (an import, memoised), and holds no run's state.
 const cache = new Map<string, Promise<Module<any, any>>>();
 
 export function loadModule(name: string): Promise<Module<any, any>> {
@@ -81,7 +82,10 @@ export function loadModule(name: string): Promise<Module<any, any>> {
   return m;
 }
 
-/** One compiled argument validator per module, shared by playbook validation and the executor. */
+/**
+ * One compiled argument validator per module, shared by playbook validation and the executor. Process-wide on
+ * purpose: a pure function of the module's schema, the same in every run.
+ */
 const validators = new WeakMap<Module<any, any>, import('ajv').ValidateFunction>();
 let ajv: import('ajv').Ajv | undefined;
 

@@ -3,20 +3,24 @@
 import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, readRoutes, routeFacts } from '../routes/node.js';
 import type { Route } from '../routes/parse.js';
 import { integer, object, string, withDefault } from './args.js';
+import { runSlot, type RunScope } from './run-scope.js';
 import type { Module } from './types.js';
 import { commandConnection } from './util.js';
 
 /**
  * The table each node's ip_route_facts read in this run, handed once to the next ip_routes task on the same
  * node: the routes role reads facts and plans seconds apart, and a second read per node would double the
- * round trips of a converged run. Entries are used once and expire quickly, so a later task reads afresh.
+ * round trips of a converged run. Entries are used once and expire quickly, so a later task reads afresh; they
+ * live in the run's scope (ctx.run), so another run in the same process never sees them.
  */
-const readThisRun = new Map<string, { routes: Route[]; at: number }>();
+const recentRoutes = runSlot('ip_route_facts.recentRoutes', () => new Map<string, { routes: Route[]; at: number }>());
 const REUSE_WITHIN_MS = 15_000;
 
-export function takeRecentRoutes(host: string): { routes: Route[]; ageMs: number } | undefined {
-  const r = readThisRun.get(host);
-  readThisRun.delete(host);
+/** The table ip_route_facts read on this host earlier in this run, if within REUSE_WITHIN_MS; taken once. */
+export function takeRecentRoutes(run: RunScope, host: string): { routes: Route[]; ageMs: number } | undefined {
+  const read = run.get(recentRoutes);
+  const r = read.get(host);
+  read.delete(host);
   const ageMs = r ? performance.now() - r.at : Infinity;
   return r && ageMs <= REUSE_WITHIN_MS ? { routes: r.routes, ageMs } : undefined;
 }
@@ -33,7 +37,7 @@ const mod: Module<typeof schema, Route[]> = {
   schema,
   async facts(ctx) {
     const table = await readRoutes(await commandConnection(ctx), ctx.host.name, ctx.environment);
-    readThisRun.set(ctx.host.name, { routes: table, at: performance.now() });
+    ctx.run.get(recentRoutes).set(ctx.host.name, { routes: table, at: performance.now() });
     return table;
   },
   plan(table, args, ctx) {

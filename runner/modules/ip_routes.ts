@@ -8,6 +8,7 @@ import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, knownPeers, managedD
 import type { Route } from '../routes/parse.js';
 import { array, boolean, integer, object, oneOf, required, string, types, withDefault, type ArgsOf } from './args.js';
 import { takeRecentRoutes } from './ip_route_facts.js';
+import { runSlot } from './run-scope.js';
 import type { Module, Plan, PlanContext } from './types.js';
 import { commandConnection, shellQuote } from './util.js';
 
@@ -39,22 +40,26 @@ export interface IpRoutesData {
 }
 
 // Every node checks the same peer set; the overlap check is quadratic in blocks, so it runs once per distinct
-// set. Nodes usually receive the very same peers list (hosts share that render), recognised by identity; a key
-// built from the peers would itself cost hosts x peers.
+// set and run. Nodes usually receive the very same peers list (hosts share that render), recognised by identity; a
+// key built from the peers would itself cost hosts x peers. Both memos live in the run's scope (ctx.run): they
+// end with the run instead of growing for the life of the process.
 interface PeerCheck {
   problems: string[];
   warnings: string[];
 }
-const checksByList = new WeakMap<object, PeerCheck>();
-const checksByKey = new Map<string, PeerCheck>();
+const peerChecks = runSlot('ip_routes.peerChecks', () => ({ byList: new WeakMap<object, PeerCheck>(), byKey: new Map<string, PeerCheck>() }));
 
 function checkPeers(ctx: PlanContext, peers: PeerFacts[], warnAll: boolean, sharedList?: object): void {
-  let check = sharedList ? checksByList.get(sharedList) : undefined;
+  const checks = ctx.run.get(peerChecks);
+  let check = sharedList ? checks.byList.get(sharedList) : undefined;
   if (!check) {
     const key = JSON.stringify(peers.map((p) => [p.node, p.cluster, p.pod_cidr, p.owned_blocks]));
-    check = checksByKey.get(key);
-    if (!check) checksByKey.set(key, (check = { problems: overlapProblems(peers), warnings: outsideCidrWarnings(peers) }));
-    if (sharedList) checksByList.set(sharedList, check);
+    check = checks.byKey.get(key);
+    if (!check) {
+      checks.byKey.set(key, (check = { problems: overlapProblems(peers), warnings: outsideCidrWarnings(peers) }));
+      ctx.log(3, `${ctx.host.name}: checked the pod blocks of ${peers.length} node(s) for overlaps`);
+    }
+    if (sharedList) checks.byList.set(sharedList, check);
   }
   if (check.problems.length)
     throw new Error(`pod blocks of different clusters overlap, so routes between them would be ambiguous; nothing was changed:\n- ${check.problems.join('\n- ')}`);
@@ -70,7 +75,7 @@ const mod: Module<typeof schema, IpRoutesFacts, IpRoutesData> = {
   schema,
   async facts(ctx, args) {
     if (args.only_check) return {};
-    const recent = takeRecentRoutes(ctx.host.name);
+    const recent = takeRecentRoutes(ctx.run, ctx.host.name);
     if (recent) ctx.log(2, `${ctx.host.name}: using the routes ip_route_facts read ${Math.round(recent.ageMs)} ms ago`);
     return { routes: recent?.routes ?? (await readRoutes(await commandConnection(ctx), ctx.host.name, ctx.environment)) };
   },

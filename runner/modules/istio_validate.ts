@@ -61,6 +61,7 @@ const legacySchemas: Record<string, object> = {
   'authentication.istio.io/v1alpha1/MeshPolicy': legacyAuthSpec,
 };
 
+// Process-wide on purpose: a compiler for the constant legacySchemas, the same in every run (no run's state).
 let ajv: Ajv | undefined;
 
 function legacyErrors(key: string, spec: unknown): string[] {

@@ -4,6 +4,7 @@
 import type { Connection } from '../connection/types.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import type { ArgsOf } from './args.js';
+import type { RunScope } from './run-scope.js';
 
 /** A before/after pair, shown as a unified diff under --diff. */
 export interface FileDiff {
@@ -87,10 +88,18 @@ export interface ModuleContext {
   render(value: unknown, extraVars?: Record<string, unknown>): unknown;
   /** Evaluates a condition as `when:` does (runner/template: conditionValue, Ansible's Conditional). */
   condition(expression: unknown, extraVars?: Record<string, unknown>): boolean;
+  /**
+   * What this playbook run shares between tasks and hosts (runner/modules/run-scope.ts): one per run, made by the
+   * executor, gone with the run. A module keeps per-run state in its own typed slot here, never in a module global.
+   */
+  run: RunScope;
 }
 
-/** What a pure plan may use: the task's host, variables and templating, never a connection. */
-export type PlanContext = Pick<ModuleContext, 'host' | 'inventory' | 'vars' | 'check' | 'diff' | 'warn' | 'log' | 'secret' | 'render' | 'condition'>;
+/**
+ * What a pure plan may use: the task's host, variables and templating, never a connection. `run` is there for
+ * memos of pure computations shared between the hosts of a run (ip_routes' overlap check), not for reading state.
+ */
+export type PlanContext = Pick<ModuleContext, 'host' | 'inventory' | 'vars' | 'check' | 'diff' | 'warn' | 'log' | 'secret' | 'render' | 'condition' | 'run'>;
 
 /**
  * A module: `schema` declares the arguments once (runner/modules/args.ts: validation, the TypeScript type,

@@ -14,7 +14,8 @@ const parsed = new Map<string, Cidr>();
 
 /**
  * Parses `a.b.c.d/n`, a bare address (a host route) or `default`; throws on anything else.
- * Results are cached: planning for every node of a large lab parses the same few hundred blocks many times.
+ * Results are cached: planning for every node of a large lab parses the same few hundred blocks many times. The
+ * cache is process-wide on purpose: a pure function of the text (the same answer in any run), bounded in size.
  */
 export function parseCidr(input: string): Cidr {
   let c = parsed.get(input);

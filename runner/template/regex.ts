@@ -1,5 +1,7 @@
 // Python `re` syntax used in playbooks, translated to JavaScript RegExp.
 
+// Process-wide on purpose: a pure function of pattern and flags (the same in any run), bounded, and callers get
+// their own copy (a RegExp's lastIndex is state).
 const cache = new Map<string, RegExp>();
 
 /** Compile a Python regular expression: `(?P<name>...)`, `(?P=name)`, `\A`, `\Z`, leading `(?i)`. */

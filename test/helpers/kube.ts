@@ -10,6 +10,7 @@ import { connect, type KubernetesConnection } from '../../runner/connection/kube
 import type { Connection } from '../../runner/connection/types.js';
 import type { ApiSettings, Host, Inventory } from '../../runner/inventory/types.js';
 import type { ModuleContext } from '../../runner/modules/types.js';
+import { RunScope } from '../../runner/modules/run-scope.js';
 import { createTemplater } from '../../runner/template/index.js';
 
 export interface TestCluster extends StartedCluster {
@@ -137,6 +138,7 @@ export function moduleContext(
     signal: new AbortController().signal,
     render,
     condition: (expression, extra = {}) => realTemplater.condition(expression, { ...(opts.vars ?? {}), ...extra }),
+    run: new RunScope(),
   };
 }
 
