@@ -445,3 +445,37 @@ t.test('a macro call renders as its text, inline or alone', async (t) => {
   t.equal(tpl.render("{% macro m(x) %}<{{ x }}>{% endmacro %}a{{ m('b') }}c", {}), 'a<b>c');
   t.equal(tpl.render("{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m('b') }}", {}), '<b>');
 });
+
+t.test('Python floats: a whole float prints as 5.0 and stays a float through arithmetic', async (t) => {
+  const r = (s: string) => render(s, vars);
+  // what Python prints
+  t.equal(r('{{ 10 / 2 }}!'), '5.0!', '/ always yields a float');
+  t.equal(r('{{ 7 / 2 }}!'), '3.5!');
+  t.equal(r('{{ 5.0 }}!'), '5.0!', 'a literal with a point is a float');
+  t.equal(r("{{ 'x' | float }}!"), '0.0!', 'float falls back to 0.0');
+  t.equal(r("{{ 'x' | float(7) }}!"), '7!', 'an explicit fallback is returned as given');
+  t.equal(r("{{ '3' | float }}|{{ ' 1_0.5 ' | float }}|{{ '0x1F' | float }}|{{ '-inf' | float }}"), '3.0|10.5|0.0|-inf');
+  t.equal(r('{{ (10 / 2) + 1 }}|{{ 2.5 * 2 }}|{{ 3 - 1.0 }}|{{ -(4 / 2) }}|{{ 7.0 // 2 }}|{{ 7 // 2 }}'), '6.0|5.0|2.0|-2.0|3.0|3');
+  t.equal(r('{{ 2 ** -1 }}|{{ 2 ** 3 }}|{{ 2.0 ** 3 }}|{{ -7 % 3 }}|{{ 7 % -3 }}|{{ 7.5 % 2 }}'), '0.5|8|8.0|2|-2|1.5');
+  t.equal(r('{{ 0.00001 }}|{{ 1.5 * 10 ** 20 }}|{{ 123456.5 }}'), '1e-05|1.5e+20|123456.5', "repr's notation");
+  t.equal(r('{{ [10 / 2, 1, 0.5] }}'.replace('}}', '}}!')), '[5.0, 1, 0.5]!');
+  t.equal(r("{{ '%s %d %.1f' | format(10 / 2, 10 / 2, 10 / 2) }}"), '5.0 5 5.0');
+  t.equal(r("{{ [10 / 2, 3] | to_json }}"), '[5.0, 3]');
+  t.equal(r("{{ {'a': 4 / 2} | to_nice_json }}"), '{\n    "a": 2.0\n}');
+  t.equal(r('{{ (10 / 2) | type_debug }} {{ 5 | type_debug }} {{ 5.0 | type_debug }}'), 'float int float');
+  t.equal(r('{{ (10 / 2) | int | type_debug }}'), 'int');
+  // round: Python's round() (halves to even), an int stays an int; ceil and floor yield floats
+  t.equal(r('{{ 2.5 | round }}|{{ 3.5 | round }}|{{ -2.5 | round }}|{{ 3 | round }}|{{ 0.125 | round(2) }}|{{ 2.675 | round(2) }}'), '2.0|4.0|-2.0|3|0.12|2.67');
+  t.equal(r("{{ 2.1 | round(0, 'ceil') }}|{{ 2 | round(0, 'floor') }}|{{ 3.14159 | round(2) }}|{{ 1234 | round(-2) }}"), '3.0|2.0|3.14|1200');
+  t.equal(r('{{ -3 | abs }}|{{ -3.0 | abs }}'), '3|3.0');
+  // comparisons and tests see the number
+  t.equal(r('{{ 10 / 2 == 5 }} {{ 10 / 2 > 4 }} {{ 5 in [10 / 2] }} {{ (10 / 2) is float }} {{ 5 is float }} {{ (10 / 2) is number }} {{ (10 / 2) is divisibleby 5 }}'), 'True True True True False True True');
+  t.equal(r('{{ [3, 10 / 2, 1] | max }}|{{ [10 / 2] | sum }}|{{ [1, 2] | sum }}|{{ range(4 // 2) | list }}'), '5.0|5.0|3|[0, 1]');
+  t.equal(r("{{ 10 / 2 if 0.0 else 'zero' }}"), 'zero', '0.0 is false');
+  t.throws(() => r('{{ 1 / 0 }}'), /division by zero/);
+  // native results leave the templater as plain numbers, at any depth
+  t.equal(r('{{ 10 / 2 }}'), 5);
+  t.same(r("{{ [10 / 2, {'a': 3.0}] }}"), [5, { a: 3 }]);
+  t.equal(templater.evaluate('10 / 2', {}), 5);
+  t.ok(templater.condition('10 / 2 == 5', {}));
+});

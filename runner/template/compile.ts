@@ -144,6 +144,15 @@ class JinjaParser extends nj.parser.Parser {
     super(...args);
   }
 
+  // A literal written with a point or an exponent (`5.0`, `1e3`) is a Python float even when whole.
+  parsePrimary(noPostfix?: boolean): AnyNode {
+    if (this.peekToken()?.type !== lexer.TOKEN_FLOAT) return super.parsePrimary(noPostfix);
+    let node = super.parsePrimary(true);
+    if (node instanceof nodes.Literal) node.pyFloat = true;
+    if (!noPostfix) node = this.parsePostfix(node);
+    return node;
+  }
+
   // As nunjucks' postfix parser, plus Jinja's `item.0` / `x.1.2`: a number after the dot is an index.
   parsePostfix(node: AnyNode): AnyNode {
     let tok = this.peekToken();
@@ -355,6 +364,41 @@ class JinjaCompiler extends nj.compiler.Compiler {
 
   compileMul(node: AnyNode, frame: AnyNode): void {
     this.binary('mul', node, frame);
+  }
+
+  // Python's arithmetic: `/` is always a float, `//` and `%` floor, a float operand makes a float.
+  compileSub(node: AnyNode, frame: AnyNode): void {
+    this.binary('sub', node, frame);
+  }
+
+  compileDiv(node: AnyNode, frame: AnyNode): void {
+    this.binary('div', node, frame);
+  }
+
+  compileFloorDiv(node: AnyNode, frame: AnyNode): void {
+    this.binary('floordiv', node, frame);
+  }
+
+  compileMod(node: AnyNode, frame: AnyNode): void {
+    this.binary('mod', node, frame);
+  }
+
+  compilePow(node: AnyNode, frame: AnyNode): void {
+    this.binary('pow', node, frame);
+  }
+
+  compileNeg(node: AnyNode, frame: AnyNode): void {
+    this._emit('runtime.neg(');
+    this.compile(node.target, frame);
+    this._emit(')');
+  }
+
+  compileLiteral(node: AnyNode, frame: AnyNode): void {
+    if (node.pyFloat && typeof node.value === 'number' && Number.isInteger(node.value)) {
+      this._emit(`runtime.pyFloat(${JSON.stringify(node.value)})`);
+      return;
+    }
+    super.compileLiteral(node, frame);
   }
 
   compileConcat(node: AnyNode, frame: AnyNode): void {

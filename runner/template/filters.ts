@@ -7,6 +7,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { UndefinedVariableError } from '../errors.js';
 import { parseJsonText, parseYamlDocuments, parseYamlText } from '../yaml/parse.js';
+import { PyFloat, isFloat, plain, pyFloat, pyNumberText } from './float.js';
 import { ipaddrFilter, ipmathFilter, ipsubnetFilter } from './ipaddr.js';
 import { pythonRegex, pythonReplacement } from './regex.js';
 import type { RenderContext } from './runtime.js';
@@ -55,6 +56,8 @@ function sortKey(value: unknown, caseSensitive: boolean): unknown {
 }
 
 function compareValues(a: unknown, b: unknown): number {
+  a = plain(a);
+  b = plain(b);
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   const x = typeof a === 'string' ? a : JSON.stringify(a);
@@ -124,7 +127,9 @@ function pythonJson(value: unknown, sortKeys: boolean, indent?: number, depth = 
     return `{${nl}${keys.map((k) => `${pythonJsonString(k)}: ${pythonJson(value[k], sortKeys, indent, depth + 1)}`).join(sep + nl)}${close}}`;
   }
   if (value === undefined) return 'null';
-  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+  const number = plain(value);
+  if (typeof number === 'number' && !Number.isFinite(number)) return Number.isNaN(number) ? 'NaN' : number > 0 ? 'Infinity' : '-Infinity';
+  if (typeof number === 'number') return pyNumberText(value as number | PyFloat);
   if (typeof value === 'string') return pythonJsonString(value);
   return JSON.stringify(value) ?? 'null';
 }
@@ -212,6 +217,7 @@ function lengthOf(value: unknown): number {
 }
 
 function toInt(value: unknown, fallback: unknown = 0, base: unknown = 10): unknown {
+  value = plain(value);
   if (typeof value === 'boolean') return Number(value);
   if (typeof value === 'number') return Math.trunc(value);
   if (typeof value === 'string') {
@@ -228,11 +234,40 @@ function toInt(value: unknown, fallback: unknown = 0, base: unknown = 10): unkno
   return fallback;
 }
 
-function toFloat(value: unknown, fallback: unknown = 0): unknown {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'boolean') return Number(value);
-  if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+/** Jinja's float filter: Python's float(value), or the fallback (0.0 unless given) when that fails. */
+function toFloat(value: unknown, fallback: unknown = pyFloat(0)): unknown {
+  value = plain(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return pyFloat(Number(value));
+  if (typeof value === 'string') {
+    const s = value.trim().toLowerCase();
+    if (/^[-+]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:e[-+]?\d(?:_?\d)*)?$/.test(s)) return pyFloat(Number(s.replace(/_/g, '')));
+    const special = /^([-+]?)(inf|infinity|nan)$/.exec(s);
+    if (special) return special[2] === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity;
+  }
   return fallback;
+}
+
+/** Python's round(x, ndigits) on the exact binary value: halves go to the even neighbour. */
+function pyRound(x: number, digits: number): number {
+  if (!Number.isFinite(x)) return x;
+  if (digits < 0) {
+    const f = 10 ** -digits;
+    return pyRound(x / f, 0) * f;
+  }
+  if (Math.abs(x) >= 1e21) return x;
+  const exact = Math.abs(x).toFixed(Math.min(100, digits + 40));
+  const [whole, fraction = ''] = exact.split('.');
+  const kept = fraction.slice(0, digits);
+  const rest = fraction.slice(digits);
+  let n = BigInt(whole + kept);
+  if (/^50*$/.test(rest)) {
+    if (n % 2n === 1n) n += 1n;
+  } else if (rest[0] >= '5') {
+    n += 1n;
+  }
+  const text = n.toString().padStart(digits + 1, '0');
+  const r = Number(digits ? `${text.slice(0, -digits)}.${text.slice(-digits)}` : text);
+  return x < 0 ? -r : r;
 }
 
 function minMax(items: unknown, args: unknown[], pick: 'min' | 'max'): unknown {
@@ -264,7 +299,7 @@ export const FILTERS: Record<string, FilterFn> = {
   // Ansible's to_bool leaves None as None (it prints as '' and is a false condition).
   bool: (value) => (value === null || value === undefined ? null : toBool(value)),
   int: (value, fallback = 0, base = 10) => toInt(value, fallback, base),
-  float: (value, fallback = 0) => toFloat(value, fallback),
+  float: (value, ...args) => toFloat(value, ...args),
   string: (value) => toText(value),
   lower: (value) => toText(value).toLowerCase(),
   upper: (value) => toText(value).toUpperCase(),
@@ -487,20 +522,30 @@ export const FILTERS: Record<string, FilterFn> = {
     const { positional, keywords } = splitArgs(args);
     const attr = positional[0] ?? keywords.attribute;
     const start = positional[1] ?? keywords.start ?? 0;
-    return seq(value, 'sum').reduce((acc: any, item) => {
+    let float = isFloat(start);
+    const total = seq(value, 'sum').reduce((acc: any, item) => {
       const v = attr === undefined ? item : attribute(item, attr);
-      return Array.isArray(acc) ? [...acc, ...(v as unknown[])] : acc + (v as number);
+      if (Array.isArray(acc)) return [...acc, ...(v as unknown[])];
+      float ||= isFloat(v);
+      return plain(acc) as number + (plain(v) as number);
     }, start);
+    return float && typeof total === 'number' ? pyFloat(total) : total;
   },
-  abs: (value) => Math.abs(Number(value)),
+  abs: (value) => (isFloat(value) ? pyFloat(Math.abs(Number(value))) : Math.abs(Number(value))),
+  // Jinja's round: 'common' is Python's round() (halves to even; an int stays an int), ceil and floor divide
+  // back and so always yield a float.
   round(value, ...args) {
     const { positional, keywords } = splitArgs(args);
-    const precision = Number(positional[0] ?? keywords.precision ?? 0);
+    const precision = Number(plain(positional[0] ?? keywords.precision ?? 0));
     const method = String(positional[1] ?? keywords.method ?? 'common');
+    if (!['common', 'ceil', 'floor'].includes(method)) throw new Error('method must be common, ceil or floor');
+    const x = Number(plain(value));
+    if (method === 'common') {
+      const r = pyRound(x, precision);
+      return isFloat(value) || typeof value !== 'number' ? pyFloat(r) : r;
+    }
     const f = 10 ** precision;
-    const n = Number(value) * f;
-    const r = method === 'ceil' ? Math.ceil(n) : method === 'floor' ? Math.floor(n) : Math.sign(n) * Math.round(Math.abs(n));
-    return r / f;
+    return pyFloat((method === 'ceil' ? Math.ceil(x * f) : Math.floor(x * f)) / f);
   },
   sort(value, ...args) {
     const { positional, keywords } = splitArgs(args);

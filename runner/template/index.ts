@@ -2,6 +2,7 @@
 // filters, tests, lookups and strict undefined variables. See types.ts for the contract.
 
 import { TemplateError, UndefinedVariableError } from '../errors.js';
+import { PyFloat, floatsMade, plainNumbers } from './float.js';
 import { compile, compileExpression, parse, parseExpression, nj, type Compiled } from './compile.js';
 import { UNDEFINED_TOLERANT_FILTERS, filterNamed, positionalArgs, type FilterFn } from './filters.js';
 import { OMIT, createGlobals } from './lookups.js';
@@ -59,10 +60,17 @@ function syntaxError(source: string, error: unknown, what: string): TemplateErro
   return new TemplateError(source, `${what} syntax error: ${message}${where} in ${excerpt(source)}`, { cause: error });
 }
 
+/** Filters that tell a float 5.0 from the int 5 (float.ts); the others receive plain numbers. */
+const FLOAT_AWARE_FILTERS = new Set(['default', 'd', 'mandatory', 'bool', 'int', 'float', 'round', 'abs', 'string',
+  'type_debug', 'to_json', 'to_nice_json', 'tojson', 'to_yaml', 'to_nice_yaml', 'format']);
+const FLOAT_AWARE_TESTS = new Set(['number', 'integer', 'float']);
+const plainArg = (a: unknown) => (a instanceof PyFloat ? a.value : a);
+
 function wrapFilter(name: string, fn: FilterFn): FilterFn {
   const tolerant = UNDEFINED_TOLERANT_FILTERS.has(name);
+  const floatAware = FLOAT_AWARE_FILTERS.has(name);
   return function (this: RenderContext, ...given: unknown[]) {
-    const args = positionalArgs(name, given);
+    const args = positionalArgs(name, floatAware ? given : given.map(plainArg));
     if (tolerant) return fn.apply(this, args as [unknown, ...unknown[]]);
     for (const a of args) {
       if (a instanceof Undefined) a.fail();
@@ -79,7 +87,12 @@ function wrapFilter(name: string, fn: FilterFn): FilterFn {
 }
 
 function wrapTest(name: string, fn: TestFn): TestFn {
+  const floatAware = FLOAT_AWARE_TESTS.has(name);
   return (value: unknown, ...args: unknown[]) => {
+    if (!floatAware) {
+      value = plainArg(value);
+      args = args.map(plainArg);
+    }
     if (!UNDEFINED_TOLERANT_TESTS.has(name) && value instanceof Undefined) value.fail();
     for (const a of args) if (a instanceof Undefined) a.fail();
     return fn(value, ...args) === true;
@@ -149,6 +162,7 @@ export function createTemplater(): Templater {
     }
     const context = new RenderContext(vars, options, env);
     if (memo) context.reads = [];
+    const floats = floatsMade();
     const frame = new nj.runtime.Frame();
     frame.topLevel = true;
     let failure: unknown;
@@ -162,7 +176,8 @@ export function createTemplater(): Templater {
       const message = (failure as Error)?.message ?? String(failure);
       throw new TemplateError(source, `${message} in ${excerpt(source)}`, { cause: failure });
     }
-    const value = !entry.native ? output : isSafeString(context.native) ? String(context.native) : context.native; // a lone macro call yields its text
+    let value = !entry.native ? output : isSafeString(context.native) ? String(context.native) : context.native; // a lone macro call yields its text
+    if (entry.native && floatsMade() !== floats) value = plainNumbers(value); // no PyFloat leaves a render
     if (memo && !context.readEverything) memo.remember(entry, context.reads!, value);
     return value;
   }

@@ -2,6 +2,7 @@
 // Undefined values, Python-like operators, and the context carrying variables and render options.
 
 import { nj } from './compile.js';
+import { PyFloat, isFloat, pyFloat } from './float.js';
 import { Undefined, assertDefined } from './undefined.js';
 import { deepEqual, isMapping, toText, truthy, tuple } from './values.js';
 import type { RenderOptions } from './types.js';
@@ -205,6 +206,20 @@ function compare(op: string, a: unknown, b: unknown): boolean {
   }
 }
 
+const isNumeric = (v: unknown) => typeof v === 'number' || typeof v === 'boolean' || v instanceof PyFloat;
+
+/** A binary arithmetic operator on numbers as Python has it: a float operand (or `float`) makes a float. */
+function arithmetic(a: unknown, b: unknown, op: (x: number, y: number) => number, float = false, zeroDivision?: string): unknown {
+  if (a instanceof Undefined) a.fail();
+  if (b instanceof Undefined) b.fail();
+  if (!isNumeric(a) || !isNumeric(b)) return op(a as number, b as number);
+  const x = Number(a);
+  const y = Number(b);
+  if (zeroDivision && y === 0) throw new Error(zeroDivision);
+  const r = op(x, y);
+  return float || isFloat(a) || isFloat(b) ? pyFloat(r) : r;
+}
+
 function inOperator(needle: unknown, haystack: unknown): boolean {
   if (needle instanceof Undefined) needle.fail();
   if (haystack instanceof Undefined) haystack.fail();
@@ -272,13 +287,26 @@ export const templateRuntime = {
     if (b instanceof Undefined) b.fail();
     if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
     if (typeof a === 'string' && typeof b !== 'string') throw new Error(`can only concatenate str (not "${typeof b}") to str; use ~ to join text`);
-    return (a as number) + (b as number);
+    return arithmetic(a, b, (x, y) => x + y);
   },
   mul(a: unknown, b: unknown): unknown {
     if (typeof a === 'string' && typeof b === 'number') return a.repeat(Math.max(0, b));
     if (Array.isArray(a) && typeof b === 'number') return Array.from({ length: Math.max(0, b) }, () => a).flat();
-    return (a as number) * (b as number);
+    return arithmetic(a, b, (x, y) => x * y);
   },
+  sub: (a: unknown, b: unknown): unknown => arithmetic(a, b, (x, y) => x - y),
+  div: (a: unknown, b: unknown): unknown => arithmetic(a, b, (x, y) => x / y, true, 'division by zero'),
+  floordiv: (a: unknown, b: unknown): unknown => arithmetic(a, b, (x, y) => Math.floor(x / y), false, 'integer division or modulo by zero'),
+  mod: (a: unknown, b: unknown): unknown => arithmetic(a, b, (x, y) => {
+    const r = x % y; // Python's remainder takes the divisor's sign
+    return r !== 0 && (r < 0) !== (y < 0) ? r + y : r;
+  }, false, 'integer division or modulo by zero'),
+  pow: (a: unknown, b: unknown): unknown => arithmetic(a, b, (x, y) => x ** y, isNumeric(b) && Number(b) < 0),
+  neg(a: unknown): unknown {
+    if (a instanceof Undefined) a.fail();
+    return a instanceof PyFloat ? pyFloat(-a.value) : -(a as number);
+  },
+  pyFloat,
   concat(a: unknown, b: unknown): string {
     return toText(a) + toText(b);
   },

@@ -1,6 +1,7 @@
 // Jinja and Ansible tests (`x is defined`, `result is changed`, `v is version('1.8', '>=')`).
 
 import { existsSync, statSync } from 'node:fs';
+import { PyFloat, isFloat } from './float.js';
 import { Undefined } from './undefined.js';
 import { deepEqual, isMapping, splitArgs, truthy, type Dict } from './values.js';
 import { pythonRegex } from './regex.js';
@@ -80,7 +81,7 @@ function regexTest(mode: 'match' | 'search' | 'fullmatch') {
   };
 }
 
-const isNumber = (v: unknown) => typeof v === 'number';
+const isNumber = (v: unknown) => typeof v === 'number' || v instanceof PyFloat;
 const isIterable = (v: unknown) => typeof v === 'string' || Array.isArray(v) || isMapping(v);
 
 export const TESTS: Record<string, TestFn> = {
@@ -94,7 +95,7 @@ export const TESTS: Record<string, TestFn> = {
   string: (v) => typeof v === 'string',
   number: isNumber,
   integer: (v) => typeof v === 'number' && Number.isInteger(v),
-  float: (v) => typeof v === 'number' && !Number.isInteger(v),
+  float: (v) => isFloat(v),
   mapping: (v) => isMapping(v),
   sequence: isIterable,
   iterable: isIterable,

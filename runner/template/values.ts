@@ -1,6 +1,7 @@
 // Python/Jinja value semantics on JavaScript values: truthiness, str(), repr(), equality, kwargs.
 
 import nunjucks from 'nunjucks';
+import { PyFloat, plain, pyNumberText } from './float.js';
 import { Undefined } from './undefined.js';
 
 /** Macros and `safe` return nunjucks' SafeString: text, not a mapping. */
@@ -13,12 +14,13 @@ export type Dict = Record<string, unknown>;
 
 export function isMapping(value: unknown): value is Dict {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Undefined)
-    && !(value instanceof RegExp) && !(value instanceof SafeString);
+    && !(value instanceof RegExp) && !(value instanceof SafeString) && !(value instanceof PyFloat);
 }
 
 /** Jinja truthiness: empty strings, lists and dicts are false; undefined values throw. */
 export function truthy(value: unknown): boolean {
   if (value instanceof Undefined) value.fail();
+  if (value instanceof PyFloat) return value.value !== 0;
   if (value === null || value === undefined) return false;
   if (typeof value === 'boolean') return value;
   if (typeof value === 'number') return value !== 0 && !Number.isNaN(value);
@@ -35,7 +37,7 @@ export function truthy(value: unknown): boolean {
 export function toBool(value: unknown): boolean {
   if (value instanceof Undefined) value.fail();
   if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value === 1;
+  if (typeof value === 'number' || value instanceof PyFloat) return Number(value) === 1;
   if (typeof value === 'string') return ['yes', 'on', '1', 'true'].includes(value.toLowerCase());
   return false;
 }
@@ -85,7 +87,7 @@ export function toText(value: unknown): string {
   if (value === null || value === undefined) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : value > 0 ? 'inf' : value < 0 ? '-inf' : 'nan';
+  if (typeof value === 'number' || value instanceof PyFloat) return pyNumberText(value);
   if (Array.isArray(value) || isMapping(value)) return pyRepr(value);
   return String(value);
 }
@@ -93,6 +95,8 @@ export function toText(value: unknown): string {
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a instanceof Undefined) a.fail();
   if (b instanceof Undefined) b.fail();
+  a = plain(a); // Python: 5.0 == 5
+  b = plain(b);
   if (a === b) return true;
   if (Array.isArray(a)) {
     return Array.isArray(b) && a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
@@ -133,6 +137,7 @@ export function typeName(value: unknown): string {
   if (value === null || value === undefined) return 'NoneType';
   if (typeof value === 'string') return 'str';
   if (typeof value === 'boolean') return 'bool';
+  if (value instanceof PyFloat) return 'float';
   if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
   if (Array.isArray(value)) return isTuple(value) ? 'tuple' : 'list';
   if (isMapping(value)) return 'dict';
