@@ -1,13 +1,14 @@
 // The SSH transport against real OpenSSH servers on loopback (test/helpers/sshd.ts).
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect, sshConnectionCount, shellQuote } from '../runner/connection/ssh.js';
-import { UnreachableError } from '../runner/connection/types.js';
+import { isCommandConnection, UnreachableError } from '../runner/connection/types.js';
 import type { ConnectOptions } from '../runner/connection/options.js';
-import type { SshSettings } from '../runner/inventory/types.js';
+import type { Inventory, SshSettings } from '../runner/inventory/types.js';
+import { ConnectionPool } from '../runner/executor/connections.js';
 import { startSshd, freePort, keygen, type TestSshd } from './helpers/sshd.js';
 
 const warnings: string[] = [];
@@ -244,6 +245,27 @@ t.test('wrong key: authentication failure names the methods tried', async (t) =>
     /authentication failed for root@127\.0\.0\.1/,
   );
   t.ok(msg.includes(`publickey (${server.wrongKey})`), msg);
+});
+
+t.test('key files are read once per run: a key replaced between two runs of one process is the one the second uses', async (t) => {
+  const key = join(server.dir, 'replaced_key');
+  copyFileSync(server.wrongKey, key);
+  chmodSync(key, 0o600);
+  const hosts = ['r1', 'r2'].map((name) => opts(name, server.port, { ...base(), private_key_file: key }).host);
+  const inventory = { hosts: new Map(hosts.map((h) => [h.name, h])), groups: new Map([['all', ['r1', 'r2']]]), clusters: [], vars: {}, topology: 'single-control-plane', sources: [] } as unknown as Inventory;
+  // One ConnectionPool per run, as the executor (and meshplay status) makes it.
+  const run = () => new ConnectionPool({ inventory, acceptNewHostKeys: false, hostVars: () => ({}), log: () => undefined, warn: (m) => warnings.push(m), secret: () => undefined, signal: new AbortController().signal });
+  const first = run();
+  t.teardown(() => first.closeAll());
+  await unreachable(t, first.get('r1'), /authentication failed/);
+  copyFileSync(server.clientKey, key);
+  await unreachable(t, first.get('r2'), /authentication failed/);
+  t.pass('within the run, the key parsed for its first connection serves the next (read once per run)');
+  const second = run();
+  t.teardown(() => second.closeAll());
+  const conn = await second.get('r1');
+  if (!isCommandConnection(conn)) throw new Error('an ssh connection runs commands');
+  t.equal((await conn.exec('echo fresh')).stdout, 'fresh\n', 'the next run reads the key file again and logs in with the new key');
 });
 
 t.test('encrypted key: passphrase from the named environment variable', async (t) => {

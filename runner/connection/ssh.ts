@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as ClientType, ClientChannel, ConnectConfig } from 'ssh2';
 import type { Host, SshSettings } from '../inventory/types.js';
-import type { ConnectOptions } from './options.js';
+import type { ConnectOptions, SshKeyCache } from './options.js';
 import type { CommandConnection, ConnectionTimings, ExecOptions, ExecResult } from './types.js';
 import { UnreachableError } from './types.js';
 import {
@@ -101,17 +101,19 @@ function describe(e: Endpoint): string {
 
 /**
  * Each key file is read and parsed once per run, not once per node: ssh2 takes the parsed key as is, and
- * parsing (PEM conversion, key objects) for every one of 48 connections showed in the profile.
+ * parsing (PEM conversion, key objects) for every one of 48 connections showed in the profile. The cache is the
+ * run's (options.sshKeys, made by its ConnectionPool), so a key file replaced between two runs of one process
+ * is read afresh.
  */
-const parsedKeys = new Map<string, Promise<ReturnType<typeof utils.parseKey>>>();
-
-function parsedKey(file: string, passphrase: string | undefined): Promise<ReturnType<typeof utils.parseKey>> {
+function parsedKey(file: string, passphrase: string | undefined, cache: SshKeyCache | undefined): Promise<ReturnType<typeof utils.parseKey>> {
   const cacheKey = `${file}\0${passphrase ?? ''}`;
-  let p = parsedKeys.get(cacheKey);
+  let p = cache?.get(cacheKey);
   if (!p) {
     p = readFile(file).then((data) => utils.parseKey(data, passphrase));
-    parsedKeys.set(cacheKey, p);
-    p.catch(() => parsedKeys.delete(cacheKey));
+    if (cache) {
+      cache.set(cacheKey, p);
+      p.catch(() => cache.delete(cacheKey));
+    }
   }
   return p;
 }
@@ -130,7 +132,7 @@ async function authMethods(e: Endpoint, options: ConnectOptions): Promise<{ meth
   for (const file of keyFiles) {
     let parsed: ReturnType<typeof utils.parseKey>;
     try {
-      parsed = await parsedKey(file, passphrase);
+      parsed = await parsedKey(file, passphrase, options.sshKeys);
     } catch (err) {
       throw new UnreachableError(e.label, `cannot read SSH private key ${file}: ${(err as Error).message}`);
     }

@@ -1,6 +1,6 @@
 // One connection per host for the whole run, opened lazily on first use and shared by every task.
 import type { Connection } from '../connection/types.js';
-import type { ConnectOptions } from '../connection/options.js';
+import type { ConnectOptions, SshKeyCache } from '../connection/options.js';
 import type { Host, Inventory } from '../inventory/types.js';
 
 type Connector = (options: ConnectOptions) => Promise<Connection>;
@@ -27,6 +27,8 @@ export class ConnectionPool {
   private readonly open = new Map<string, Promise<Connection>>();
   private connecting = 0;
   private readonly waiting: (() => void)[] = [];
+  /** SSH keys parsed for this pool's connections (one pool per run): read once per run, never from an earlier run. */
+  private readonly sshKeys: SshKeyCache = new Map();
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -76,6 +78,7 @@ export class ConnectionPool {
       warn: (message) => o.warn(message, hostName),
       secret: o.secret,
       signal: o.signal,
+      sshKeys: this.sshKeys,
     });
   }
 
