@@ -3,7 +3,7 @@
 // second never sees what the first cached. The routes are read from a stand-in `ip` (on the task's PATH) that
 // prints a table file the test rewrites between runs, on the engine fixtures' local-connection hosts.
 import t from 'tap';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runner } from '../runner/executor/run.js';
@@ -15,6 +15,7 @@ import { createTemplater } from '../runner/template/index.js';
 import type { RunEvent } from '../runner/output/events.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshplay-run-scope-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const bin = join(dir, 'bin');
 mkdirSync(bin);
 writeFileSync(join(bin, 'ip'), '#!/bin/sh\nexec cat "$MESHPLAY_TEST_ROUTES"\n');
