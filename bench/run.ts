@@ -105,8 +105,11 @@ function checkChanged(phase: Phase, changed: number, hosts: number): string[] {
 }
 
 async function runTool(opts: Options, tool: Tool, work: Work, hosts: number, controlDir: string): Promise<RunOutcome> {
-  if (tool === 'meshplay') return runMeshplay(work);
-  if (tool === 'baseline') return runMeshplay(work, [], [], opts.baseline);
+  // Every node at once, as Ansible is given --forks = nodes: meshplay's default of 50 would run a 96-node task in
+  // two overlapping waves while the other tools run all nodes together.
+  const forks = ['--forks', String(hosts)];
+  if (tool === 'meshplay') return runMeshplay(work, forks);
+  if (tool === 'baseline') return runMeshplay(work, forks, [], opts.baseline);
   if (tool === 'floor') return runFloorProcess(work);
   return runAnsible(work, hosts, controlDir);
 }
@@ -177,7 +180,7 @@ async function profileRuns(work: Work, state: LabState, label: string): Promise<
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     // Timed runs stay unprofiled; this run's phases come from the ndjson, the CPU split from the profile.
-    const out = await runMeshplay(work, [], ['--cpu-prof', '--cpu-prof-dir', dir]);
+    const out = await runMeshplay(work, ['--forks', String(state.nodes.length)], ['--cpu-prof', '--cpu-prof-dir', dir]);
     if (out.problems.length) throw new Error(`profiled meshplay ${phase} run failed: ${out.problems.join('; ')}`);
     report.phases[phase] = phaseSplit(out.events ?? [], out.ms);
     report.transport[phase] = out.transport;
