@@ -3,7 +3,7 @@ import t from 'tap';
 import { parseRoutes, classify } from '../runner/routes/parse.js';
 import { planRoutes, batchLines, planChanged } from '../runner/routes/plan.js';
 import { desiredRoutesFor, overlapProblems, outsideCidrWarnings, probeTargets, type PeerFacts } from '../runner/routes/peers.js';
-import { parseCidr, firstAddress } from '../runner/routes/cidr.js';
+import { parseCidr, firstAddress, overlaps } from '../runner/routes/cidr.js';
 
 // Captured from `ip -j -d route show` in a network namespace (iproute2 6.1), then `ip -j -6 ...`.
 const IP_OUTPUT =
@@ -180,4 +180,15 @@ t.test('cidr helpers', async (t) => {
   t.equal(parseCidr('2001:db8::1/64').text, '2001:db8::/64');
   t.equal(firstAddress(parseCidr('10.1.0.0/26')), '10.1.0.1');
   t.equal(firstAddress(parseCidr('10.1.0.255/32')), '10.1.0.255');
+  // The plain dotted-quad fast path agrees with ipaddr.js's general parser, which stays the judge of the rest.
+  t.match(parseCidr('10.1.2.77/26'), { text: '10.1.2.64/26', bits: 26, hadHostBits: true });
+  t.match(parseCidr('10.1.2.64/26'), { text: '10.1.2.64/26', hadHostBits: false });
+  t.equal(parseCidr('0.0.0.0/0').text, '0.0.0.0/0');
+  t.equal(parseCidr('default').text, '0.0.0.0/0');
+  t.equal(parseCidr('255.255.255.255/1').text, '128.0.0.0/1');
+  t.equal(parseCidr('10.1.2.3/26').addr.toString(), '10.1.2.0', 'addr is the network, an ipaddr.js IPv4');
+  t.ok(overlaps(parseCidr('10.1.2.3/24'), parseCidr('10.1.2.128/25')));
+  t.equal(parseCidr('010.1.2.3').text, '8.1.2.3/32', 'a leading zero is octal to ipaddr.js: left to it');
+  t.equal(parseCidr('1.2.3').text, '1.2.0.3/32', 'so is the inet_aton short form');
+  for (const bad of ['256.1.1.1', '1.2.3.4/33', '1.2.3.4/', '10.1.2.3/026x']) t.throws(() => parseCidr(bad), `'${bad}' refused`);
 });

@@ -2,7 +2,7 @@
 // negations, hashed (|1|salt|hmac) entries and @revoked markers. @cert-authority lines are ignored
 // (meshplay does not verify host certificates).
 import { createHash, createHmac } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface KnownHostEntry {
@@ -90,11 +90,47 @@ export function fingerprint(blob: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
 }
 
+interface EntryIndex {
+  /** Entries whose patterns are all plain names, by lower-cased name. */
+  byName: Map<string, KnownHostEntry[]>;
+  /** Entries with a wildcard, a negation or a hashed name: matched one by one. */
+  others: KnownHostEntry[];
+}
+
+const indexes = new WeakMap<KnownHostEntry[], EntryIndex>();
+
+/**
+ * The entries whose patterns match `name`, in file order. Every connection of a run asks this of the same
+ * file: a linear scan per connection was hosts x lines pattern matches (65,536 at 256 nodes), so plain names
+ * are indexed once per parsed file.
+ */
+function entriesFor(entries: KnownHostEntry[], name: string): KnownHostEntry[] {
+  let index = indexes.get(entries);
+  if (!index) {
+    index = { byName: new Map(), others: [] };
+    for (const e of entries) {
+      const names = e.patterns.split(',');
+      if (e.patterns.startsWith('|') || names.some((n) => /[*?!]/.test(n))) {
+        index.others.push(e);
+        continue;
+      }
+      for (const n of new Set(names.map((x) => x.toLowerCase()))) {
+        const list = index.byName.get(n);
+        if (list) list.push(e);
+        else index.byName.set(n, [e]);
+      }
+    }
+    indexes.set(entries, index);
+  }
+  const found = [...(index.byName.get(name.toLowerCase()) ?? []), ...index.others.filter((e) => patternsMatch(e.patterns, name))];
+  return index.others.length ? found.sort((a, b) => a.line - b.line) : found;
+}
+
 export function verifyHostKey(entries: KnownHostEntry[], host: string, port: number, blob: Buffer): HostKeyVerdict {
   const name = knownHostsName(host, port);
   const type = keyTypeOf(blob);
   const b64 = blob.toString('base64');
-  const mine = entries.filter((e) => patternsMatch(e.patterns, name));
+  const mine = entriesFor(entries, name);
   const revoked = entries.find((e) => e.marker === '@revoked' && e.key === b64);
   if (revoked) return { status: 'revoked', line: revoked.line };
   const plain = mine.filter((e) => !e.marker);
@@ -107,16 +143,26 @@ export function verifyHostKey(entries: KnownHostEntry[], host: string, port: num
 /** Key types the file already knows for this host, so the handshake can ask for one of those first. */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
   const name = knownHostsName(host, port);
-  return [...new Set(entries.filter((e) => !e.marker && patternsMatch(e.patterns, name)).map((e) => e.keyType))];
+  return [...new Set(entriesFor(entries, name).filter((e) => !e.marker).map((e) => e.keyType))];
 }
 
+/** The last parse of each file, reused while its size and mtime are unchanged (every connection reads the file). */
+const parsed = new Map<string, { mtimeMs: number; size: number; entries: Promise<KnownHostEntry[]> }>();
+
 export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
+  let st;
   try {
-    return parseKnownHosts(await readFile(file, 'utf8'));
+    st = await stat(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+  const cached = parsed.get(file);
+  if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.entries;
+  const entries = readFile(file, 'utf8').then(parseKnownHosts);
+  parsed.set(file, { mtimeMs: st.mtimeMs, size: st.size, entries });
+  entries.catch(() => parsed.delete(file));
+  return entries;
 }
 
 // Parallel connections may accept keys at the same moment: serialise appends per file. Process-wide on purpose: two

@@ -101,8 +101,8 @@ export class Runner {
       playbook: this.playbook,
       play: this.play,
       playHosts: this.playHosts,
-      activePlayHosts: () => this.active(this.playHosts),
-      activeBatchHosts: () => this.active(this.batchHosts),
+      activePlayHosts: () => this.hostStates.activeView(this.playHosts),
+      activeBatchHosts: () => this.hostStates.activeView(this.batchHosts),
     }));
     this.secretNames = new SecretRegistration({ ...o, addSecret: (v) => o.redactor.addSecret(v) }, this.scopes);
     this.pool = new ConnectionPool({

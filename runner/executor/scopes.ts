@@ -17,8 +17,8 @@ export interface ScopeFrame {
   play?: Play;
   playHosts: string[];
   /** Hosts of the play (and of the batch) still taking part: failed, unreachable and ended hosts are not. */
-  activePlayHosts(): string[];
-  activeBatchHosts(): string[];
+  activePlayHosts(): readonly string[];
+  activeBatchHosts(): readonly string[];
 }
 
 export interface ScopeOptions {

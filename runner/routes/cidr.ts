@@ -26,9 +26,28 @@ export function parseCidr(input: string): Cidr {
   return c;
 }
 
+// Dotted-quad IPv4 without leading zeros (which ipaddr.js would read as octal): the common case, parsed
+// without ipaddr.js's general parser, which cost ~0.1 ms a call when a large lab's route tables are read.
+const PLAIN_IPV4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})(?:\/(0|[1-9]\d?))?$/;
+
+function parsePlainIpv4(s: string): Cidr | undefined {
+  const m = PLAIN_IPV4.exec(s);
+  if (!m) return undefined;
+  const octets = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  const bits = m[5] === undefined ? 32 : Number(m[5]);
+  if (bits > 32 || octets.some((o) => o > 255)) return undefined; // the general path words the error
+  const value = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  const net = (value & mask) >>> 0;
+  const netOctets = [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255];
+  return { text: `${netOctets.join('.')}/${bits}`, addr: new ipaddr.IPv4(netOctets), bits, hadHostBits: net !== value };
+}
+
 function parseCidrUncached(input: string): Cidr {
   const s = input.trim();
   if (s === 'default') return parseCidrUncached('0.0.0.0/0');
+  const fast = parsePlainIpv4(s);
+  if (fast) return fast;
   let addr: ipaddr.IPv4 | ipaddr.IPv6;
   let bits: number;
   if (s.includes('/')) {
