@@ -144,7 +144,7 @@ class JinjaParser extends nj.parser.Parser {
     super(...args);
   }
 
-  // A literal written with a point or an exponent (`5.0`, `1e3`) is a Python float even when whole.
+  // A literal written with a point (`5.0`) is a Python float even when whole.
   parsePrimary(noPostfix?: boolean): AnyNode {
     if (this.peekToken()?.type !== lexer.TOKEN_FLOAT) return super.parsePrimary(noPostfix);
     let node = super.parsePrimary(true);

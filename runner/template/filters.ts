@@ -4,10 +4,10 @@
 
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import YAML from 'yaml';
 import { UndefinedVariableError } from '../errors.js';
 import { parseJsonText, parseYamlDocuments, parseYamlText } from '../yaml/parse.js';
 import { PyFloat, isFloat, plain, pyFloat, pyNumberText } from './float.js';
+import { pyYamlDump, type DumpOptions } from './pyyaml.js';
 import { ipaddrFilter, ipmathFilter, ipsubnetFilter } from './ipaddr.js';
 import { pythonRegex, pythonReplacement } from './regex.js';
 import type { RenderContext } from './runtime.js';
@@ -134,18 +134,20 @@ function pythonJson(value: unknown, sortKeys: boolean, indent?: number, depth = 
   return JSON.stringify(value) ?? 'null';
 }
 
-/** PyYAML's dump with default_flow_style=None (Ansible's to_yaml): collections of scalars go inline. */
-function pyYamlDump(value: unknown, indent: number): string {
-  const doc = new YAML.Document(value);
-  const onlyScalars = (node: { items: unknown[] }) => node.items.every((item) => {
-    const v = YAML.isPair(item) ? item.value : item;
-    return !YAML.isCollection(v);
-  });
-  YAML.visit(doc, {
-    Map(_key, node) { if (onlyScalars(node)) node.flow = true; },
-    Seq(_key, node) { if (onlyScalars(node)) node.flow = true; },
-  });
-  return doc.toString({ indent, lineWidth: 0, flowCollectionPadding: false });
+/** yaml.dump's keyword arguments that to_yaml and to_nice_yaml pass on. */
+function dumpOptions(keywords: Dict, defaultFlowStyle: boolean | null, indent: unknown): DumpOptions {
+  const known = ['indent', 'width', 'sort_keys', 'default_flow_style', 'explicit_start'];
+  const unknown = Object.keys(keywords).filter((k) => !known.includes(k));
+  if (unknown.length) throw new Error(`unsupported argument ${unknown.map((k) => `'${k}'`).join(', ')} (supported: ${known.join(', ')})`);
+  const number = (v: unknown) => (v === undefined || v === null ? undefined : Number(plain(v)));
+  const flow = keywords.default_flow_style;
+  return {
+    indent: number(indent ?? keywords.indent),
+    width: number(keywords.width),
+    sortKeys: truthy(keywords.sort_keys ?? true),
+    defaultFlowStyle: flow === undefined ? defaultFlowStyle : flow === null ? null : truthy(flow),
+    explicitStart: truthy(keywords.explicit_start ?? false),
+  };
 }
 
 /** Python %-formatting: %s %r %d %i %f %.Nf %x %o %%. */
@@ -403,13 +405,15 @@ export const FILTERS: Record<string, FilterFn> = {
     return pythonJson(value, sortKeys, indent);
   },
   from_json: (value) => parseJsonText(toText(value), 'from_json'),
+  // Ansible: yaml.dump(a, Dumper=AnsibleDumper, allow_unicode=True, default_flow_style=None, **kw); to_yaml
+  // ignores positional arguments.
   to_yaml(value, ...args) {
-    const { positional, keywords } = splitArgs(args);
-    return pyYamlDump(value, Number(positional[0] ?? keywords.indent ?? 2));
+    return pyYamlDump(value, dumpOptions(splitArgs(args).keywords, null, undefined));
   },
+  // Ansible: yaml.dump(a, Dumper=AnsibleDumper, indent=indent, allow_unicode=True, default_flow_style=False, **kw)
   to_nice_yaml(value, ...args) {
     const { positional, keywords } = splitArgs(args);
-    return YAML.stringify(value, { indent: Number(positional[0] ?? keywords.indent ?? 4), lineWidth: 0, sortMapEntries: truthy(keywords.sort_keys ?? true) });
+    return pyYamlDump(value, dumpOptions(keywords, false, positional[0] ?? keywords.indent ?? 4));
   },
   from_yaml: (value) => (typeof value === 'string' ? parseYamlText(value, 'from_yaml', { file: false }) : value),
   from_yaml_all: (value) => parseYamlDocuments(toText(value), 'from_yaml_all', { file: false }),
