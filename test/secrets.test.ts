@@ -158,6 +158,12 @@ t.test('the policy: secret-looking names are secret, names and paths are not', a
     t.ok(defaultSecretPolicy.isSecretName(name), `${name} is secret`);
   for (const name of ['note', 'secret_name', 'token_file', 'private_key_file', 'ca_data', 'client_key_file', 'secretRef', 'meshplay_secret_key_pattern', 'key', 'ssh_key_file', 'error', 'Accept'])
     t.notOk(defaultSecretPolicy.isSecretName(name), `${name} is not secret`);
+  // A variable naming a Secret object says so (*_secret_name, *_secret_ref): shown. One ending in `secret` may be
+  // either a Secret's name or a secret value, and stays secret (kubeconfig_secrets names its input *_secret_name).
+  for (const name of ['istio_reader_token_secret_name', 'reader_token_secret_ref', 'tokenSecretName'])
+    t.notOk(defaultSecretPolicy.isSecretName(name), `${name} names a Secret: not secret`);
+  for (const name of ['istio_reader_token_secret', 'oauth_token_secret', 'token_secret', 'shared_secret'])
+    t.ok(defaultSecretPolicy.isSecretName(name), `${name} may hold a secret value: secret`);
   const widened = SecretPolicy.fromInventory({ meshplay_secret_key_pattern: '^site_pin$' });
   t.ok(widened.isSecretName('site_pin'), 'the inventory widens the names');
   t.notOk(defaultSecretPolicy.isSecretName('site_pin'));

@@ -31,6 +31,11 @@ export const DEFAULT_SECRET_NAME = new RegExp(
  * Names that look secret but hold names, references, paths or settings (token_file, secret_name, secretRef,
  * secret_namespace, ca_data, no_log, password_set, the pattern option itself...). Their values are shown — and,
  * more importantly, not registered as secrets, which would mask common words like `istio-system` everywhere.
+ *
+ * A name that only ends in `secret` stays secret even when a playbook means a Kubernetes Secret by it: the same
+ * shape holds real secret values (client_secret, webhook_secret, OAuth's oauth_token_secret), and the value cannot
+ * tell them apart (a Secret's name and a password are both short lowercase words). A variable holding a Secret's
+ * name says so in its name (`istio_reader_token_secret_name`), and then shows.
  */
 export const DEFAULT_NOT_SECRET_NAME =
   /(?:^|_)(?:file|path|dir|name|names|namespace|ref|ttl|type|mode|set|seconds|id|uid|count|enabled|length|format|version|url|uri|label|labels|pattern|env|expiry|expires|algorithm|size)$|^ca_data$|^no_log$|^meshplay_secret_key_pattern$/i;
