@@ -9,10 +9,11 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './helpers/cli.js';
-import { ANSIBLE_VERSION, SILENTLY_GREEN, ansibleVersion, compare, knownDifferences, loadCases, mapLimit, runAnsible, runMeshplay, verdict } from './helpers/parity.js';
+import { ANSIBLE_VERSION, SILENTLY_GREEN, ansibleVersion, compare, deliberateAnswers, deliberateVerdict, knownDifferences, loadCases, mapLimit, runAnsible, runMeshplay, verdict } from './helpers/parity.js';
 
 const cases = loadCases(process.env.PARITY_CASES ? new RegExp(process.env.PARITY_CASES) : undefined);
 const known = knownDifferences();
+const answers = deliberateAnswers();
 
 t.test('the corpus is large enough', async (t) => {
   t.ok(cases.length >= 150 || process.env.PARITY_CASES, `${cases.length} cases`);
@@ -26,6 +27,10 @@ t.test('the known differences are real cases and written in the README', async (
     t.ok(reason.trim().length > 0, `${name} says why`);
     t.ok(readme.includes(`\`${name}\``), `the README's "Differences from Ansible" names ${name}`);
   }
+  for (const name of Object.keys(answers)) t.ok(known[name]?.startsWith('kept on purpose'), `${name}: a deliberate answer belongs to a difference kept on purpose`);
+  for (const [name, reason] of Object.entries(known)) {
+    if (reason.startsWith('kept on purpose')) t.ok(answers[name], `${name}: kept on purpose, so test/parity/deliberate-answers.json says what meshplay writes`);
+  }
 });
 
 // A loaded CI machine runs these far slower than an idle one (about 1 min each there): tap's 600 s default is too tight.
@@ -33,11 +38,15 @@ const SLOW = { timeout: 1_800_000 };
 
 t.test('meshplay matches the Ansible recordings', SLOW, async (t) => {
   // Several at once: some cases mostly wait (wait_for, retries with delay).
-  const verdicts = await mapLimit(cases, Number(process.env.PARITY_JOBS ?? 4), async (c) => ({ c, diffs: verdict(c, await runMeshplay(c)) }));
-  for (const { c, diffs } of verdicts) {
+  const verdicts = await mapLimit(cases, Number(process.env.PARITY_JOBS ?? 4), async (c) => {
+    const r = await runMeshplay(c);
+    return { c, diffs: verdict(c, r), deliberate: answers[c.name] ? deliberateVerdict(c, r, answers[c.name]) : undefined };
+  });
+  for (const { c, diffs, deliberate } of verdicts) {
     const reason = known[c.name];
     if (reason === undefined) t.same(diffs, [], c.name);
     else if (diffs.some((d) => d.startsWith(SILENTLY_GREEN))) t.same(diffs, [], `${c.name}: a known difference may not be silently green`);
+    else if (diffs.length && deliberate) t.same(deliberate, [], `${c.name}: meshplay's deliberate answer (${reason})`);
     else if (diffs.length) t.same(diffs, [], `${c.name} (known difference: ${reason})`, { todo: reason });
     else t.fail(`${c.name} now matches Ansible: drop it from test/parity/known-differences.json and the README`);
   }

@@ -54,7 +54,8 @@ export interface CaseSpec {
 }
 
 /**
- * Differences meshplay still has (defects not fixed yet), in one explicit list, test/parity/known-differences.json
+ * Differences meshplay still has (defects not fixed yet, or kept on purpose: their reason starts "kept on purpose"
+ * and deliberate-answers.json pins meshplay's answer), in one explicit list, test/parity/known-differences.json
  * (case name -> reason), also written into the README's "Differences from Ansible". The test reports each by
  * name while it differs, fails when a case outside the list differs, and fails once a listed case matches (its
  * entry must then go). A silently green run (Ansible fails, meshplay exits 0) is never excused by the list.
@@ -62,6 +63,21 @@ export interface CaseSpec {
 export const knownDifferencesFile = join(parityDir, 'known-differences.json');
 export function knownDifferences(): Record<string, string> {
   return existsSync(knownDifferencesFile) ? (JSON.parse(readFileSync(knownDifferencesFile, 'utf8')) as Record<string, string>) : {};
+}
+
+/**
+ * What meshplay writes instead, for a difference kept on purpose (test/parity/deliberate-answers.json: case ->
+ * file -> text). Such a case is checked exactly: Ansible's exit code and recap, these files.
+ */
+export const deliberateAnswersFile = join(parityDir, 'deliberate-answers.json');
+export function deliberateAnswers(): Record<string, Record<string, string>> {
+  return existsSync(deliberateAnswersFile) ? (JSON.parse(readFileSync(deliberateAnswersFile, 'utf8')) as Record<string, Record<string, string>>) : {};
+}
+
+/** How meshplay's run departs from the declared deliberate answer (empty: it is exactly that answer). */
+export function deliberateVerdict(c: ParityCase, actual: RunResult, files: Record<string, string>): string[] {
+  if (!c.expected) return ['no recording: run `npm run parity:record`'];
+  return compare({ ...c.expected, files }, actual).map((d) => `deliberate answer: ${d}`);
 }
 
 export interface ParityCase {
