@@ -1,9 +1,10 @@
 // meshplay against Ansible and against the floor (bench/floor.ts) on the pod CIDR routes job, in the lab.
 //   npm run bench -- [--clusters 4 --nodes 12 | --scenarios 2x3,2x12,4x12,8x12,16x16] [--runs 5]
-//                    [--results DIR]   (default scenarios: 2x3,2x12,4x12)
+//                    [--results DIR]   (default scenarios: 2x3,2x12,4x12,8x12,16x16)
 //                    [--work DIR] [--no-profile] [--keep-lab]
 //                    [--ansible-max-nodes 96]   (larger scenarios run meshplay and the floor only)
 //                    [--baseline DIR]   (a built meshplay checkout timed beside this one: before and after)
+//                    [--baseline-min-nodes N]   (the baseline only in scenarios of at least N nodes)
 //   npm run bench -- --k8s [--runs 5] [--results DIR] [--work DIR] [--keep-lab]   (bench/k8s.ts)
 // For each scenario: lab up (no Kubernetes), then per run and per tool (the order rotates run by run):
 // reset the routes, time a first run, check, time a converged re-run, check. Times are whole processes.
@@ -36,12 +37,15 @@ interface Options {
   ansibleMaxNodes: number;
   /** A built checkout of meshplay (dist/bin/cli.js) timed as the `baseline` tool. */
   baseline?: string;
+  /** The baseline runs only in scenarios of at least this many nodes (it adds a quarter to the bench's time). */
+  baselineMinNodes: number;
   /** Results file base name: `routes` for the default scenario set. */
   name: string;
 }
 
-// 8x12 holds on a quiet 2-core machine but takes minutes of Ansible per run: ask for it with --scenarios.
-const DEFAULT_SCENARIOS = '2x3,2x12,4x12';
+// Up to 256 nodes (issue 22's sizes are 8x12 and 16x16); Ansible runs up to --ansible-max-nodes (96), where it
+// takes about a minute per first + converged pair. About half an hour on a quiet 2-core machine.
+const DEFAULT_SCENARIOS = '2x3,2x12,4x12,8x12,16x16';
 
 function parseOptions(argv: string[]): Options {
   const { values: v } = parseArgs({
@@ -58,6 +62,7 @@ function parseOptions(argv: string[]): Options {
       'keep-lab': { type: 'boolean' },
       'ansible-max-nodes': { type: 'string' },
       baseline: { type: 'string' },
+      'baseline-min-nodes': { type: 'string' },
     },
   });
   const clusters = v.clusters === undefined ? undefined : positiveInt('--clusters', v.clusters);
@@ -71,6 +76,7 @@ function parseOptions(argv: string[]): Options {
     keepLab: Boolean(v['keep-lab']),
     ansibleMaxNodes: v['ansible-max-nodes'] === undefined ? 96 : positiveInt('--ansible-max-nodes', v['ansible-max-nodes']),
     baseline: v.baseline === undefined ? undefined : resolve(v.baseline),
+    baselineMinNodes: v['baseline-min-nodes'] === undefined ? 0 : positiveInt('--baseline-min-nodes', v['baseline-min-nodes']),
   };
   if (o.baseline && !existsSync(join(o.baseline, 'dist/bin/cli.js')))
     throw new Error(`--baseline ${o.baseline}: no dist/bin/cli.js there (build that checkout first: npm ci && npm run build)`);
@@ -115,7 +121,7 @@ async function runTool(opts: Options, tool: Tool, work: Work, hosts: number, con
 }
 
 function toolsFor(opts: Options, hosts: number): Tool[] {
-  return TOOLS.filter((t) => (t !== 'ansible' || hosts <= opts.ansibleMaxNodes) && (t !== 'baseline' || opts.baseline));
+  return TOOLS.filter((t) => (t !== 'ansible' || hosts <= opts.ansibleMaxNodes) && (t !== 'baseline' || (opts.baseline && hosts >= opts.baselineMinNodes)));
 }
 
 async function scenario(
@@ -165,6 +171,8 @@ async function scenario(
 
 interface ProfileReport {
   scenario: string;
+  /** `meshplay`, or `baseline` for the --baseline checkout. */
+  tool: 'meshplay' | 'baseline';
   phases: Record<Phase, PhaseSplit>;
   transport: Record<Phase, Record<string, unknown> | undefined>;
   cpu: Record<Phase, Array<{ component: string; ms: number }>>;
@@ -172,16 +180,16 @@ interface ProfileReport {
 }
 
 /** One extra profiled first run and converged run of meshplay (--cpu-prof), and of the floor for its split. */
-async function profileRuns(work: Work, state: LabState, label: string): Promise<ProfileReport> {
-  const report = { scenario: label, phases: {}, transport: {}, cpu: {}, floor: {} } as ProfileReport;
+async function profileRuns(work: Work, state: LabState, label: string, tool: 'meshplay' | 'baseline', root: string): Promise<ProfileReport> {
+  const report = { scenario: label, tool, phases: {}, transport: {}, cpu: {}, floor: {} } as ProfileReport;
   await resetRoutes(state, work.stateDir);
   for (const phase of PHASES) {
     const dir = join(work.dir, `prof-${phase}`);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     // Timed runs stay unprofiled; this run's phases come from the ndjson, the CPU split from the profile.
-    const out = await runMeshplay(work, ['--forks', String(state.nodes.length)], ['--cpu-prof', '--cpu-prof-dir', dir]);
-    if (out.problems.length) throw new Error(`profiled meshplay ${phase} run failed: ${out.problems.join('; ')}`);
+    const out = await runMeshplay(work, ['--forks', String(state.nodes.length)], ['--cpu-prof', '--cpu-prof-dir', dir], root);
+    if (out.problems.length) throw new Error(`profiled ${tool} ${phase} run failed: ${out.problems.join('; ')}`);
     report.phases[phase] = phaseSplit(out.events ?? [], out.ms);
     report.transport[phase] = out.transport;
     report.cpu[phase] = cpuByComponent(await readCpuProfile(dir));
@@ -205,7 +213,8 @@ async function versionTimes(runs: number): Promise<Record<'meshplay' | 'ansible'
 }
 
 function profileMarkdown(p: ProfileReport): string {
-  const out = [`### Where meshplay's time goes at ${p.scenario}`, ''];
+  const who = p.tool === 'baseline' ? 'the baseline (--baseline checkout)' : 'meshplay';
+  const out = [`### Where ${who}'s time goes at ${p.scenario}`, ''];
   for (const phase of PHASES) {
     const s = p.phases[phase];
     const f = p.floor[phase]!;
@@ -218,7 +227,7 @@ function profileMarkdown(p: ProfileReport): string {
       '',
       `Floor, same state: wall ${f.wallMs} ms — modules loaded at ${f.loadedMs} ms, all connected at ${f.connectedMs} ms, all read at ${f.readMs} ms, done at ${f.ms} ms.`,
       '',
-      '| CPU self time (meshplay) | ms |',
+      `| CPU self time (${p.tool}) | ms |`,
       '|---|---|',
       ...p.cpu[phase].slice(0, 14).map((c) => `| ${c.component} | ${c.ms} |`),
       '',
@@ -229,7 +238,7 @@ function profileMarkdown(p: ProfileReport): string {
 
 async function writeResults(
   opts: Options, started: Date, results: ScenarioResult[], records: RunRecord[],
-  version: Record<'meshplay' | 'ansible', Summary> | undefined, profile: ProfileReport | undefined,
+  version: Record<'meshplay' | 'ansible', Summary> | undefined, profile: ProfileReport[],
 ): Promise<{ md: string; failures: RunRecord[] }> {
   const failures = records.filter((r) => r.problems.length);
 
@@ -279,7 +288,7 @@ async function writeResults(
     `Correctness: ${doc.correctness}.`,
     ...(failures.length ? ['', ...failures.map((f) => `- ${f.scenario} run ${f.run} ${f.tool} ${f.phase}: ${f.problems.join('; ')}`)] : []),
     '',
-    ...(profile ? [profileMarkdown(profile)] : []),
+    ...profile.map(profileMarkdown),
   ].join('\n');
   await writeFile(join(opts.resultsDir, `${opts.name}.json`), JSON.stringify(doc, null, 2) + '\n');
   await writeFile(join(opts.resultsDir, `${opts.name}.md`), md);
@@ -296,17 +305,24 @@ async function main(): Promise<number> {
   await mkdir(opts.resultsDir, { recursive: true });
   const records: RunRecord[] = [];
   const results: ScenarioResult[] = [];
-  let profile: ProfileReport | undefined;
+  const profile: ProfileReport[] = [];
   const started = new Date();
   try {
     for (const s of opts.scenarios) {
       const { result, state } = await scenario(opts, work, s.clusters, s.nodes, records);
       results.push(result);
       await writeResults(opts, started, results, records, undefined, profile); // kept if a later scenario breaks
-      const profileHere = opts.profile && (s.clusters === 4 && s.nodes === 12 || (opts.scenarios.length === 1));
+      // The sizes issue 22 sets targets for (96 and 256 nodes), else 4x12 or a lone scenario; the baseline too.
+      const hosts = s.clusters * s.nodes;
+      const profileHere = opts.profile && (hosts === 96 || hosts === 256 || (s.clusters === 4 && s.nodes === 12) || opts.scenarios.length === 1);
       if (profileHere) {
-        log(`${s.clusters}x${s.nodes}: profiling meshplay`);
-        profile = await profileRuns(work, state, `${s.clusters}x${s.nodes}`);
+        const label = `${s.clusters}x${s.nodes}`;
+        log(`${label}: profiling meshplay`);
+        profile.push(await profileRuns(work, state, label, 'meshplay', REPO_ROOT));
+        if (opts.baseline && hosts >= opts.baselineMinNodes) {
+          log(`${label}: profiling the baseline`);
+          profile.push(await profileRuns(work, state, label, 'baseline', opts.baseline));
+        }
         await writeResults(opts, started, results, records, undefined, profile);
       }
     }
