@@ -99,7 +99,7 @@ export async function resetRoutes(state: LabState, stateDir: string): Promise<vo
       return r.exitCode === 0 ? undefined : `${n}: ${r.stderr.trim()}`;
     })
   ).filter(Boolean);
-  if (failed.length) throw new Error(`resetting routes failed: ${failed.join('; ')}`);
+  if (failed.length) throw new Error(`resetting routes failed on ${failed.length} node(s): ${failed.slice(0, 3).join('; ')}${failed.length > 3 ? '; …' : ''}`);
 }
 
 /** What is wrong with the routes on the nodes: missing or unexpected protocol-201 routes. */
