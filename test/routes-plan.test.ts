@@ -192,3 +192,35 @@ t.test('cidr helpers', async (t) => {
   t.equal(parseCidr('1.2.3').text, '1.2.0.3/32', 'so is the inet_aton short form');
   for (const bad of ['256.1.1.1', '1.2.3.4/33', '1.2.3.4/', '10.1.2.3/026x']) t.throws(() => parseCidr(bad), `'${bad}' refused`);
 });
+
+t.test('naming the protocol: the rt_protos.d file is written only when it is not already the one line', async (t) => {
+  const { nameProtocolScript } = await import('../runner/modules/ip_routes.js');
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, writeFileSync, statSync, utimesSync, rmSync, existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'meshplay-rtprotos-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const conf = join(dir, 'rt_protos.d', 'meshplay.conf');
+  const entry = '201\tmeshplay';
+  // Both shells a node may have as /bin/sh or as root's login shell (sshd runs the login shell).
+  for (const shell of ['bash', 'dash']) {
+    rmSync(join(dir, 'rt_protos.d'), { recursive: true, force: true });
+    const run = () => execFileSync(shell, ['-c', nameProtocolScript(conf, entry) + 'echo next'], { encoding: 'utf8' });
+    t.equal(run(), 'next\n', `${shell}: silent, and what follows runs`);
+    t.equal(readFileSync(conf, 'utf8'), '201\tmeshplay\n', `${shell}: missing file and folder created`);
+    utimesSync(conf, new Date(0), new Date(0));
+    run();
+    t.equal(statSync(conf).mtimeMs, 0, `${shell}: a right file is not rewritten`);
+    for (const wrong of ['201\tother\n', '201\tmeshplay\nextra\n', '', '201\tmeshplay']) {
+      writeFileSync(conf, wrong);
+      run();
+      t.equal(readFileSync(conf, 'utf8'), '201\tmeshplay\n', `${shell}: ${JSON.stringify(wrong)} rewritten`);
+    }
+  }
+  // A folder that cannot be written: still silent, and the command after it still runs.
+  writeFileSync(join(dir, 'blocker'), '');
+  const blocked = join(dir, 'blocker', 'meshplay.conf');
+  t.equal(execFileSync('sh', ['-c', nameProtocolScript(blocked, entry) + 'echo next'], { encoding: 'utf8' }), 'next\n');
+  t.notOk(existsSync(blocked));
+});
