@@ -325,7 +325,7 @@ t.test('every problem of a file is reported at once, top to bottom', async (t) =
 t.test('unknown ssh key, wrong port type and a missing address, all at once', async (t) => {
   const got = problemsOf([`${FIX}/bad/unknown-ssh-key.yml`]).map((p) => formatProblem({ ...p, file: undefined }).replace(/^/, `${p.line}:${p.column}: `));
   t.same(got, [
-    `2:3: unknown key 'usr' in ssh (expected one of: user, port, private_key_file, private_key_passphrase_env, password, known_hosts_file, connect_timeout, become_password, proxy_jump)`,
+    `2:3: unknown key 'usr' in ssh (expected one of: user, port, private_key_file, private_key_passphrase_env, password, known_hosts_file, connect_timeout, handshake_timeout, become_password, proxy_jump)`,
     `3:9: wrong type for ssh.port: expected integer, got string`,
     `8:9: missing required key 'address' in node`,
   ]);

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { connect, sshConnectionCount, shellQuote } from '../runner/connection/ssh.js';
+import { connect, sshConnectionCount, sshHandshakeStats, shellQuote } from '../runner/connection/ssh.js';
 import { isCommandConnection, UnreachableError } from '../runner/connection/types.js';
 import type { ConnectOptions } from '../runner/connection/options.js';
 import type { Inventory, SshSettings } from '../runner/inventory/types.js';
@@ -309,8 +309,123 @@ t.test('silent server: connect timeout', async (t) => {
     silent.close();
   });
   const started = Date.now();
-  await unreachable(t, connect(opts('n1', port, { ...base(), connect_timeout: 1 })), /timed out after 1s/);
+  await unreachable(
+    t,
+    connect(opts('n1', port, { ...base(), connect_timeout: 1, handshake_timeout: 30 })),
+    /timed out after 1s waiting for the SSH greeting of root@127\.0\.0\.1:\d+, which accepted the connection \(ssh\.connect_timeout\)/,
+  );
   t.ok(Date.now() - started < 4000);
+});
+
+t.test('server that greets and then stalls: the handshake timeout, named as such, on its own clock', async (t) => {
+  // Speaks the SSH version line, then never answers the key exchange.
+  const sockets: Socket[] = [];
+  const stall = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    s.resume();
+    s.write('SSH-2.0-OpenSSH_9.2 stalls\r\n');
+  });
+  await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
+  const port = (stall.address() as { port: number }).port;
+  t.teardown(() => {
+    sockets.forEach((s) => s.destroy());
+    stall.close();
+  });
+  const started = Date.now();
+  const msg = await unreachable(
+    t,
+    connect(opts('n1', port, { ...base(), connect_timeout: 30, handshake_timeout: 1 })),
+    /timed out after 1s in the SSH handshake with root@127\.0\.0\.1:\d+ \(key exchange and authentication; ssh\.handshake_timeout\)/,
+  );
+  t.notMatch(msg, /connect_timeout/);
+  const ms = Date.now() - started;
+  t.ok(ms >= 900 && ms < 4000, `failed after ${ms} ms: the handshake clock (1 s), not connect_timeout (30 s)`);
+  t.equal(sshHandshakeStats().active, 0, 'the handshake slot was given back');
+});
+
+/** A server that sends the SSH version line, then never answers the key exchange. */
+async function greetAndStall(t: Test): Promise<number> {
+  const sockets: Socket[] = [];
+  const stall = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    s.resume();
+    s.write('SSH-2.0-OpenSSH_9.2 stalls\r\n');
+  });
+  await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    sockets.forEach((s) => s.destroy());
+    stall.close();
+  });
+  return (stall.address() as { port: number }).port;
+}
+
+t.test('more connections than handshake slots: every one connects, its handshake clock starts with its turn', async (t) => {
+  const before = process.env.MESHPLAY_SSH_MAX_HANDSHAKES;
+  process.env.MESHPLAY_SSH_MAX_HANDSHAKES = '2';
+  t.teardown(() => {
+    if (before === undefined) delete process.env.MESHPLAY_SSH_MAX_HANDSHAKES;
+    else process.env.MESHPLAY_SSH_MAX_HANDSHAKES = before;
+  });
+  sshHandshakeStats(true);
+  // Two stalled handshakes hold both slots for 3 s; the 7 real connections queued behind them have a 2 s handshake
+  // timeout, so they connect only if their clock starts when their turn comes, not when they were queued.
+  const stallPort = await greetAndStall(t);
+  const holders = [0, 1].map((i) => connect(opts(`h${i}`, stallPort, { ...base(), handshake_timeout: 3 })));
+  holders.forEach((h) => h.catch(() => undefined));
+  await new Promise((r) => setTimeout(r, 200));
+  const n = 7;
+  const started = Date.now();
+  const conns = await Promise.all(Array.from({ length: n }, (_, i) => connect(opts(`n${i}`, server.port, { ...base(), handshake_timeout: 2 }))));
+  const ms = Date.now() - started;
+  t.teardown(() => Promise.all(conns.map((c) => c.close())));
+  t.ok(ms >= 2500, `the queued connections waited ${ms} ms in all, longer than their 2 s handshake timeout`);
+  const outs = await Promise.all(conns.map((c) => (isCommandConnection(c) ? c.exec('echo ok') : undefined)));
+  t.same(outs.map((r) => r?.stdout), Array(n).fill('ok\n'), 'all connected and run commands');
+  for (const h of holders) await unreachable(t, h, /timed out after 3s in the SSH handshake .*ssh\.handshake_timeout/);
+  const stats = sshHandshakeStats();
+  t.equal(stats.peak, 2, 'at most 2 handshakes at once (MESHPLAY_SSH_MAX_HANDSHAKES)');
+  t.equal(stats.active + stats.queued, 0, 'every slot given back');
+  t.comment(`${n} connections behind 2 stalled handshakes, 2 slots: all connected after ${ms} ms`);
+});
+
+t.test('abort while waiting for a handshake slot', async (t) => {
+  const before = process.env.MESHPLAY_SSH_MAX_HANDSHAKES;
+  process.env.MESHPLAY_SSH_MAX_HANDSHAKES = '1';
+  t.teardown(() => {
+    if (before === undefined) delete process.env.MESHPLAY_SSH_MAX_HANDSHAKES;
+    else process.env.MESHPLAY_SSH_MAX_HANDSHAKES = before;
+  });
+  // A greeting-then-stall server holds the only slot; the second connection waits for it and is aborted.
+  const sockets: Socket[] = [];
+  const stall = createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    s.resume();
+    s.write('SSH-2.0-OpenSSH_9.2 stalls\r\n');
+  });
+  await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
+  const port = (stall.address() as { port: number }).port;
+  t.teardown(() => {
+    sockets.forEach((s) => s.destroy());
+    stall.close();
+  });
+  const holder = connect(opts('n1', port, { ...base(), handshake_timeout: 2 }));
+  holder.catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 300));
+  const ac = new AbortController();
+  const o = opts('n2', server.port, base());
+  const waiting = connect({ ...o, signal: ac.signal });
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(sshHandshakeStats().queued, 1, 'the second connection waits for the slot');
+  const started = Date.now();
+  ac.abort();
+  await unreachable(t, waiting, /aborted/);
+  t.ok(Date.now() - started < 500, 'abort is prompt');
+  t.equal(sshHandshakeStats().queued, 0, 'left the queue');
+  await unreachable(t, holder, /ssh\.handshake_timeout/);
+  t.equal(sshHandshakeStats().active, 0);
 });
 
 t.test('jump host: bastion and node each checked against known_hosts', async (t) => {

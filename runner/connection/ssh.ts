@@ -4,8 +4,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import type { Readable } from 'node:stream';
+import net from 'node:net';
+import { availableParallelism, homedir } from 'node:os';
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, Client as ClientType, ClientChannel, ConnectConfig } from 'ssh2';
 import type { Host, SshSettings } from '../inventory/types.js';
@@ -25,6 +26,76 @@ import {
 /** OpenSSH's default MaxSessions is 10; stay under it so channel opens never get refused. */
 const MAX_CHANNELS = 8;
 const DEFAULT_CONNECT_TIMEOUT_S = 10;
+const DEFAULT_HANDSHAKE_TIMEOUT_S = 30;
+/** The longest banner (pre-version lines included) read while waiting for the server's "SSH-" line. */
+const MAX_GREETING_BYTES = 64 * 1024;
+
+// Opening a connection has two phases with two clocks:
+// 1. reaching the server: the TCP connect (or the jump host's forwarded channel) and the server's SSH greeting
+//    (its "SSH-2.0-..." line), bounded by ssh.connect_timeout, as OpenSSH's ConnectTimeout bounds its connect
+//    and identification exchange. This is waiting, not work, so every connection the pool opens (--max-connecting)
+//    does it at once, and 1,000 hosts that never answer cost about one connect_timeout per 256.
+// 2. the handshake proper (key exchange, host key check, authentication): CPU work on both ends, so at most
+//    sshHandshakeLimit() run at once in this process, each bounded by ssh.handshake_timeout from the moment it
+//    starts, not from when it was queued. Before, one clock (ssh2's readyTimeout = connect_timeout) covered both,
+//    and 256 handshakes started together on a loaded 2-core machine queued behind each other's CPU work until
+//    the late ones passed 10 s although every node was reachable.
+
+/**
+ * Handshakes run at once in this process: 4 per CPU, at least 32. A loopback handshake costs tens of ms of CPU
+ * (sshd's fork/re-exec, kex, auth), so 32 at once on 2 cores finish in well under a second each, far from any
+ * timeout; with remote nodes a handshake is mostly round trips, and 32 in flight keep 256 nodes at ~8 rounds of
+ * handshakes rather than 32 (a pool of 8). MESHPLAY_SSH_MAX_HANDSHAKES overrides it (tests, tuning).
+ */
+export function sshHandshakeLimit(): number {
+  const env = Number(process.env.MESHPLAY_SSH_MAX_HANDSHAKES);
+  if (process.env.MESHPLAY_SSH_MAX_HANDSHAKES && Number.isInteger(env) && env >= 1) return env;
+  return Math.max(32, 4 * availableParallelism());
+}
+
+let handshaking = 0;
+let handshakePeak = 0;
+const handshakeQueue: Array<() => void> = [];
+
+/** Handshakes running now, the most seen at once (since the last reset) and those waiting for a slot. */
+export function sshHandshakeStats(reset = false): { active: number; peak: number; queued: number } {
+  const stats = { active: handshaking, peak: handshakePeak, queued: handshakeQueue.length };
+  if (reset) handshakePeak = handshaking;
+  return stats;
+}
+
+/** Waits for a handshake slot; resolves to its release (idempotent). Rejects if the run is aborted meanwhile. */
+function handshakeSlot(signal: AbortSignal): Promise<() => void> {
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    // A slot is handed straight to the next waiter, so the count never exceeds the limit.
+    const next = handshakeQueue.shift();
+    if (next) next();
+    else handshaking--;
+  };
+  if (handshaking < sshHandshakeLimit()) {
+    handshaking++;
+    handshakePeak = Math.max(handshakePeak, handshaking);
+    return Promise.resolve(release);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      const i = handshakeQueue.indexOf(wake);
+      if (i >= 0) handshakeQueue.splice(i, 1);
+      reject(new Error('aborted'));
+    };
+    const wake = () => {
+      signal.removeEventListener('abort', onAbort);
+      handshakePeak = Math.max(handshakePeak, handshaking);
+      resolve(release);
+    };
+    if (signal.aborted) return reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    handshakeQueue.push(wake);
+  });
+}
 
 // Fast, modern algorithms first; the rest of ssh2's defaults stay as fallbacks for older servers.
 // Measured against the local OpenSSH 9.2 (12 connects each, median): curve25519 or ecdh-p256 or
@@ -186,8 +257,82 @@ export function algorithmsFor(knownTypes: string[]): ConnectConfig['algorithms']
   } as ConnectConfig['algorithms'];
 }
 
-/** Opens one authenticated client to `e`, over `sock` when going through a bastion. */
-async function openClient(e: Endpoint, options: ConnectOptions, sock?: Readable): Promise<Client> {
+/**
+ * Phase 1: reaches the SSH server of `e`, over `via` (a jump host's forwarded channel) or a TCP connection of its
+ * own, and waits for the server's greeting line, all within ssh.connect_timeout. Resolves to the stream, paused,
+ * with what was read put back for ssh2 to parse.
+ */
+function reachServer(e: Endpoint, timeoutS: number, signal: AbortSignal, via?: Duplex): Promise<Duplex> {
+  let sock: Duplex;
+  let tcp: net.Socket | undefined;
+  if (via) sock = via;
+  else {
+    sock = tcp = net.connect({ host: e.address, port: e.port });
+    connectionsOpened++;
+  }
+  return new Promise<Duplex>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let settled = false;
+    const connected = () => !tcp || !tcp.connecting;
+    const cleanup = () => {
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      sock.off('data', onData);
+      sock.off('error', onError);
+      sock.off('close', onClose);
+      sock.off('end', onClose);
+    };
+    const fail = (msg: string, cause?: Error) => {
+      if (settled) return;
+      cleanup();
+      sock.on('error', () => undefined); // a late error of the destroyed socket must not go unhandled
+      sock.destroy();
+      reject(new UnreachableError(e.label, msg, cause ? { cause } : undefined));
+    };
+    const onData = (d: Buffer) => {
+      chunks.push(d);
+      bytes += d.length;
+      const text = Buffer.concat(chunks).toString('latin1');
+      // RFC 4253 4.2: the server may send other lines before its version line.
+      if (/(^|\n)SSH-[^\n]*\n/.test(text)) {
+        cleanup();
+        sock.pause();
+        sock.unshift(Buffer.concat(chunks));
+        // Until ssh2 takes the stream over (after a wait for a handshake slot), an error must not go unhandled;
+        // openClient sees the stream destroyed.
+        sock.on('error', () => undefined);
+        resolve(sock);
+      } else if (bytes > MAX_GREETING_BYTES)
+        fail(`${describe(e)} does not speak SSH: no "SSH-" version line in its first ${bytes} bytes`);
+    };
+    const onError = (err: Error & { code?: string }) => {
+      if (err.code === 'ECONNREFUSED') fail(`connection refused by ${e.address}:${e.port} (is sshd running there?)`, err);
+      else fail(`cannot connect to ${describe(e)}: ${err.message}`, err);
+    };
+    const onClose = () =>
+      fail(`cannot connect to ${describe(e)}: the connection was closed before the server's SSH greeting${connected() ? ' (is sshd refusing connections, e.g. MaxStartups?)' : ''}`);
+    const onAbort = () => fail(`cannot connect to ${describe(e)}: aborted`);
+    const timer = setTimeout(() => {
+      if (connected())
+        fail(`timed out after ${timeoutS}s waiting for the SSH greeting of ${describe(e)}, which accepted the connection (ssh.connect_timeout)`);
+      else fail(`timed out after ${timeoutS}s connecting to ${describe(e)} (ssh.connect_timeout)`);
+    }, timeoutS * 1000);
+    sock.on('data', onData);
+    sock.on('error', onError);
+    sock.on('close', onClose);
+    sock.on('end', onClose);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Opens one authenticated client to `e`: reaches the server (phase 1, over `via` when going through a jump host),
+ * then does the handshake in a slot of the handshake pool (phase 2).
+ */
+async function openClient(e: Endpoint, options: ConnectOptions, via?: Duplex): Promise<Client> {
   const knownHostsFile = expandHome(e.ssh.known_hosts_file ?? '~/.ssh/known_hosts');
   const entries = await readKnownHosts(knownHostsFile);
   const { methods, names } = await authMethods(e, options);
@@ -197,6 +342,7 @@ async function openClient(e: Endpoint, options: ConnectOptions, sock?: Readable)
       `no SSH credentials for ${describe(e)}: set ssh.private_key_file or ssh.password, or run an ssh-agent (SSH_AUTH_SOCK)`,
     );
   const timeoutS = e.ssh.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_S;
+  const handshakeS = e.ssh.handshake_timeout ?? DEFAULT_HANDSHAKE_TIMEOUT_S;
   let hostKeyProblem: string | undefined;
   const tried: string[] = [];
 
@@ -248,13 +394,30 @@ async function openClient(e: Endpoint, options: ConnectOptions, sock?: Readable)
     next(m.method);
   };
 
+  const started = performance.now();
+  const sock = await reachServer(e, timeoutS, options.signal, via);
+  const reached = performance.now();
+  let release: () => void;
+  try {
+    release = await handshakeSlot(options.signal);
+  } catch (err) {
+    sock.destroy();
+    throw new UnreachableError(e.label, `cannot connect to ${describe(e)}: ${(err as Error).message}`, { cause: err });
+  }
+  // Anything the socket met while this host waited for its slot: ssh2 would not see it happen again.
+  if (sock.destroyed || !sock.readable) {
+    release();
+    throw new UnreachableError(e.label, `cannot connect to ${describe(e)}: the connection was closed while waiting to start the SSH handshake`);
+  }
+  const handshakeStarted = performance.now();
+
   const client = new Client();
   const config: ConnectConfig = {
     host: e.address,
     port: e.port,
     username: e.user,
-    sock,
-    readyTimeout: timeoutS * 1000,
+    sock: sock as ConnectConfig['sock'],
+    readyTimeout: handshakeS * 1000,
     keepaliveInterval: 5000,
     keepaliveCountMax: 3,
     hostVerifier: hostVerifier as ConnectConfig['hostVerifier'],
@@ -267,29 +430,37 @@ async function openClient(e: Endpoint, options: ConnectOptions, sock?: Readable)
     const fail = (err: Error & { level?: string; code?: string }) => {
       if (settled) return;
       settled = true;
+      release();
       options.signal.removeEventListener('abort', onAbort);
       client.end();
+      sock.destroy();
       let msg: string;
       if (hostKeyProblem) msg = hostKeyProblem;
       else if (err.level === 'client-authentication')
         msg = `authentication failed for ${describe(e)} (tried: ${tried.length ? tried.join(', ') : 'nothing the server accepts'})`;
       else if (err.level === 'client-timeout' || /timed out/i.test(err.message))
-        msg = `timed out after ${timeoutS}s connecting to ${describe(e)} (ssh.connect_timeout)`;
-      else if (err.code === 'ECONNREFUSED') msg = `connection refused by ${e.address}:${e.port} (is sshd running there?)`;
+        msg = `timed out after ${handshakeS}s in the SSH handshake with ${describe(e)} (key exchange and authentication; ssh.handshake_timeout)`;
       else msg = `cannot connect to ${describe(e)}: ${err.message}`;
       reject(new UnreachableError(e.label, msg, { cause: err }));
     };
     const onAbort = () => fail(new Error('aborted'));
+    if (options.signal.aborted) return onAbort();
     options.signal.addEventListener('abort', onAbort, { once: true });
     client.once('ready', () => {
       if (settled) return;
       settled = true;
+      release();
       options.signal.removeEventListener('abort', onAbort);
+      const ms = (a: number, b: number) => Math.round(b - a);
+      const done = performance.now();
+      options.log(
+        3,
+        `ssh ${describe(e)}: reached in ${ms(started, reached)} ms (connect_timeout), waited ${ms(reached, handshakeStarted)} ms for a handshake slot, handshake ${ms(handshakeStarted, done)} ms (handshake_timeout)`,
+      );
       resolve(client);
     });
     client.on('error', fail);
     client.once('close', () => fail(new Error('connection closed during set-up')));
-    if (!sock) connectionsOpened++;
     client.connect(config);
   });
 }

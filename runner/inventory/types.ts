@@ -10,7 +10,10 @@ export interface SshSettings {
   private_key_passphrase_env?: string;
   password?: string;
   known_hosts_file?: string;
+  /** Seconds to reach the server: TCP connect (or the jump host's channel) and its SSH greeting (default 10). */
   connect_timeout?: number;
+  /** Seconds for the SSH handshake (key exchange, host key check, authentication) from when it starts (default 30). */
+  handshake_timeout?: number;
   proxy_jump?: { host: string; port?: number; user?: string; private_key_file?: string };
   become_password?: string;
 }
