@@ -1,5 +1,6 @@
-// 1,000 nodes in 10 clusters whose sshd accepts TCP and then never speaks (the handshake stalls until
-// ssh.connect_timeout): connections open with their own concurrency (--max-connecting), apart from --forks, so
+// 1,000 nodes in 10 clusters whose sshd accepts TCP and then never speaks (no SSH greeting: each connection waits
+// until ssh.connect_timeout, which covers reaching the server; the handshake pool and ssh.handshake_timeout only
+// start once a server has greeted): connections open with their own concurrency (--max-connecting), apart from --forks, so
 // they wait out their timeouts together instead of in waves of --forks; every node fails on its own
 // (unreachable), the run exits 4. What is asserted is how many connections were waiting at once, read by the
 // listener itself, not a duration. Each scenario records a row of the faults table (test/helpers/fault-table.ts):
