@@ -262,12 +262,14 @@ export function algorithmsFor(knownTypes: string[]): ConnectConfig['algorithms']
  * own, and waits for the server's greeting line, all within ssh.connect_timeout. Resolves to the stream, paused,
  * with what was read put back for ssh2 to parse.
  */
-function reachServer(e: Endpoint, timeoutS: number, signal: AbortSignal, via?: Duplex): Promise<Duplex> {
+function reachServer(e: Endpoint, timeoutS: number, signal: AbortSignal, via?: Duplex, timing: { tcpMs?: number } = {}): Promise<Duplex> {
   let sock: Duplex;
   let tcp: net.Socket | undefined;
   if (via) sock = via;
   else {
+    const started = performance.now();
     sock = tcp = net.connect({ host: e.address, port: e.port });
+    tcp.once('connect', () => (timing.tcpMs = Math.round(performance.now() - started)));
     connectionsOpened++;
   }
   return new Promise<Duplex>((resolve, reject) => {
@@ -314,11 +316,16 @@ function reachServer(e: Endpoint, timeoutS: number, signal: AbortSignal, via?: D
     const onClose = () =>
       fail(`cannot connect to ${describe(e)}: the connection was closed before the server's SSH greeting${connected() ? ' (is sshd refusing connections, e.g. MaxStartups?)' : ''}`);
     const onAbort = () => fail(`cannot connect to ${describe(e)}: aborted`);
-    const timer = setTimeout(() => {
+    // libuv runs due timers before it polls for I/O: after the event loop was busy for longer than the timeout
+    // (preparing hundreds of hosts on a loaded machine), the timer would fire before a connect or greeting that
+    // had already arrived. Decide one turn later (setImmediate runs after the poll), once that I/O is handled.
+    const timer = setTimeout(() => setImmediate(onTimeout), timeoutS * 1000);
+    const onTimeout = () => {
+      if (settled) return;
       if (connected())
         fail(`timed out after ${timeoutS}s waiting for the SSH greeting of ${describe(e)}, which accepted the connection (ssh.connect_timeout)`);
       else fail(`timed out after ${timeoutS}s connecting to ${describe(e)} (ssh.connect_timeout)`);
-    }, timeoutS * 1000);
+    };
     sock.on('data', onData);
     sock.on('error', onError);
     sock.on('close', onClose);
@@ -395,7 +402,8 @@ async function openClient(e: Endpoint, options: ConnectOptions, via?: Duplex): P
   };
 
   const started = performance.now();
-  const sock = await reachServer(e, timeoutS, options.signal, via);
+  const timing: { tcpMs?: number } = {};
+  const sock = await reachServer(e, timeoutS, options.signal, via, timing);
   const reached = performance.now();
   let release: () => void;
   try {
@@ -455,7 +463,7 @@ async function openClient(e: Endpoint, options: ConnectOptions, via?: Duplex): P
       const done = performance.now();
       options.log(
         3,
-        `ssh ${describe(e)}: reached in ${ms(started, reached)} ms (connect_timeout), waited ${ms(reached, handshakeStarted)} ms for a handshake slot, handshake ${ms(handshakeStarted, done)} ms (handshake_timeout)`,
+        `ssh ${describe(e)}: reached in ${ms(started, reached)} ms (connect_timeout${timing.tcpMs === undefined ? '' : `; TCP ${timing.tcpMs} ms, then the greeting`}), waited ${ms(reached, handshakeStarted)} ms for a handshake slot, handshake ${ms(handshakeStarted, done)} ms (handshake_timeout)`,
       );
       resolve(client);
     });
