@@ -147,9 +147,12 @@ async function scenario(
       for (const phase of PHASES) {
         const out = await runTool(opts, tool, work, hosts, controlDir);
         const problems = [...out.problems, ...checkChanged(phase, out.changed, hosts), ...(await routeProblems(state, work.stateDir))];
-        times[tool][phase].push(out.ms);
-        if (tool === 'meshplay' && out.peakMb !== undefined) peakMb[phase].push(out.peakMb);
-        if (out.cpuMs !== undefined) cpuMs[tool][phase].push(out.cpuMs);
+        // Medians are of runs that passed their checks: a failed run's time measures the failure (it is listed).
+        if (!problems.length) {
+          times[tool][phase].push(out.ms);
+          if (tool === 'meshplay' && out.peakMb !== undefined) peakMb[phase].push(out.peakMb);
+          if (out.cpuMs !== undefined) cpuMs[tool][phase].push(out.cpuMs);
+        }
         records.push({ scenario: label, run: run + 1, tool, phase, ms: Math.round(out.ms), peakMb: out.peakMb, cpuMs: out.cpuMs, changed: out.changed, problems });
         outcomes[phase] = out;
         const mem = (out.cpuMs === undefined ? '' : `, CPU ${(out.cpuMs / 1000).toFixed(2)} s`) + (out.peakMb === undefined ? '' : `, peak ${out.peakMb} MB`);
@@ -160,11 +163,11 @@ async function scenario(
     }
   }
   const summary = Object.fromEntries(
-    tools.map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(times[t][p])]))]),
+    tools.filter((t) => PHASES.every((p) => times[t][p].length)).map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(times[t][p])]))]),
   ) as Record<Tool, Record<Phase, Summary>>;
   const peakSummary = { first: summarize(peakMb.first), converged: summarize(peakMb.converged) };
   const cpuSummary = Object.fromEntries(
-    tools.filter((t) => cpuMs[t].first.length).map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(cpuMs[t][p])]))]),
+    tools.filter((t) => PHASES.every((p) => cpuMs[t][p].length)).map((t) => [t, Object.fromEntries(PHASES.map((p) => [p, summarize(cpuMs[t][p])]))]),
   ) as Partial<Record<Tool, Record<Phase, Summary>>>;
   return { result: { clusters, nodes, hosts, routes: routeCount(state), tools, times, summary, peakMb, peakSummary, cpuSummary }, state, lastMeshplay };
 }
