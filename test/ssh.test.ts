@@ -318,20 +318,7 @@ t.test('silent server: connect timeout', async (t) => {
 });
 
 t.test('server that greets and then stalls: the handshake timeout, named as such, on its own clock', async (t) => {
-  // Speaks the SSH version line, then never answers the key exchange.
-  const sockets: Socket[] = [];
-  const stall = createServer((s) => {
-    sockets.push(s);
-    s.on('error', () => undefined);
-    s.resume();
-    s.write('SSH-2.0-OpenSSH_9.2 stalls\r\n');
-  });
-  await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
-  const port = (stall.address() as { port: number }).port;
-  t.teardown(() => {
-    sockets.forEach((s) => s.destroy());
-    stall.close();
-  });
+  const port = await greetAndStall(t);
   const started = Date.now();
   const msg = await unreachable(
     t,
@@ -398,19 +385,7 @@ t.test('abort while waiting for a handshake slot', async (t) => {
     else process.env.MESHPLAY_SSH_MAX_HANDSHAKES = before;
   });
   // A greeting-then-stall server holds the only slot; the second connection waits for it and is aborted.
-  const sockets: Socket[] = [];
-  const stall = createServer((s) => {
-    sockets.push(s);
-    s.on('error', () => undefined);
-    s.resume();
-    s.write('SSH-2.0-OpenSSH_9.2 stalls\r\n');
-  });
-  await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
-  const port = (stall.address() as { port: number }).port;
-  t.teardown(() => {
-    sockets.forEach((s) => s.destroy());
-    stall.close();
-  });
+  const port = await greetAndStall(t);
   const holder = connect(opts('n1', port, { ...base(), handshake_timeout: 2 }));
   holder.catch(() => undefined);
   await new Promise((r) => setTimeout(r, 300));
