@@ -14,7 +14,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { Composer, LineCounter, Parser, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type ParseOptions, type DocumentOptions, type SchemaOptions, type ScalarTag, type Tags } from 'yaml';
+import { Composer, LineCounter, Parser, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type YAMLMap, type ParseOptions, type DocumentOptions, type SchemaOptions, type ScalarTag, type Tags } from 'yaml';
 import { Problem } from '../errors.js';
 import { fullSpeedAhead } from '../startup.js';
 import { openVaultFile, openVaultTags, vaultTag } from '../vault/yaml.js';
@@ -44,15 +44,29 @@ export const YAML_LIMITS = {
 const BIG_INPUT = 256 * 1024;
 
 /**
- * YAML 1.1 as PyYAML (Ansible's parser) reads it: the yaml package's 1.1 schema also takes y/Y/n/N for booleans,
- * PyYAML keeps them strings (`y: 1` is the key 'y').
+ * YAML 1.1 as PyYAML (Ansible's parser) reads it, where the yaml package's 1.1 schema reads more:
+ * - booleans: the package also takes y/Y/n/N, PyYAML keeps them strings (`y: 1` is the key 'y');
+ * - floats: PyYAML's have a dot, an exponent only with a sign (`1.0e+3`, `.5e-2`) and a sign only before a
+ *   digit (`-1.5`), so `1e3`, `1.0e3`, `1E+3`, `-.5` and `.` are strings;
+ * - decimal ints: no leading zero (`09` is a string; `017` stays octal 15).
  */
 export function pyYamlTags(tags: Tags): Tags {
-  return tags.map((t) => {
-    if (typeof t !== 'object' || t.tag !== 'tag:yaml.org,2002:bool' || !('test' in t) || !(t.test instanceof RegExp)) return t;
-    return { ...t, test: new RegExp(t.test.source.replace(/(?:Y\|y|N\|n)\|/, '')) } as ScalarTag;
-  });
+  const out: Tags = [];
+  for (const t of tags) {
+    const scalar = typeof t === 'object' && 'test' in t && t.test instanceof RegExp ? (t as ScalarTag) : undefined;
+    if (!scalar) out.push(t);
+    else if (scalar.tag === 'tag:yaml.org,2002:bool') out.push({ ...scalar, test: new RegExp(scalar.test!.source.replace(/(?:Y\|y|N\|n)\|/, '')) } as ScalarTag);
+    else if (scalar.tag === 'tag:yaml.org,2002:float' && scalar.format === 'EXP') continue; // PYYAML_FLOAT reads exponents
+    else if (scalar.tag === 'tag:yaml.org,2002:float' && !scalar.format && !/inf/.test(scalar.test!.source)) {
+      out.push({ ...scalar, test: PYYAML_FLOAT, resolve: (s: string) => parseFloat(s.replace(/_/g, '')) } as ScalarTag);
+    } else if (scalar.tag === 'tag:yaml.org,2002:int' && !scalar.format) out.push({ ...scalar, test: /^[-+]?(?:0|[1-9][0-9_]*)$/ } as ScalarTag);
+    else out.push(t);
+  }
+  return out;
 }
+
+/** PyYAML's float resolver, less its inf/nan and sexagesimal forms (the package's tags for those agree with it). */
+const PYYAML_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?)$/;
 
 /** The options every file meshplay reads as YAML is parsed with (PyYAML's 1.1, plus !vault). */
 export const ANSIBLE_YAML: ParseOptions & DocumentOptions & SchemaOptions = { version: '1.1', customTags: (tags) => [...pyYamlTags(tags), vaultTag] };
@@ -93,6 +107,7 @@ export class SourceFile {
     // rest of the file is still checked and every problem is reported at once; the problem stops the run.
     const parsed = this.problems.length === 0;
     if (parsed) this.problems.push(...openVaultTags(this.doc, (offset) => this.at(offset)));
+    if (parsed) this.problems.push(...flattenMerges(this.doc, (offset) => this.at(offset)));
     this.value = parsed ? this.toValue() : undefined;
     if (this.vaultEncrypted) addVaultVars(this.value);
   }
@@ -298,6 +313,67 @@ function deeperThan(token: unknown, max: number): number | undefined {
     } else if (tok.type === 'document' && tok.value) stack.push([tok.value, depth]);
   }
   return undefined;
+}
+
+/**
+ * Merge keys (`<<: *base`, `<<: [*a, *b]`) as PyYAML's SafeConstructor.flatten_mapping applies them: the merged
+ * pairs go before the mapping's own, those of the first mapping of a list last, and a later pair overrides an
+ * earlier one's value at the earlier one's place (a JavaScript object's assignment, as a Python dict's). So
+ * `{<<: [*a, *b], k: v}` has b's keys, then a's new ones, then its own, and its own values and a's win. The yaml
+ * package merges differently (at the `<<`, keeping the keys it has). Mappings are rewritten in place, once,
+ * before the document is turned into values; a merge of something that is not a mapping is a problem.
+ */
+function flattenMerges(doc: Document, at: (offset: number) => SourcePosition): Problem[] {
+  const problems: Problem[] = [];
+  const done = new Set<Node>();
+  const mapOf = (node: unknown): YAMLMap | undefined => {
+    const n = isAlias(node) ? node.resolve(doc) : node;
+    return isMap(n) ? n : undefined;
+  };
+  const flatten = (map: YAMLMap): void => {
+    if (done.has(map)) return;
+    done.add(map);
+    const merged: unknown[] = [];
+    const own: unknown[] = [];
+    for (const pair of map.items) {
+      if (!isMergeKey(pair.key)) {
+        own.push(pair);
+        continue;
+      }
+      const value = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+      const sources = isSeq(value) ? value.items.map(mapOf) : [mapOf(value)];
+      if (sources.some((m) => !m)) {
+        problems.push({ ...at((pair.value as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0), message: 'a merge key (<<) takes a mapping or a list of mappings', expected: 'an alias of a mapping (*name) or a list of them' });
+        continue;
+      }
+      for (const m of sources.reverse() as YAMLMap[]) {
+        flatten(m);
+        merged.push(...m.items);
+      }
+    }
+    if (merged.length || own.length !== map.items.length) map.items = [...merged, ...own] as typeof map.items;
+  };
+  const seen = new Set<unknown>();
+  const visit = (node: unknown): void => {
+    if (!node || isAlias(node) || isScalar(node) || seen.has(node)) return;
+    seen.add(node);
+    if (isMap(node)) {
+      flatten(node);
+      for (const pair of node.items) {
+        visit(pair.key);
+        visit(pair.value);
+      }
+    } else if (isSeq(node)) for (const item of node.items) visit(item);
+  };
+  visit(doc.contents);
+  return problems;
+}
+
+/** A plain `<<` key (the yaml package's 1.1 schema reads it as its merge tag). */
+function isMergeKey(key: unknown): boolean {
+  if (!isScalar(key)) return false;
+  const v = key.value;
+  return (typeof v === 'symbol' && v.description === '<<') || (v === '<<' && (!key.type || key.type === 'PLAIN'));
 }
 
 function firstAlias(node: Node | null | undefined): Node | undefined {
