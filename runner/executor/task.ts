@@ -158,7 +158,7 @@ function ignoreErrors(task: ModuleTask, env: TaskEnvironment): boolean {
 async function runOnce(task: ModuleTask, mod: Module, host: string, env: TaskEnvironment, vars: Dict, noLog: boolean): Promise<TaskOutcome> {
   const { templater, searchPaths } = env;
   const opts = { searchPaths, memo: env.memo };
-  const args = await moduleArgs(mod, dropOmitted(templater.render(task.args, vars, opts) as Dict));
+  const args = await moduleArgs(mod, dropOmitted(templater.render(mod.literalArgs ? mod.literalArgs(task.args) : task.args, vars, opts) as Dict));
   for (const k of mod.secretArgs ?? []) if (typeof args[k] === 'string' && args[k]) env.redactor.addSecret(args[k] as string);
 
   const delegate = task.delegate_to ? String(templater.render(task.delegate_to, vars, opts)) : undefined;

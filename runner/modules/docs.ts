@@ -77,7 +77,10 @@ export const MODULE_DOCS: Record<string, ModuleDoc> = {
   },
   set_fact: {
     short: 'Set host variables for the rest of the run',
-    description: ['Every argument becomes a variable of the host (fact precedence), visible to later tasks and through hostvars. Argument names must be valid variable names.'],
+    description: [
+      'Every argument becomes a variable of the host (fact precedence), visible to later tasks and through hostvars. Argument names must be valid variable names.',
+      'A value written as the string yes, no, true or false (any case: `flag=yes`) becomes a boolean, as in Ansible; a value that a template yields keeps its type (`{{ \'yes\' }}` stays a string).',
+    ],
     options: {},
     returns: { ansible_facts: { type: 'dict', description: 'The variables set.' } },
     example: '- set_fact:\n    control_plane: "{{ groups[\'control_plane\'][0] }}"',

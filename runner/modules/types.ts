@@ -114,6 +114,11 @@ export interface Module<S = any, F = any, P = any> {
   local?: boolean;
   /** Argument names whose values are secrets (always redacted). */
   secretArgs?: string[];
+  /**
+   * The task's arguments as written, before templating (default: as they are). set_fact reads a literal
+   * yes/no/true/false there as a boolean, so that a template's result keeps its type.
+   */
+  literalArgs?(args: Record<string, unknown>): Record<string, unknown>;
   facts(ctx: ModuleContext, args: ArgsOf<S>): Promise<F>;
   plan(facts: F, args: ArgsOf<S>, ctx: PlanContext): Plan<P>;
   /** Absent for modules that never change anything. */
