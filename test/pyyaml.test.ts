@@ -1,6 +1,7 @@
 // Differential check of runner/template/pyyaml.ts (to_yaml, to_nice_yaml) and float.ts (Python's float repr)
 // against the real PyYAML and Python that Ansible runs on: a fixed set of random values, dumped by both with
-// the option sets Ansible's filters use. Skipped where no Python with PyYAML is installed (CI installs
+// the option sets Ansible's filters use, through the dumper Ansible's to_yaml uses (AnsibleDumper is PyYAML's
+// CSafeDumper where PyYAML has libyaml). Skipped where no Python with PyYAML and libyaml is installed (CI installs
 // ansible-core, which brings it).
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
@@ -9,7 +10,7 @@ import { pyYamlDump, type DumpOptions } from '../runner/template/pyyaml.js';
 
 function pythonWithYaml(): string | undefined {
   for (const python of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(python, ['-c', 'import yaml'], { encoding: 'utf8' });
+    const r = spawnSync(python, ['-c', 'import yaml; yaml.CSafeDumper'], { encoding: 'utf8' });
     if (r.status === 0) return python;
   }
   return undefined;
@@ -58,13 +59,13 @@ const OPTION_SETS: Array<[string, DumpOptions]> = [
 
 const python = pythonWithYaml();
 
-t.test('pyYamlDump writes what PyYAML writes', { skip: python ? false : 'no python3 with PyYAML' }, async (t) => {
+t.test('pyYamlDump writes what PyYAML writes', { skip: python ? false : 'no python3 with PyYAML and libyaml' }, async (t) => {
   const values = Array.from({ length: 1500 }, () => value(0));
   const script = `
 import json, sys, yaml
 values = json.load(sys.stdin)
 options = [${OPTION_SETS.map(([py]) => py).join(', ')}]
-json.dump([[yaml.dump(v, Dumper=yaml.SafeDumper, allow_unicode=True, **o) for o in options] for v in values], sys.stdout)
+json.dump([[yaml.dump(v, Dumper=yaml.CSafeDumper, allow_unicode=True, **o) for o in options] for v in values], sys.stdout)
 `;
   const r = spawnSync(python!, ['-c', script], { input: JSON.stringify(values), encoding: 'utf8', maxBuffer: 1 << 28 });
   t.equal(r.status, 0, r.stderr);

@@ -480,15 +480,15 @@ t.test('Python floats: a whole float prints as 5.0 and stays a float through ari
   t.ok(templater.condition('10 / 2 == 5', {}));
 });
 
-t.test("to_yaml and to_nice_yaml write PyYAML's bytes (a port of its emitter: runner/template/pyyaml.ts)", async (t) => {
+t.test("to_yaml and to_nice_yaml write PyYAML's bytes (a port of its emitter, as libyaml's where they differ: runner/template/pyyaml.ts)", async (t) => {
   const r = (s: string, v: Record<string, unknown> = {}) => render(s, { ...vars, ...v });
   const v = { zeta: 1, alpha: [1, 2.5, 'x'], u: 'é', nested: { b: null, a: true }, s: 'yes', long: 'a b c', multi: 'l1\nl2' };
   t.equal(r('{{ v | to_yaml }}', { v }), "alpha: [1, 2.5, x]\nlong: a b c\nmulti: 'l1\n\n  l2'\nnested: {a: true, b: null}\ns: 'yes'\nu: é\nzeta: 1\n");
   t.equal(r('{{ v | to_nice_yaml }}', { v }), "alpha:\n- 1\n- 2.5\n- x\nlong: a b c\nmulti: 'l1\n\n    l2'\nnested:\n    a: true\n    b: null\ns: 'yes'\nu: é\nzeta: 1\n");
   t.equal(r("{{ [{'name': 'x', 'vals': [1, 2]}, {'name': 'y', 'vals': []}] | to_nice_yaml }}"), '-   name: x\n    vals:\n    - 1\n    - 2\n-   name: y\n    vals: []\n');
   t.equal(r("{{ {'empty': {}, 'e2': [], 'n': none, 's': '', 't': 'true', 'colon': 'a: b'} | to_yaml }}"), "colon: 'a: b'\ne2: []\nempty: {}\nn: null\ns: ''\nt: 'true'\n");
-  t.equal(r("{{ 'abc' | to_yaml }}"), 'abc\n...\n', 'a plain scalar at the root ends the document');
-  t.equal(r('{{ "it\'s" | to_yaml }}{{ " x" | to_yaml }}{{ tab | to_yaml }}', { tab: 'a\tb' }), "it's\n...\n' x'\n\"a\\tb\"\n");
+  t.equal(r("{{ 'abc' | to_yaml }}"), 'abc\n', 'no `...` after a plain scalar at the root (libyaml, Ansible\'s CSafeDumper)');
+  t.equal(r('{{ "it\'s" | to_yaml }}{{ " x" | to_yaml }}{{ tab | to_yaml }}', { tab: 'a\tb' }), "it's\n' x'\n\"a\\tb\"\n");
   t.equal(r("{{ [10 / 2, 0.0000001, '1.0', '0x1F', '2001-12-14', '~'] | to_yaml }}"), "[5.0, 1.0e-07, '1.0', '0x1F', '2001-12-14', '~']\n");
   t.equal(r("{{ {'b': 1, 'a': 2} | to_yaml(sort_keys=false) }}{{ [1, [2]] | to_yaml(default_flow_style=false) }}"), '{b: 1, a: 2}\n- 1\n- - 2\n');
   t.equal(r("{{ {'a': [1]} | to_nice_yaml(2) }}{{ {'a': [1]} | to_yaml(4) }}"), 'a:\n- 1\na: [1]\n', "to_yaml ignores positional arguments, as Ansible's does");

@@ -1,7 +1,11 @@
 // PyYAML's yaml.dump as Ansible's to_yaml and to_nice_yaml call it (SafeDumper, allow_unicode, sort_keys), so
 // their text is the same byte for byte: a port of the parts of PyYAML 6's representer, resolver and emitter
 // (yaml/emitter.py) that plain data reaches (no anchors, tags, block scalars or canonical output). Its
-// state machine and writers keep PyYAML's names so the two can be read side by side.
+// state machine and writers keep PyYAML's names so the two can be read side by side. Ansible's dumper is
+// PyYAML's CSafeDumper where PyYAML has libyaml (as on any pip or distribution install), whose emitter (libyaml
+// 0.2.5) differs from the Python one in three places followed here: no `...` after a plain root scalar, NEL
+// and characters beyond U+FFFF are not printable (written escaped in double quotes), and a simple key is one
+// of at most 128 bytes of UTF-8, empty or not.
 
 import { PyFloat, pyFloatText } from './float.js';
 import { Undefined } from './undefined.js';
@@ -21,7 +25,7 @@ export interface DumpOptions {
 type Event =
   | { type: 'DocumentStart' | 'DocumentEnd' | 'StreamEnd' | 'SequenceEnd' | 'MappingEnd' }
   | { type: 'SequenceStart' | 'MappingStart'; flowStyle: boolean }
-  | { type: 'Scalar'; value: string; tagLength: number; implicit: [boolean, boolean] };
+  | { type: 'Scalar'; value: string; implicit: [boolean, boolean] };
 
 // The implicit resolvers of PyYAML (YAML 1.1); a plain scalar matching one of them would read back as another type.
 const RESOLVERS: Array<[string, RegExp]> = [
@@ -52,8 +56,8 @@ function byCodePoint(a: string, b: string): number {
 function events(value: unknown, options: DumpOptions): Event[] {
   const out: Event[] = [];
   const scalar = (text: string, tag: string): Event => (tag === 'str'
-    ? { type: 'Scalar', value: text, tagLength: 5, implicit: [resolvesToString(text), true] }
-    : { type: 'Scalar', value: text, tagLength: tag.length + 2, implicit: [true, false] });
+    ? { type: 'Scalar', value: text, implicit: [resolvesToString(text), true] }
+    : { type: 'Scalar', value: text, implicit: [true, false] });
   const isScalar = (v: unknown) => !Array.isArray(v) && !isMapping(v);
   const flow = (children: unknown[]) => (options.defaultFlowStyle ?? children.every(isScalar));
   const walk = (v: unknown): void => {
@@ -160,8 +164,9 @@ function analyzeScalar(text: string): Analysis {
     if (BREAKS.includes(ch)) lineBreaks = true;
     const code = ch.codePointAt(0)!;
     if (!(ch === '\n' || (code >= 0x20 && code <= 0x7e))) {
-      const unicode = (code === 0x85 || (code >= 0xa0 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd)
-        || (code >= 0x10000 && code < 0x10ffff)) && code !== 0xfeff;
+      // libyaml's IS_PRINTABLE (Ansible's CSafeDumper): neither NEL nor characters beyond U+FFFF, which PyYAML's
+      // Python emitter takes; they are written escaped in double quotes (\N, \U0001F600).
+      const unicode = ((code >= 0xa0 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd)) && code !== 0xfeff;
       if (!unicode) specialCharacters = true; // allow_unicode: other characters are written as they are
     }
     if (ch === ' ') {
@@ -264,10 +269,8 @@ class Emitter {
       }
       this.state = () => this.expectDocumentRoot();
     } else if (this.event.type === 'StreamEnd') {
-      if (this.openEnded) {
-        this.writeIndicator('...', true);
-        this.writeIndent();
-      }
+      // PyYAML's Python emitter ends a document whose root is a plain scalar with `...`; libyaml 0.2.5's, which
+      // Ansible's dumper uses where PyYAML has it (CSafeDumper), only after a block scalar this port never writes.
       this.state = () => {};
     }
   }
@@ -405,7 +408,9 @@ class Emitter {
     const event = this.event;
     if (event.type !== 'Scalar') return this.checkEmpty('SequenceEnd') || this.checkEmpty('MappingEnd');
     this.analysis ??= analyzeScalar(event.value);
-    return this.analysis.scalar.length + event.tagLength < 128 && !this.analysis.empty && !this.analysis.multiline;
+    // libyaml's check_simple_key (Ansible's CSafeDumper): up to 128 bytes of UTF-8, an empty one too, the
+    // implicit tag not counted (PyYAML's Python emitter: under 128 characters with its tag, never empty).
+    return Buffer.byteLength(event.value, 'utf8') <= 128 && !this.analysis.multiline;
   }
 
   private processTag(): void {
