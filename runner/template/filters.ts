@@ -415,8 +415,8 @@ export const FILTERS: Record<string, FilterFn> = {
     const { positional, keywords } = splitArgs(args);
     return pyYamlDump(value, dumpOptions(keywords, false, positional[0] ?? keywords.indent ?? 4));
   },
-  from_yaml: (value) => (typeof value === 'string' ? parseYamlText(value, 'from_yaml', { file: false }) : value),
-  from_yaml_all: (value) => parseYamlDocuments(toText(value), 'from_yaml_all', { file: false }),
+  from_yaml: (value) => (typeof value === 'string' ? parseYamlText(value, 'from_yaml', { file: false, pyyaml: true }) : value),
+  from_yaml_all: (value) => parseYamlDocuments(toText(value), 'from_yaml_all', { file: false, pyyaml: true }),
   select(value, ...args) { return selectBy(this, value, args, false, true, 'select'); },
   reject(value, ...args) { return selectBy(this, value, args, false, false, 'reject'); },
   selectattr(value, ...args) { return selectBy(this, value, args, true, true, 'selectattr'); },

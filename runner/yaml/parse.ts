@@ -2,7 +2,8 @@
 // a syntax error says where (line:column) and what is wrong, and never quotes the input. The yaml library's
 // default message and Node's JSON.parse message both print the offending line, which is often the one holding
 // the token or password — and it is printed before anything could have registered that value as a secret.
-import { LineCounter, parseAllDocuments, parseDocument } from 'yaml';
+import { LineCounter, parseAllDocuments, parseDocument, type DocumentOptions, type ParseOptions, type SchemaOptions } from 'yaml';
+import { pyYamlTags } from './source.js';
 
 export class InputSyntaxError extends Error {
   constructor(message: string) {
@@ -19,6 +20,12 @@ interface YamlErrorLike {
 /** `where` names a file (`file:line:column: ...`, as every other input error) or something else (a filter's input). */
 export interface WhereOptions {
   file?: boolean;
+  /** YAML 1.1 as PyYAML's safe_load reads it (yes is true, 1e3 a string): Ansible's from_yaml and from_yaml_all. */
+  pyyaml?: boolean;
+}
+
+function yamlOptions(o: WhereOptions): ParseOptions & DocumentOptions & SchemaOptions {
+  return o.pyyaml ? { version: '1.1', customTags: pyYamlTags, merge: true } : {};
 }
 
 function placed(where: string, line: number, column: number, what: string, o: WhereOptions): InputSyntaxError {
@@ -32,10 +39,10 @@ function yamlProblem(where: string, e: YamlErrorLike, lines: LineCounter, o: Whe
   return placed(where, p.line, p.col, `invalid YAML: ${what}`, o);
 }
 
-/** One YAML document (YAML 1.2, as `yaml.parse`). */
+/** One YAML document (YAML 1.2, as `yaml.parse`, unless `pyyaml`). */
 export function parseYamlText(text: string, where: string, o: WhereOptions = {}): unknown {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, ...yamlOptions(o) });
   if (doc.errors.length) throw yamlProblem(where, doc.errors[0]!, lines, o);
   return doc.toJS();
 }
@@ -43,7 +50,7 @@ export function parseYamlText(text: string, where: string, o: WhereOptions = {})
 /** Every document of a multi-document YAML stream. */
 export function parseYamlDocuments(text: string, where: string, o: WhereOptions = {}): unknown[] {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, ...yamlOptions(o) });
   // An empty stream parses to an EmptyStream (not an array of documents).
   if (!Array.isArray(docs)) return [];
   const broken = docs.find((d) => d.errors.length);
