@@ -3,7 +3,8 @@ import t from 'tap';
 import { parseRoutes, classify } from '../runner/routes/parse.js';
 import { planRoutes, batchLines, planChanged } from '../runner/routes/plan.js';
 import { desiredRoutesFor, overlapProblems, outsideCidrWarnings, probeTargets, type PeerFacts } from '../runner/routes/peers.js';
-import { parseCidr, firstAddress, overlaps } from '../runner/routes/cidr.js';
+import { parseCidr, firstAddress, overlaps, contains, isAddress, compareDestinations } from '../runner/routes/cidr.js';
+import ipaddr from 'ipaddr.js';
 
 // Captured from `ip -j -d route show` in a network namespace (iproute2 6.1), then `ip -j -6 ...`.
 const IP_OUTPUT =
@@ -191,6 +192,50 @@ t.test('cidr helpers', async (t) => {
   t.equal(parseCidr('010.1.2.3').text, '8.1.2.3/32', 'a leading zero is octal to ipaddr.js: left to it');
   t.equal(parseCidr('1.2.3').text, '1.2.0.3/32', 'so is the inet_aton short form');
   for (const bad of ['256.1.1.1', '1.2.3.4/33', '1.2.3.4/', '10.1.2.3/026x']) t.throws(() => parseCidr(bad), `'${bad}' refused`);
+});
+
+t.test('the IPv4 number paths (overlaps, contains, isAddress, destination order) answer as ipaddr.js and the collator do', async (t) => {
+  // A seeded generator: the same 40,000 cases every run, mixing canonical CIDRs, host bits, bare addresses, octal
+  // and short forms, IPv6, out-of-range octets and `default`, plus near pairs that share a prefix.
+  let seed = 22;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const octet = () => [0, 1, 9, 10, 99, 100, 101, 255, 256, rnd(300)][rnd(10)]!;
+  const pick = (): string => {
+    const a = `${octet()}.${octet()}.${octet()}.${octet()}`;
+    switch (rnd(12)) {
+      case 0: return `0${rnd(9)}.1.2.3/8`;
+      case 1: return `fd00:${rnd(99)}::/${rnd(129)}`;
+      case 2: return a;
+      case 3: return 'default';
+      case 4: return `10.${rnd(3)}.${rnd(4) * 64}.0/${rnd(33)}`;
+      default: return `${a}/${rnd(34)}`;
+    }
+  };
+  const collator = new Intl.Collator('en', { numeric: true });
+  const differences: string[] = [];
+  for (let i = 0; i < 40_000; i++) {
+    const [a, b] = [pick(), pick()];
+    if (Math.sign(compareDestinations(a, b)) !== Math.sign(collator.compare(a, b))) differences.push(`order ${a} ${b}`);
+    if (isAddress(a) !== (ipaddr.isValid(a) && !a.includes('/'))) differences.push(`isAddress ${a}`);
+    let ca, cb;
+    try {
+      [ca, cb] = [parseCidr(a), parseCidr(b)];
+    } catch {
+      continue;
+    }
+    const same = ca.addr.kind() === cb.addr.kind();
+    const m = (x: typeof ca, y: typeof ca) => (x.addr as ipaddr.IPv4).match([y.addr as ipaddr.IPv4, y.bits]);
+    if (overlaps(ca, cb) !== (same && (m(ca, cb) || m(cb, ca)))) differences.push(`overlaps ${a} ${b}`);
+    if (contains(ca, cb) !== (same && cb.bits >= ca.bits && m(cb, ca))) differences.push(`contains ${a} ${b}`);
+  }
+  t.same(differences.slice(0, 10), [], 'no differences');
+  t.ok(overlaps(parseCidr('0.0.0.0/0'), parseCidr('10.1.0.0/16')), 'a /0 overlaps everything (a 32-bit shift is no shift)');
+  t.ok(contains(parseCidr('0.0.0.0/0'), parseCidr('10.1.0.0/16')));
+  t.notOk(contains(parseCidr('10.1.0.0/16'), parseCidr('0.0.0.0/0')));
+  t.ok(compareDestinations('10.1.0.64/26', '10.1.0.128/26') < 0, 'numeric, not text, order');
 });
 
 t.test('naming the protocol: the rt_protos.d file is written only when it is not already the one line', async (t) => {

@@ -143,7 +143,10 @@ export function planIpRoutes(facts: IpRoutesFacts, args: IpRoutesArgs, ctx: Plan
   return {
     changed: planChanged(plan),
     msg: planChanged(plan) ? `${counts.added} to add, ${counts.replaced} to replace, ${counts.deleted} to delete` : `${plan.after.length} route(s) as desired`,
-    diff: [{ before: lines(c.managed.map((r) => ({ dest: r.dst, via: r.gateway, dev: r.dev, metric: r.metric }))), after: lines(plan.after), beforeHeader: header, afterHeader: header }],
+    // Shown under --diff and kept in saved plans of changes; a converged node without --diff needs neither.
+    ...(ctx.diff || planChanged(plan)
+      ? { diff: [{ before: lines(c.managed.map((r) => ({ dest: r.dst, via: r.gateway, dev: r.dev, metric: r.metric }))), after: lines(plan.after), beforeHeader: header, afterHeader: header }] }
+      : {}),
     result: {
       ...counts,
       routes: plan.after.map(routeLine),

@@ -8,6 +8,8 @@ export interface Cidr {
   bits: number;
   /** The input had host bits set (10.1.0.5/26). */
   hadHostBits: boolean;
+  /** IPv4 only: the network address as an unsigned 32-bit number, for comparisons without ipaddr.js objects. */
+  v4?: number;
 }
 
 const parsed = new Map<string, Cidr>();
@@ -40,7 +42,7 @@ function parsePlainIpv4(s: string): Cidr | undefined {
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
   const net = (value & mask) >>> 0;
   const netOctets = [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255];
-  return { text: `${netOctets.join('.')}/${bits}`, addr: new ipaddr.IPv4(netOctets), bits, hadHostBits: net !== value };
+  return { text: `${netOctets.join('.')}/${bits}`, addr: new ipaddr.IPv4(netOctets), bits, hadHostBits: net !== value, v4: net };
 }
 
 function parseCidrUncached(input: string): Cidr {
@@ -66,21 +68,32 @@ function parseCidrUncached(input: string): Cidr {
     addr.kind() === 'ipv4'
       ? ipaddr.IPv4.networkAddressFromCIDR(`${addr.toString()}/${bits}`)
       : ipaddr.IPv6.networkAddressFromCIDR(`${addr.toString()}/${bits}`);
+  const bytes = network.toByteArray();
   return {
     text: `${network.toString()}/${bits}`,
     addr: network,
     bits,
     hadHostBits: network.toString() !== addr.toString(),
+    ...(network.kind() === 'ipv4' ? { v4: ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0 } : {}),
   };
 }
 
+/** Whether the first `bits` bits of two IPv4 network numbers are equal. */
+function samePrefix(a: number, b: number, bits: number): boolean {
+  // A shift by 32 is a shift by 0 in JavaScript: a /0 prefix matches everything.
+  return bits === 0 || a >>> (32 - bits) === b >>> (32 - bits);
+}
+
+// Planning at 256 nodes compares every pair of blocks: IPv4 pairs compare numbers instead of ipaddr.js objects.
 export function overlaps(a: Cidr, b: Cidr): boolean {
+  if (a.v4 !== undefined && b.v4 !== undefined) return samePrefix(a.v4, b.v4, Math.min(a.bits, b.bits));
   if (a.addr.kind() !== b.addr.kind()) return false;
   return (a.addr as ipaddr.IPv4).match([b.addr as ipaddr.IPv4, b.bits]) || (b.addr as ipaddr.IPv4).match([a.addr as ipaddr.IPv4, a.bits]);
 }
 
 /** Whether `inner` lies entirely inside `outer`. */
 export function contains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.v4 !== undefined && inner.v4 !== undefined) return inner.bits >= outer.bits && samePrefix(outer.v4, inner.v4, outer.bits);
   return outer.addr.kind() === inner.addr.kind() && inner.bits >= outer.bits && (inner.addr as ipaddr.IPv4).match([outer.addr as ipaddr.IPv4, outer.bits]);
 }
 
@@ -99,6 +112,34 @@ export function firstAddress(c: Cidr): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
+const PLAIN_IPV4_ADDRESS = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 export function isAddress(s: string): boolean {
+  // Plain dotted quads (every gateway a lab or cluster has) without ipaddr.js's general parser; other forms
+  // (IPv6, octal or hex octets) keep its answer.
+  const m = PLAIN_IPV4_ADDRESS.exec(s);
+  if (m && Number(m[1]) <= 255 && Number(m[2]) <= 255 && Number(m[3]) <= 255 && Number(m[4]) <= 255) return true;
   return ipaddr.isValid(s) && !s.includes('/');
+}
+
+/**
+ * The order of route destinations in plans and diffs: numeric collation ("10.1.0.64/26" before
+ * "10.1.0.128/26"). Two canonical IPv4 CIDRs compare as (address, prefix) numbers, which is the same order
+ * without a collator call per comparison; anything else goes to the collator.
+ */
+let numeric: Intl.Collator | undefined;
+const CANONICAL_IPV4_CIDR = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\/\d{1,2}$/;
+
+function canonicalIpv4(s: string): Cidr | undefined {
+  if (!CANONICAL_IPV4_CIDR.test(s)) return undefined;
+  const c = parsed.get(s) ?? parsePlainIpv4(s);
+  return c && c.text === s && c.v4 !== undefined ? c : undefined;
+}
+
+export function compareDestinations(a: string, b: string): number {
+  const ca = canonicalIpv4(a);
+  const cb = ca && canonicalIpv4(b);
+  if (ca && cb) return ca.v4! - cb.v4! || ca.bits - cb.bits;
+  numeric ??= new Intl.Collator('en', { numeric: true });
+  return numeric.compare(a, b);
 }

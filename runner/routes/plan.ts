@@ -1,6 +1,6 @@
 // Planning route changes: what to add, replace and delete so the routes meshplay manages on a node
 // become the desired ones, without touching routes it does not own (the operator's, BIRD's, the kernel's).
-import { contains, isAddress, parseCidr } from './cidr.js';
+import { compareDestinations, contains, isAddress, parseCidr } from './cidr.js';
 import type { Route } from './parse.js';
 
 export interface DesiredRoute {
@@ -56,13 +56,8 @@ function fromRoute(r: Route): PlannedRoute {
   return p;
 }
 
-// One collator for all comparisons (localeCompare with options builds one per call), made on first use:
-// creating it costs a few ms of start-up for runs that never sort routes.
-let numeric: Intl.Collator | undefined;
-
 function byDest(a: PlannedRoute, b: PlannedRoute): number {
-  numeric ??= new Intl.Collator('en', { numeric: true });
-  return numeric.compare(a.dest, b.dest) || (a.metric ?? 0) - (b.metric ?? 0);
+  return compareDestinations(a.dest, b.dest) || (a.metric ?? 0) - (b.metric ?? 0);
 }
 
 /** Validates and canonicalises desired routes; identical duplicates collapse, conflicting ones are errors. */
@@ -140,8 +135,15 @@ export function planRoutes(input: PlanInput): RoutePlan {
   }
 
   const matched = new Set<PlannedRoute>();
+  // Current routes by destination, in table order: a lookup per desired route instead of a scan of the table.
+  const currentByDest = new Map<string, PlannedRoute[]>();
+  for (const c of current) {
+    const list = currentByDest.get(c.dest);
+    if (list) list.push(c);
+    else currentByDest.set(c.dest, [c]);
+  }
   for (const d of wanted) {
-    const sameDest = current.filter((c) => c.dest === d.dest);
+    const sameDest = currentByDest.get(d.dest) ?? [];
     const exact = sameDest.find(
       (c) => c.via === d.via && (c.metric ?? 0) === (d.metric ?? 0) && (d.dev === undefined || c.dev === d.dev),
     );
