@@ -11,6 +11,8 @@ interface FloorNode {
   name: string;
   cluster: string;
   address: string;
+  /** 22 unless given (lab nodes listen on 22 in their namespaces). */
+  port?: number;
 }
 
 interface IpRoute {
@@ -42,14 +44,16 @@ function knownHostKeys(file: string): Map<string, string> {
   return keys;
 }
 
-function connect(node: FloorNode, privateKey: Buffer, hostKey: string): Promise<Client> {
+function connect(node: FloorNode, privateKey: Buffer, hostKey: string, clients: Client[]): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
+    clients.push(client);
     client
       .on('ready', () => resolve(client))
       .on('error', (err) => reject(new Error(`${node.name} (${node.address}): ${err.message}`)))
       .connect({
         host: node.address,
+        port: node.port ?? 22,
         username: 'root',
         privateKey,
         readyTimeout: 20_000,
@@ -83,17 +87,22 @@ export async function runFloor(stateDir: string, proto = 201): Promise<FloorResu
   const hostKeys = knownHostKeys(join(stateDir, 'known_hosts'));
   const nodes = state.nodes;
 
-  // Connect and read every node at once: planning needs every node's owned blocks.
+  // Connect and read every node at once: planning needs every node's owned blocks. When one node fails, the
+  // others' connections are ended too (open clients would keep the process alive after it reported the failure).
+  const clients: Client[] = [];
   const read = await Promise.all(
     nodes.map(async (node) => {
       const hostKey = hostKeys.get(node.address);
       if (!hostKey) throw new Error(`${node.address} is not in known_hosts`);
-      const client = await connect(node, privateKey, hostKey);
+      const client = await connect(node, privateKey, hostKey, clients);
       connectedMs = Math.max(connectedMs, performance.now());
       const routes = JSON.parse(await exec(client, 'ip -j -d route show')) as IpRoute[];
       return { node, client, routes };
     }),
-  );
+  ).catch((err: unknown) => {
+    for (const c of clients) c.destroy();
+    throw err;
+  });
   const readMs = performance.now();
   const owned = read.map(({ node, routes }) => ({
     node,
@@ -119,11 +128,14 @@ export async function runFloor(stateDir: string, proto = 201): Promise<FloorResu
         added++;
       }
       total += desired.size;
-      if (lines.length) {
-        changedNodes++;
-        await exec(client, 'ip -batch -', lines.join('\n') + '\n');
+      try {
+        if (lines.length) {
+          changedNodes++;
+          await exec(client, 'ip -batch -', lines.join('\n') + '\n');
+        }
+      } finally {
+        client.end();
       }
-      client.end();
     }),
   );
   const r = Math.round;

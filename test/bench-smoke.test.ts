@@ -2,8 +2,9 @@
 // and real ansible-playbook, and every correctness check passes. No time is asserted.
 // Needs the lab lock like every lab user: flock /tmp/meshplay-lab.lock npx tap dist/test/bench-smoke.test.js
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +109,35 @@ t.test('phase split from ndjson arrival times', async (t) => {
     400,
   );
   t.same(split, { wallMs: 400, startupMs: 100, tasks: [{ task: 'a', ms: 190 }, { task: 'b', ms: 49 }], toRecapMs: 10, exitMs: 40 });
+});
+
+t.test('the floor program ends when one node fails, instead of waiting on the connections still open', async (t) => {
+  // One node is missing from known_hosts (fails at once); the other's server accepts TCP and never greets, so its
+  // client would wait out ssh2's 20 s readyTimeout and keep the process alive if it were not ended.
+  const dir = await mkdtemp(join(tmpdir(), 'meshplay-floor-'));
+  const silent = createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(async () => {
+    silent.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const port = (silent.address() as { port: number }).port;
+  const stalled = { name: 'stalled', cluster: 'a', address: '127.0.0.1', port };
+  const unknown = { name: 'unknown', cluster: 'b', address: '127.0.0.9', port };
+  await writeFile(join(dir, 'state.json'), JSON.stringify({ nodes: [stalled, unknown] }));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_ed25519')]);
+  await writeFile(join(dir, 'known_hosts'), '127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==\n');
+  const started = performance.now();
+  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../bench/floor.js', import.meta.url)), dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (c) => resolve({ code: c ?? 128, stderr }));
+  });
+  const ms = performance.now() - started;
+  t.equal(code, 1, 'exit 1');
+  t.match(stderr, /127\.0\.0\.9 is not in known_hosts/);
+  t.ok(ms < 10_000, `ended in ${Math.round(ms)} ms, not after the stalled node's 20 s handshake timeout`);
 });
 
 t.test('bench smoke: 2×3, one run, all correctness checks pass', async (t) => {
