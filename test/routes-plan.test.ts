@@ -194,7 +194,7 @@ t.test('cidr helpers', async (t) => {
   for (const bad of ['256.1.1.1', '1.2.3.4/33', '1.2.3.4/', '10.1.2.3/026x']) t.throws(() => parseCidr(bad), `'${bad}' refused`);
 });
 
-t.test('the IPv4 number paths (overlaps, contains, isAddress, destination order) answer as ipaddr.js and the collator do', async (t) => {
+t.test('the IPv4 number paths (overlaps, contains, isAddress, firstAddress, destination order) answer as ipaddr.js and the collator do', async (t) => {
   // A seeded generator: the same 40,000 cases every run, mixing canonical CIDRs, host bits, bare addresses, octal
   // and short forms, IPv6, out-of-range octets and `default`, plus near pairs that share a prefix.
   let seed = 22;
@@ -215,6 +215,19 @@ t.test('the IPv4 number paths (overlaps, contains, isAddress, destination order)
     }
   };
   const collator = new Intl.Collator('en', { numeric: true });
+  // The general form: network + 1 over the address bytes (the network itself for /31, /32, /127, /128).
+  const firstAddressByBytes = (c: ReturnType<typeof parseCidr>) => {
+    if (c.bits >= (c.addr.kind() === 'ipv4' ? 31 : 127)) return c.addr.toString();
+    const bytes = c.addr.toByteArray();
+    for (let i = bytes.length - 1; i >= 0; i--) {
+      if (bytes[i]! < 255) {
+        bytes[i]!++;
+        break;
+      }
+      bytes[i] = 0;
+    }
+    return ipaddr.fromByteArray(bytes).toString();
+  };
   const differences: string[] = [];
   for (let i = 0; i < 40_000; i++) {
     const [a, b] = [pick(), pick()];
@@ -230,6 +243,7 @@ t.test('the IPv4 number paths (overlaps, contains, isAddress, destination order)
     const m = (x: typeof ca, y: typeof ca) => (x.addr as ipaddr.IPv4).match([y.addr as ipaddr.IPv4, y.bits]);
     if (overlaps(ca, cb) !== (same && (m(ca, cb) || m(cb, ca)))) differences.push(`overlaps ${a} ${b}`);
     if (contains(ca, cb) !== (same && cb.bits >= ca.bits && m(cb, ca))) differences.push(`contains ${a} ${b}`);
+    if (firstAddress(ca) !== firstAddressByBytes(ca)) differences.push(`firstAddress ${a}`);
   }
   t.same(differences.slice(0, 10), [], 'no differences');
   t.ok(overlaps(parseCidr('0.0.0.0/0'), parseCidr('10.1.0.0/16')), 'a /0 overlaps everything (a 32-bit shift is no shift)');

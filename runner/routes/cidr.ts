@@ -99,6 +99,11 @@ export function contains(outer: Cidr, inner: Cidr): boolean {
 
 /** First host address of a block (network + 1), e.g. the lab's pod address; the network itself for /32. */
 export function firstAddress(c: Cidr): string {
+  if (c.v4 !== undefined) {
+    // IPv4 without ipaddr.js objects: probes ask this of every block of every other cluster, on every node.
+    const n = c.bits >= 31 ? c.v4 : c.v4 + 1;
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
   const max = c.addr.kind() === 'ipv4' ? 32 : 128;
   if (c.bits >= max - 1) return c.addr.toString();
   const bytes = c.addr.toByteArray();
@@ -114,12 +119,18 @@ export function firstAddress(c: Cidr): string {
 
 const PLAIN_IPV4_ADDRESS = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
+// Every node checks every peer's gateway: answers are kept per text (a pure function of it; bounded).
+const addressAnswers = new Map<string, boolean>();
+
 export function isAddress(s: string): boolean {
-  // Plain dotted quads (every gateway a lab or cluster has) without ipaddr.js's general parser; other forms
-  // (IPv6, octal or hex octets) keep its answer.
-  const m = PLAIN_IPV4_ADDRESS.exec(s);
-  if (m && Number(m[1]) <= 255 && Number(m[2]) <= 255 && Number(m[3]) <= 255 && Number(m[4]) <= 255) return true;
-  return ipaddr.isValid(s) && !s.includes('/');
+  let answer = addressAnswers.get(s);
+  if (answer === undefined) {
+    // Plain dotted quads without ipaddr.js's general parser; other forms (IPv6, octal or hex octets) keep its answer.
+    const m = PLAIN_IPV4_ADDRESS.exec(s);
+    answer = m && Number(m[1]) <= 255 && Number(m[2]) <= 255 && Number(m[3]) <= 255 && Number(m[4]) <= 255 ? true : ipaddr.isValid(s) && !s.includes('/');
+    if (addressAnswers.size < 100_000) addressAnswers.set(s, answer);
+  }
+  return answer;
 }
 
 /**
@@ -134,6 +145,20 @@ function canonicalIpv4(s: string): Cidr | undefined {
   if (!CANONICAL_IPV4_CIDR.test(s)) return undefined;
   const c = parsed.get(s) ?? parsePlainIpv4(s);
   return c && c.text === s && c.v4 !== undefined ? c : undefined;
+}
+
+/**
+ * `items` sorted by destination (compareDestinations' order), then by `tie`: each destination is classified once,
+ * not once per comparison.
+ */
+export function sortByDestination<T>(items: T[], dest: (item: T) => string, tie: (a: T, b: T) => number): T[] {
+  const keyed = items.map((item) => ({ item, d: dest(item), c: canonicalIpv4(dest(item)) }));
+  keyed.sort((x, y) => {
+    const order = x.c && y.c ? x.c.v4! - y.c.v4! || x.c.bits - y.c.bits : compareDestinations(x.d, y.d);
+    return order || tie(x.item, y.item);
+  });
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item;
+  return items;
 }
 
 export function compareDestinations(a: string, b: string): number {

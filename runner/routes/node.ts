@@ -112,6 +112,6 @@ export { classify };
  * Order-free, and blind to routes of other owners, which meshplay never touches.
  */
 export function managedDigest(managed: readonly Route[]): string {
-  const lines = managed.map((r) => [r.type, r.dst, r.gateway ?? '', r.dev ?? '', r.metric ?? ''].join(' ')).sort();
+  const lines = managed.map((r) => `${r.type} ${r.dst} ${r.gateway ?? ''} ${r.dev ?? ''} ${r.metric ?? ''}`).sort();
   return createHash('sha256').update(lines.join('\n')).digest('hex');
 }

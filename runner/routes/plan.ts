@@ -1,6 +1,6 @@
 // Planning route changes: what to add, replace and delete so the routes meshplay manages on a node
 // become the desired ones, without touching routes it does not own (the operator's, BIRD's, the kernel's).
-import { compareDestinations, contains, isAddress, parseCidr } from './cidr.js';
+import { contains, isAddress, parseCidr, sortByDestination } from './cidr.js';
 import type { Route } from './parse.js';
 
 export interface DesiredRoute {
@@ -43,9 +43,11 @@ export interface PlanInput {
 const key = (dest: string, metric?: number) => `${dest} metric ${metric ?? 0}`;
 
 export function routeLine(r: PlannedRoute): string {
-  return [r.dest, r.via ? `via ${r.via}` : '', r.dev ? `dev ${r.dev}` : '', r.metric ? `metric ${r.metric}` : '']
-    .filter(Boolean)
-    .join(' ');
+  let line = r.dest;
+  if (r.via) line += ` via ${r.via}`;
+  if (r.dev) line += ` dev ${r.dev}`;
+  if (r.metric) line += ` metric ${r.metric}`;
+  return line;
 }
 
 function fromRoute(r: Route): PlannedRoute {
@@ -56,9 +58,8 @@ function fromRoute(r: Route): PlannedRoute {
   return p;
 }
 
-function byDest(a: PlannedRoute, b: PlannedRoute): number {
-  return compareDestinations(a.dest, b.dest) || (a.metric ?? 0) - (b.metric ?? 0);
-}
+const byMetric = (a: PlannedRoute, b: PlannedRoute) => (a.metric ?? 0) - (b.metric ?? 0);
+const sortByDest = (routes: PlannedRoute[]) => sortByDestination(routes, (r) => r.dest, byMetric);
 
 /** Validates and canonicalises desired routes; identical duplicates collapse, conflicting ones are errors. */
 export function normaliseDesired(desired: DesiredRoute[], warnings: string[]): DesiredRoute[] {
@@ -107,7 +108,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
   if (state === 'absent') {
     const gone = new Set(desired.map((d) => d.dest));
     for (const c of current) (gone.has(c.dest) ? plan.del : plan.after).push(c);
-    plan.after.sort(byDest);
+    sortByDest(plan.after);
     return plan;
   }
 
@@ -169,7 +170,7 @@ export function planRoutes(input: PlanInput): RoutePlan {
     if (input.prune) plan.del.push(c);
     else plan.after.push(c);
   }
-  for (const list of [plan.add, plan.replace, plan.del, plan.after]) list.sort(byDest);
+  for (const list of [plan.add, plan.replace, plan.del, plan.after]) sortByDest(list);
   return plan;
 }
 
