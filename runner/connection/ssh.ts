@@ -7,8 +7,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { availableParallelism, homedir } from 'node:os';
 import type { Duplex } from 'node:stream';
-import ssh2 from 'ssh2';
-import type { AnyAuthMethod, Client as ClientType, ClientChannel, ConnectConfig } from 'ssh2';
+import type { AnyAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import type { Host, SshSettings } from '../inventory/types.js';
 import type { ConnectOptions, SshKeyCache } from './options.js';
 import type { CommandConnection, ConnectionTimings, ExecOptions, ExecResult } from './types.js';
@@ -176,11 +175,11 @@ function describe(e: Endpoint): string {
  * run's (options.sshKeys, made by its ConnectionPool), so a key file replaced between two runs of one process
  * is read afresh.
  */
-function parsedKey(file: string, passphrase: string | undefined, cache: SshKeyCache | undefined): Promise<ReturnType<typeof utils.parseKey>> {
+function parsedKey(file: string, passphrase: string | undefined, cache: SshKeyCache | undefined): Promise<ParsedKey | Error> {
   const cacheKey = `${file}\0${passphrase ?? ''}`;
   let p = cache?.get(cacheKey);
   if (!p) {
-    p = readFile(file).then((data) => utils.parseKey(data, passphrase));
+    p = Promise.all([readFile(file), loadSsh2()]).then(([data, { utils }]) => utils.parseKey(data, passphrase) as ParsedKey | Error);
     if (cache) {
       cache.set(cacheKey, p);
       p.catch(() => cache.delete(cacheKey));
@@ -201,7 +200,7 @@ async function authMethods(e: Endpoint, options: ConnectOptions): Promise<{ meth
     options.warn(`${e.label}: private_key_passphrase_env names ${passphraseEnv}, which is not set`);
   if (passphrase) options.secret(passphrase);
   for (const file of keyFiles) {
-    let parsed: ReturnType<typeof utils.parseKey>;
+    let parsed: ParsedKey | Error;
     try {
       parsed = await parsedKey(file, passphrase, options.sshKeys);
     } catch (err) {
@@ -232,11 +231,21 @@ async function authMethods(e: Endpoint, options: ConnectOptions): Promise<{ meth
 
 // ssh2's own default (and supported) lists; `prepend` in ssh2 does not move an algorithm that is
 // already listed, so exact lists are built from them instead.
-// ssh2 is CommonJS: named imports are not available under NodeNext ESM.
-const { Client, utils } = ssh2;
 type Client = ClientType;
+type Ssh2 = typeof import('ssh2');
 
-const ssh2Constants = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>;
+let ssh2Loading: Promise<Ssh2> | undefined;
+
+/**
+ * ssh2 (with its crypto set-up, ~70 ms of CPU) is loaded on first use, after the first TCP connections are on their
+ * way: the servers' start-up (sshd's fork and re-exec for each connection) and this load overlap instead of adding up.
+ * ssh2 is CommonJS: its exports are the default export under NodeNext ESM.
+ */
+function loadSsh2(): Promise<Ssh2> {
+  return (ssh2Loading ??= import('ssh2').then((m) => ((m as { default?: Ssh2 }).default ?? m) as Ssh2));
+}
+
+let ssh2Constants: Record<string, string[]> | undefined;
 
 function ordered(preferred: string[], defaults: string[], supported: string[]): string[] {
   return [...new Set([...preferred.filter((a) => supported.includes(a)), ...defaults])];
@@ -249,7 +258,7 @@ export function algorithmsFor(knownTypes: string[]): ConnectConfig['algorithms']
     if (t === 'ssh-rsa') hostKeyOrder.push('rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa');
     else hostKeyOrder.push(t);
   }
-  const c = ssh2Constants;
+  const c = (ssh2Constants ??= createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, string[]>);
   return {
     kex: ordered(PREFERRED_KEX, c.DEFAULT_KEX, c.SUPPORTED_KEX),
     cipher: ordered(PREFERRED_CIPHER, c.DEFAULT_CIPHER, c.SUPPORTED_CIPHER),
@@ -341,15 +350,32 @@ function reachServer(e: Endpoint, timeoutS: number, signal: AbortSignal, via?: D
  */
 async function openClient(e: Endpoint, options: ConnectOptions, via?: Duplex): Promise<Client> {
   const knownHostsFile = expandHome(e.ssh.known_hosts_file ?? '~/.ssh/known_hosts');
-  const entries = await readKnownHosts(knownHostsFile);
-  const { methods, names } = await authMethods(e, options);
-  if (!methods.length)
+  const timeoutS = e.ssh.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_S;
+  const handshakeS = e.ssh.handshake_timeout ?? DEFAULT_HANDSHAKE_TIMEOUT_S;
+  // Reaching the server is waiting (the network, sshd's start-up): it starts first, and loading ssh2, reading
+  // known_hosts and parsing keys happen meanwhile. Its failure is handled where it is awaited below.
+  const started = performance.now();
+  const timing: { tcpMs?: number } = {};
+  const reaching = reachServer(e, timeoutS, options.signal, via, timing);
+  reaching.catch(() => undefined);
+  const drop = () => void reaching.then((sock) => sock.destroy(), () => undefined);
+  let Client: Ssh2['Client'];
+  let entries: Awaited<ReturnType<typeof readKnownHosts>>;
+  let methods: AnyAuthMethod[];
+  let names: string[];
+  try {
+    [{ Client }, entries, { methods, names }] = await Promise.all([loadSsh2(), readKnownHosts(knownHostsFile), authMethods(e, options)]);
+  } catch (err) {
+    drop();
+    throw err;
+  }
+  if (!methods.length) {
+    drop();
     throw new UnreachableError(
       e.label,
       `no SSH credentials for ${describe(e)}: set ssh.private_key_file or ssh.password, or run an ssh-agent (SSH_AUTH_SOCK)`,
     );
-  const timeoutS = e.ssh.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_S;
-  const handshakeS = e.ssh.handshake_timeout ?? DEFAULT_HANDSHAKE_TIMEOUT_S;
+  }
   let hostKeyProblem: string | undefined;
   const tried: string[] = [];
 
@@ -401,9 +427,7 @@ async function openClient(e: Endpoint, options: ConnectOptions, via?: Duplex): P
     next(m.method);
   };
 
-  const started = performance.now();
-  const timing: { tcpMs?: number } = {};
-  const sock = await reachServer(e, timeoutS, options.signal, via, timing);
+  const sock = await reaching;
   const reached = performance.now();
   let release: () => void;
   try {
