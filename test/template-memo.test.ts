@@ -83,3 +83,37 @@ t.test('without a memo nothing is shared', async (t) => {
   t.not(a, b);
   t.same(a, b);
 });
+
+t.test('another host\'s facts changing: a shared render that read them through hostvars renders afresh, one that did not is kept', async (t) => {
+  const { recordedReads } = await import('../runner/executor/scopes.js');
+  const memo = new RenderMemo();
+  const routesA = ['10.1.0.0/26'];
+  const routesB = ['10.2.0.0/26'];
+  // The executor's hostvars view: one entry per host, rebuilt when that host's facts change (setFacts).
+  const hostvars: Record<string, unknown> = { a: recordedReads('a', { routes: routesA }), b: recordedReads('b', { routes: routesB }) };
+  const peers = "{{ ['a', 'b'] | map('extract', hostvars, 'routes') | list }}";
+  const render = (tpl: string, me: string) => templater.render(tpl, hostVars({ hostvars, inventory_hostname: me }), { memo });
+
+  const first = render(peers, 'a');
+  t.same(first, [routesA, routesB]);
+  hostvars.b = recordedReads('b', { routes: routesB, result: { changed: false } }); // b registers a result
+  t.equal(render(peers, 'b'), first, 'a result the render never read: the shared render is kept');
+  t.equal(memo.hits, 1);
+
+  const moved = ['10.2.0.64/26'];
+  hostvars.b = recordedReads('b', { routes: moved, result: { changed: true } }); // b's routes fact changes
+  t.same(render(peers, 'a'), [routesA, moved], 'a fact the render read changed: rendered afresh');
+  t.equal(memo.hits, 1);
+
+  const has = "{{ 'result' in hostvars['b'] }}";
+  t.equal(render(has, 'a'), true);
+  t.equal(render(has, 'b'), true, 'same presence: shared');
+  t.equal(memo.hits, 2);
+  hostvars.b = recordedReads('b', { routes: moved });
+  t.equal(render(has, 'a'), false, 'presence changed: rendered afresh');
+
+  const listed = "{{ hostvars['a'] | dict2items | length }}";
+  render(listed, 'a');
+  render(listed, 'b');
+  t.equal(memo.hits, 2, 'listing a host\'s variables reads them all: never shared');
+});

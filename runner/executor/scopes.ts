@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { hostVars as inventoryHostVars } from '../inventory/index.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ModuleTask, Play, Playbook } from '../playbook/types.js';
-import { RenderMemo } from '../template/memo.js';
+import { RenderMemo, recordHostRead, recordUnshareable } from '../template/memo.js';
 import type { Templater } from '../template/types.js';
 import { layeredVars, type VarLayer } from './vars.js';
 
@@ -72,7 +72,9 @@ export class HostScopes {
 
   /** Sets facts (or, with `registered`, a registered result) on a host; `gathered` marks what setup found. */
   setFacts(host: string, values: Dict, kind: 'fact' | 'registered' | 'gathered' = 'fact'): void {
-    this.forget(host);
+    // Only this host's hostvars view is rebuilt: shared renders re-check what they read of it (template/memo.ts),
+    // and the host's own scope for this task is a snapshot taken when the task started on it.
+    this.hostvarsCache.delete(host);
     const f = this.facts.get(host) ?? {};
     const previous = f.ansible_facts;
     Object.assign(f, values);
@@ -209,7 +211,7 @@ export class HostScopes {
       get: (_t, key) => {
         if (typeof key !== 'string' || !inv.hosts.has(key)) return undefined;
         let v = cache.get(key);
-        if (!v) cache.set(key, (v = this.hostScope(key)));
+        if (!v) cache.set(key, (v = recordedReads(key, this.hostScope(key))));
         return v;
       },
       has: (_t, key) => typeof key === 'string' && inv.hosts.has(key),
@@ -218,4 +220,34 @@ export class HostScopes {
         typeof key === 'string' && inv.hosts.has(key) ? { enumerable: true, configurable: true, writable: false, value: undefined } : undefined,
     });
   }
+}
+
+/**
+ * A host's variables as `hostvars[host]` shows them: every read is reported to the renders being recorded for
+ * sharing (template/memo.ts), which check it again before reusing a render. Listing the variables (to_json,
+ * dict2items) reads them all: such a render is not shared.
+ */
+export function recordedReads(host: string, scope: Dict): Dict {
+  return new Proxy(scope, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof name === 'string') recordHostRead(host, name, value, 'get');
+      return value;
+    },
+    has(target, name) {
+      const present = Reflect.has(target, name);
+      if (typeof name === 'string') recordHostRead(host, name, present, 'has');
+      return present;
+    },
+    ownKeys(target) {
+      recordUnshareable();
+      return Reflect.ownKeys(target);
+    },
+    // hasOwnProperty (how filters ask whether a mapping has an attribute) asks for the descriptor.
+    getOwnPropertyDescriptor(target, name) {
+      const descriptor = Reflect.getOwnPropertyDescriptor(target, name);
+      if (typeof name === 'string') recordHostRead(host, name, descriptor !== undefined, 'own');
+      return descriptor;
+    },
+  });
 }

@@ -6,6 +6,7 @@ import { PyFloat, floatsMade, plainNumbers } from './float.js';
 import { compile, compileExpression, parse, parseExpression, nj, type Compiled } from './compile.js';
 import { UNDEFINED_TOLERANT_FILTERS, filterNamed, positionalArgs, type FilterFn } from './filters.js';
 import { OMIT, createGlobals } from './lookups.js';
+import { startRecording, stopRecording } from './memo.js';
 import { RenderContext, templateRuntime, type RenderEnvironment } from './runtime.js';
 import { UNDEFINED_TOLERANT_TESTS, testNamed, type TestFn } from './tests.js';
 import type { RenderOptions, Templater } from './types.js';
@@ -162,15 +163,20 @@ export function createTemplater(): Templater {
     }
     const context = new RenderContext(vars, options, env);
     if (memo) context.reads = [];
+    const recorder = memo ? startRecording() : undefined;
     const floats = floatsMade();
     const frame = new nj.runtime.Frame();
     frame.topLevel = true;
     let failure: unknown;
     let output: string | undefined;
-    entry.root(env, context, frame, templateRuntime, (error, result) => {
-      failure = error;
-      output = result;
-    });
+    try {
+      entry.root(env, context, frame, templateRuntime, (error, result) => {
+        failure = error;
+        output = result;
+      });
+    } finally {
+      if (recorder) stopRecording(recorder);
+    }
     if (failure) {
       if (failure instanceof UndefinedVariableError || failure instanceof TemplateError) throw failure;
       const message = (failure as Error)?.message ?? String(failure);
@@ -178,7 +184,7 @@ export function createTemplater(): Templater {
     }
     let value = !entry.native ? output : isSafeString(context.native) ? String(context.native) : context.native; // a lone macro call yields its text
     if (entry.native && floatsMade() !== floats) value = plainNumbers(value); // no PyFloat leaves a render
-    if (memo && !context.readEverything) memo.remember(entry, context.reads!, value);
+    if (memo && !context.readEverything && !recorder!.unshareable) memo.remember(entry, context.reads!, value, recorder!.hostReads);
     return value;
   }
 

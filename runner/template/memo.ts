@@ -1,13 +1,54 @@
 // Shares one render of a template between hosts when it would come out the same: a task that reads the facts
 // of every node on every node (the routes role's peers) would otherwise render hosts x hosts values.
 // A render is reused only when the template reads nothing but variables (see readsOnlyVariables), every
-// variable it read has the identical value (Object.is) for the next host, and nothing any host can see has
-// changed since (the executor calls invalidate() whenever facts or registered results change).
+// variable it read has the identical value (Object.is) for the next host, every other host's variable it read
+// through `hostvars` is still the identical value, and nothing else any host can see has changed since (the
+// executor calls invalidate() at task and play starts and for include_vars and clear_facts).
+// Facts and registered results of one host do not invalidate: a render that read them through hostvars finds
+// the new value on its next check. Before, every registered result forgot every shared render, and a converged
+// run, where hosts finish a task one after another without waiting on I/O, re-rendered the peers list on each
+// of 256 nodes (hosts x hosts reads).
+
+/**
+ * Read of another host's variable through `hostvars`: `get` saw `value`; `has` (the `in` operator) and `own`
+ * (hasOwnProperty) saw whether it exists.
+ */
+type HostRead = [host: string, name: string, value: unknown, kind: 'get' | 'has' | 'own'];
+
+interface Recorder {
+  hostReads: HostRead[];
+  /** Something enumerated a host's variables: the reads cannot be listed, the render is not shared. */
+  unshareable: boolean;
+}
+
+/** Renders in progress that may be shared, innermost last: a read counts for every one of them. */
+const recording: Recorder[] = [];
+
+export function startRecording(): Recorder {
+  const r: Recorder = { hostReads: [], unshareable: false };
+  recording.push(r);
+  return r;
+}
+
+export function stopRecording(r: Recorder): void {
+  const i = recording.lastIndexOf(r);
+  if (i >= 0) recording.splice(i, 1);
+}
+
+/** Called by the `hostvars` view (runner/executor/scopes.ts) for every read of another host's variable. */
+export function recordHostRead(host: string, name: string, value: unknown, kind: HostRead[3]): void {
+  for (const r of recording) r.hostReads.push([host, name, value, kind]);
+}
+
+export function recordUnshareable(): void {
+  for (const r of recording) r.unshareable = true;
+}
 
 interface Entry {
   generation: number;
   /** Top-level variables the render read, in order, with the values it saw. */
   reads: Array<[string, unknown]>;
+  hostReads: HostRead[];
   value: unknown;
 }
 
@@ -16,7 +57,7 @@ export class RenderMemo {
   private readonly entries = new WeakMap<object, Entry>();
   hits = 0;
 
-  /** Facts, registered results or other state a template can read changed: forget every render. */
+  /** State a template can read changed in a way no read records (a new task, include_vars): forget every render. */
   invalidate(): void {
     this.generation++;
   }
@@ -38,15 +79,31 @@ export class RenderMemo {
       }
       if (!Object.is(now, seen)) return undefined;
     }
+    if (e.hostReads.length) {
+      let hostvars: Record<string, Record<string, unknown> | undefined>;
+      try {
+        hostvars = vars.hostvars as typeof hostvars;
+        for (const [host, name, seen, kind] of e.hostReads) {
+          const scope = hostvars[host];
+          const now =
+            kind === 'get'
+              ? scope?.[name]
+              : scope !== undefined && (kind === 'has' ? name in scope : Object.prototype.hasOwnProperty.call(scope, name));
+          if (!Object.is(now, seen)) return undefined;
+        }
+      } catch {
+        return undefined;
+      }
+    }
     this.hits++;
     return { value: e.value };
   }
 
-  remember(key: object, reads: Array<[string, unknown]>, value: unknown): void {
+  remember(key: object, reads: Array<[string, unknown]>, value: unknown, hostReads: HostRead[] = []): void {
     // A shared value reaches several hosts' tasks: nothing may mutate it. The test suite freezes every one
     // (MESHPLAY_FREEZE_SHARED_RENDERS=1, set by scripts/run-tests.mjs) so a module that does fails loudly there.
     if (freezeShared) deepFreeze(value);
-    this.entries.set(key, { generation: this.generation, reads, value });
+    this.entries.set(key, { generation: this.generation, reads, hostReads: dedupe(hostReads), value });
   }
 }
 
@@ -56,4 +113,20 @@ function deepFreeze(value: unknown): void {
   if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
   Object.freeze(value);
   for (const v of Object.values(value)) deepFreeze(v);
+}
+
+/** One check per distinct read: a render reads hostvars[h].x once per use, checking it once is enough. */
+function dedupe(reads: HostRead[]): HostRead[] {
+  if (reads.length < 2) return reads;
+  const seen = new Map<string, Set<string>>();
+  const out: HostRead[] = [];
+  for (const r of reads) {
+    const key = `${r[3]}\0${r[1]}`;
+    let names = seen.get(r[0]);
+    if (!names) seen.set(r[0], (names = new Set()));
+    if (names.has(key)) continue;
+    names.add(key);
+    out.push(r);
+  }
+  return out;
 }
