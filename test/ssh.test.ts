@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { connect as netConnect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect, sshConnectionCount, sshHandshakeStats, shellQuote } from '../runner/connection/ssh.js';
 import { isCommandConnection, UnreachableError } from '../runner/connection/types.js';
@@ -430,4 +430,40 @@ t.test('jump host: bastion and node each checked against known_hosts', async (t)
   writeFileSync(onlyNode, `${node.knownHostsLine()}\n`);
   await unreachable(t, connect(opts('n2', node.port, ssh(onlyNode))), /jump host 127\.0\.0\.1: host key of/);
   t.ok(existsSync(file));
+});
+
+t.test('close() sends the goodbye and does not wait for the server to close its side', async (t) => {
+  // A relay that passes everything through but keeps the client's side open for 3 s after sshd has closed its
+  // own: close() used to wait for that (up to its 2 s limit) at the end of every run.
+  const held: Socket[] = [];
+  const relay = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = netConnect(server.port, '127.0.0.1');
+    client.pipe(upstream, { end: true });
+    upstream.on('data', (d: Buffer) => client.write(d));
+    upstream.on('error', () => undefined);
+    client.on('error', () => undefined);
+    upstream.on('close', () => {
+      held.push(client);
+      setTimeout(() => client.destroy(), 3000).unref();
+    });
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const s of held) s.destroy();
+    relay.close();
+  });
+  const port = (relay.address() as { port: number }).port;
+  const file = join(server.dir, 'relay_known_hosts');
+  writeFileSync(file, server.knownHostsLine().replace(`]:${server.port} `, `]:${port} `) + '\n');
+  const disconnects = () => (readFileSync(server.logFile, 'utf8').match(/Received disconnect from/g) ?? []).length;
+  const before = disconnects();
+  const conn = await connect(opts('n-close', port, { ...base(), known_hosts_file: file }));
+  t.equal((await conn.exec('true')).code, 0);
+  const started = performance.now();
+  await conn.close();
+  const ms = performance.now() - started;
+  t.ok(ms < 1500, `close() returned in ${Math.round(ms)} ms while the relay held the connection open`);
+  const deadline = Date.now() + 5000;
+  while (disconnects() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.equal(disconnects(), before + 1, 'sshd logged the client\'s disconnect message: the goodbye was delivered, not dropped');
 });

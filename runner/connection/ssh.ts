@@ -685,20 +685,36 @@ class SshConnection implements CommandConnection {
 
   async close(): Promise<void> {
     this.closing = true;
-    const ended = (c: Client) =>
-      new Promise<void>((r) => {
-        // A client that already closed (dropped connection) emits nothing more.
-        if ((c as unknown as { _sock?: { destroyed?: boolean } })._sock?.destroyed) return r();
-        const t = setTimeout(r, 2000);
-        c.once('close', () => {
-          clearTimeout(t);
-          r();
-        });
-        c.end();
-      });
-    await ended(this.client);
-    if (this.bastion) await ended(this.bastion);
+    // ssh2's end() writes our goodbye (SSH_MSG_DISCONNECT) and half-closes; once it is in the kernel's send queue
+    // the socket can be closed at once: the kernel still delivers it, then FIN. Waiting for every server to close
+    // its side kept the process alive after the recap (~0.2 s at 96 nodes, ~0.7 s at 256 on a busy 2-core machine).
+    // Only data still queued in Node (a congested socket) is waited for, as long as before (2 s).
+    const waits: Promise<void>[] = [];
+    for (const c of [this.client, this.bastion]) {
+      if (!c) continue;
+      const sock = (c as unknown as { _sock?: unknown })._sock;
+      c.end();
+      // A client through a jump host runs over a channel: it ends with the jump host's socket below.
+      if (!(sock instanceof net.Socket) || sock.destroyed) continue;
+      if (sock.writableLength === 0) {
+        sock.destroy();
+        continue;
+      }
+      waits.push(
+        new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            sock.destroy();
+            resolve();
+          };
+          const timer = setTimeout(done, 2000);
+          sock.once('finish', done).once('close', done);
+        }),
+      );
+    }
+    await Promise.all(waits);
   }
+
 }
 
 export async function connect(options: ConnectOptions): Promise<CommandConnection> {
