@@ -714,7 +714,6 @@ class SshConnection implements CommandConnection {
     }
     await Promise.all(waits);
   }
-
 }
 
 export async function connect(options: ConnectOptions): Promise<CommandConnection> {

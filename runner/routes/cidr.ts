@@ -117,8 +117,6 @@ export function firstAddress(c: Cidr): string {
   return ipaddr.fromByteArray(bytes).toString();
 }
 
-const PLAIN_IPV4_ADDRESS = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
 // Every node checks every peer's gateway: answers are kept per text (a pure function of it; bounded).
 const addressAnswers = new Map<string, boolean>();
 
@@ -126,25 +124,36 @@ export function isAddress(s: string): boolean {
   let answer = addressAnswers.get(s);
   if (answer === undefined) {
     // Plain dotted quads without ipaddr.js's general parser; other forms (IPv6, octal or hex octets) keep its answer.
-    const m = PLAIN_IPV4_ADDRESS.exec(s);
-    answer = m && Number(m[1]) <= 255 && Number(m[2]) <= 255 && Number(m[3]) <= 255 && Number(m[4]) <= 255 ? true : ipaddr.isValid(s) && !s.includes('/');
+    answer = !s.includes('/') && (parsePlainIpv4(s) !== undefined || ipaddr.isValid(s));
     if (addressAnswers.size < 100_000) addressAnswers.set(s, answer);
   }
   return answer;
 }
 
-/**
- * The order of route destinations in plans and diffs: numeric collation ("10.1.0.64/26" before
- * "10.1.0.128/26"). Two canonical IPv4 CIDRs compare as (address, prefix) numbers, which is the same order
- * without a collator call per comparison; anything else goes to the collator.
- */
+// The order of route destinations in plans and diffs: numeric collation ("10.1.0.64/26" before "10.1.0.128/26").
+// Two canonical IPv4 CIDRs compare as (address, prefix) numbers, which is the same order without a collator call
+// per comparison; anything else goes to the collator.
 let numeric: Intl.Collator | undefined;
-const CANONICAL_IPV4_CIDR = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\/\d{1,2}$/;
 
-function canonicalIpv4(s: string): Cidr | undefined {
-  if (!CANONICAL_IPV4_CIDR.test(s)) return undefined;
-  const c = parsed.get(s) ?? parsePlainIpv4(s);
-  return c && c.text === s && c.v4 !== undefined ? c : undefined;
+interface DestinationKey {
+  text: string;
+  /** The parse of a canonical IPv4 CIDR (its text is the input), else undefined. */
+  ipv4?: Cidr;
+}
+
+function destinationKey(text: string): DestinationKey {
+  const c = parsed.get(text) ?? parsePlainIpv4(text);
+  return { text, ipv4: c?.v4 !== undefined && c.text === text ? c : undefined };
+}
+
+function compareKeys(a: DestinationKey, b: DestinationKey): number {
+  if (a.ipv4 && b.ipv4) return a.ipv4.v4! - b.ipv4.v4! || a.ipv4.bits - b.ipv4.bits;
+  numeric ??= new Intl.Collator('en', { numeric: true });
+  return numeric.compare(a.text, b.text);
+}
+
+export function compareDestinations(a: string, b: string): number {
+  return compareKeys(destinationKey(a), destinationKey(b));
 }
 
 /**
@@ -152,19 +161,8 @@ function canonicalIpv4(s: string): Cidr | undefined {
  * not once per comparison.
  */
 export function sortByDestination<T>(items: T[], dest: (item: T) => string, tie: (a: T, b: T) => number): T[] {
-  const keyed = items.map((item) => ({ item, d: dest(item), c: canonicalIpv4(dest(item)) }));
-  keyed.sort((x, y) => {
-    const order = x.c && y.c ? x.c.v4! - y.c.v4! || x.c.bits - y.c.bits : compareDestinations(x.d, y.d);
-    return order || tie(x.item, y.item);
-  });
+  const keyed = items.map((item) => ({ item, key: destinationKey(dest(item)) }));
+  keyed.sort((x, y) => compareKeys(x.key, y.key) || tie(x.item, y.item));
   for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item;
   return items;
-}
-
-export function compareDestinations(a: string, b: string): number {
-  const ca = canonicalIpv4(a);
-  const cb = ca && canonicalIpv4(b);
-  if (ca && cb) return ca.v4! - cb.v4! || ca.bits - cb.bits;
-  numeric ??= new Intl.Collator('en', { numeric: true });
-  return numeric.compare(a, b);
 }

@@ -107,7 +107,8 @@ export class SourceFile {
     // rest of the file is still checked and every problem is reported at once; the problem stops the run.
     const parsed = this.problems.length === 0;
     if (parsed) this.problems.push(...openVaultTags(this.doc, (offset) => this.at(offset)));
-    if (parsed) this.problems.push(...flattenMerges(this.doc, (offset) => this.at(offset)));
+    // A merge key is a plain `<<`: a file without one (nearly every file) is not walked for merges.
+    if (parsed && opened.text.includes('<<')) this.problems.push(...flattenMerges(this.doc, (offset) => this.at(offset)));
     this.value = parsed ? this.toValue() : undefined;
     if (this.vaultEncrypted) addVaultVars(this.value);
   }
