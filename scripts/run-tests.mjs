@@ -49,19 +49,32 @@ child.stdout.on('data', (d) => {
 child.on('close', async (code) => {
   if (buf) leafLines.push(buf);
   // A point is a leaf unless the line before it (ignoring YAML diagnostics) closes a deeper subtest.
+  // Failed leaves are named again at the end with their subtest path: CI often keeps only a log's tail.
   let prevIndent = -1;
+  const subtests = []; // [indent, name] of the '# Subtest:' lines enclosing the current line
+  const failures = [];
   for (const line of leafLines) {
+    const sub = /^(\s*)# Subtest: (.*)$/.exec(line);
+    if (sub) {
+      while (subtests.length && subtests[subtests.length - 1][0] >= sub[1].length) subtests.pop();
+      subtests.push([sub[1].length, sub[2]]);
+      continue;
+    }
     const m = /^(\s*)(not ok|ok) \d+/.exec(line);
     if (!m) continue;
     const indent = m[1].length;
     const isParent = prevIndent > indent;
     prevIndent = indent;
-    if (!isParent) count(line);
-    else if (m[2] === 'not ok' && !/# SKIP|# TODO/i.test(line)) {
-      /* failure already counted at its leaf */
+    if (isParent) continue;
+    const before = failed;
+    count(line);
+    if (failed > before) {
+      const path = subtests.filter(([i]) => i < indent).map(([, n]) => n);
+      failures.push(`${path.join(' > ')}${path.length ? ' > ' : ''}${line.trim()}`);
     }
   }
   await faultsTable();
+  if (failures.length) console.log(`\n# failed:\n${failures.map((f) => `#   ${f}`).join('\n')}`);
   if (code !== 0 && failed === 0) failed = 1;
   console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exit(code ?? 1);
