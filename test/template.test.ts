@@ -6,6 +6,9 @@ import path from 'node:path';
 import t from 'tap';
 import { TemplateError, UndefinedVariableError } from '../runner/errors.js';
 import { OMIT, createTemplater, removeOmitted } from '../runner/template/index.js';
+import { carryFloats } from '../runner/template/float.js';
+import { RenderMemo } from '../runner/template/memo.js';
+import { SourceFile } from '../runner/yaml/source.js';
 
 const templater = createTemplater();
 /** What t.throws should see for an undefined variable (tap's types do not know the extra field). */
@@ -478,6 +481,39 @@ t.test('Python floats: a whole float prints as 5.0 and stays a float through ari
   t.same(r("{{ [10 / 2, {'a': 3.0}] }}"), [5, { a: 3 }]);
   t.equal(templater.evaluate('10 / 2', {}), 5);
   t.ok(templater.condition('10 / 2 == 5', {}));
+});
+
+t.test('whole floats written in variable YAML: floats for templates, plain numbers everywhere else', async (t) => {
+  const src = new SourceFile('vars.yml', 'a: 5.0\nb: 5\nc: 1.0e+3\nd: [0.0, 3, {e: 2.}]\nf: 2.5\ng: {h: 7}\n');
+  const v = src.value as Record<string, any>;
+  // the loaded value is what it always was: numbers, for modules, manifests and typeof checks
+  t.same(v, { a: 5, b: 5, c: 1000, d: [0, 3, { e: 2 }], f: 2.5, g: { h: 7 } });
+  t.equal(typeof v.a, 'number');
+  const tpl = createTemplater();
+  t.equal(tpl.render('{{ a }} {{ b }} {{ c }} {{ d }} {{ d[0] }} {{ d[-1].e }} {{ f }} {{ a | type_debug }} {{ b | type_debug }} {{ a + 1 }}', v), '5.0 5 1000.0 [0.0, 3, {\'e\': 2.0}] 0.0 2.0 2.5 float int 6.0');
+  t.equal(tpl.render('{{ d | to_json }} {% for x in d %}{{ x }},{% endfor %} {{ d | first }} {{ d[2].items() | list }}', v), '[0.0, 3, {"e": 2.0}] 0.0,3,{\'e\': 2.0}, 0.0 [(\'e\', 2.0)]');
+  t.equal(tpl.render('{{ {"a": a, "d": d} | to_yaml }}', v), 'a: 5.0\nd:\n- 0.0\n- 3\n- {e: 2.0}\n');
+  // a native result is the variable's own value: plain numbers, the same containers
+  t.equal(tpl.render('{{ a }}', v), 5);
+  t.equal(tpl.render('{{ d }}', v), v.d, 'the original list, not a copy');
+  t.equal(tpl.render('{{ g }}', v), v.g);
+  t.same(tpl.render("{{ [a, d[2]] }}", v), [5, { e: 2 }]);
+  t.equal(tpl.render('{{ d[2] }}', v), v.d[2]);
+  // copies made key by key keep the record only where carryFloats is called (merged variable scopes)
+  const merged = { ...v, b: 5.0 };
+  carryFloats(merged, v, { b: 5 });
+  t.equal(tpl.render('{{ a }} {{ b }}', merged), '5.0 5', 'a later source without the mark overrides it');
+  t.equal(tpl.render('{{ a }}!', { ...v }), '5!', 'a copy without carryFloats has no record (plain, never wrong type)');
+  // a shared render (RenderMemo) tells a float 5.0 from the int 5 of another host
+  const memo = new RenderMemo();
+  const host2 = { ...v };
+  carryFloats(host2, v, { a: 5 });
+  t.equal(tpl.render('{{ a }} x', v, { memo }), '5.0 x');
+  t.equal(tpl.render('{{ a }} x', host2, { memo }), '5 x');
+  t.equal(tpl.render('{{ a }} x', v, { memo }), '5.0 x');
+  t.equal(tpl.render('{{ d }} y', v, { memo }), '[0.0, 3, {\'e\': 2.0}] y');
+  t.equal(tpl.render('{{ d }} y', v, { memo }), '[0.0, 3, {\'e\': 2.0}] y');
+  t.equal(memo.hits, 1, 'only the float view of d is reused (a template keeps one remembered render: host2 replaced it)');
 });
 
 t.test("to_yaml and to_nice_yaml write PyYAML's bytes (a port of its emitter, as libyaml's where they differ: runner/template/pyyaml.ts)", async (t) => {

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { hostVars as inventoryHostVars } from '../inventory/index.js';
 import type { Inventory } from '../inventory/types.js';
 import type { ModuleTask, Play, Playbook } from '../playbook/types.js';
+import { carryFloats, floatsMarked, readFloat, shareFloats } from '../template/float.js';
 import { RenderMemo, recordHostRead, recordUnshareable } from '../template/memo.js';
 import type { Templater } from '../template/types.js';
 import { layeredVars, type VarLayer } from './vars.js';
@@ -95,7 +96,10 @@ export class HostScopes {
   /** Variables include_vars loaded on a host (later ones override earlier ones; meta: clear_facts keeps them). */
   include(host: string, values: Dict): void {
     this.forget(host);
-    this.included.set(host, { ...this.included.get(host), ...values });
+    const previous = this.included.get(host);
+    const merged = { ...previous, ...values };
+    carryFloats(merged, previous, values);
+    this.included.set(host, merged);
   }
 
   /** meta: clear_facts — Ansible clears the fact cache (gathered facts), not what set_fact or register set. */
@@ -228,10 +232,11 @@ export class HostScopes {
  * dict2items) reads them all: such a render is not shared.
  */
 export function recordedReads(host: string, scope: Dict): Dict {
-  return new Proxy(scope, {
+  const view = new Proxy(scope, {
     get(target, name, receiver) {
       const value = Reflect.get(target, name, receiver);
-      if (typeof name === 'string') recordHostRead(host, name, value, 'get');
+      // recorded as a template sees it: a whole float written in YAML is a PyFloat there (template/float.ts)
+      if (typeof name === 'string') recordHostRead(host, name, floatsMarked && value !== undefined ? readFloat(target, name, value) : value, 'get');
       return value;
     },
     has(target, name) {
@@ -250,4 +255,6 @@ export function recordedReads(host: string, scope: Dict): Dict {
       return descriptor;
     },
   });
+  shareFloats(view, scope);
+  return view;
 }

@@ -15,6 +15,7 @@ import type { ConnectionPool } from './connections.js';
 import type { PlanHook } from '../plan/session.js';
 import type { Redaction } from './run.js';
 import type { RunScope } from '../modules/run-scope.js';
+import { carryFloat, carryFloats } from '../template/float.js';
 
 type Dict = Record<string, unknown>;
 
@@ -55,8 +56,9 @@ export interface TaskOutcome {
 
 
 export function scoped(vars: Dict, extra: Dict): Dict {
-  const o = Object.create(vars) as Dict;
-  return Object.assign(o, extra);
+  const o = Object.assign(Object.create(vars) as Dict, extra);
+  carryFloats(o, extra);
+  return o;
 }
 
 function isOmitted(v: unknown): boolean {
@@ -91,6 +93,7 @@ export async function runModuleTask(task: ModuleTask, host: string, env: TaskEnv
   let delegatedTo: string | undefined;
   for (const [index, item] of items.entries()) {
     const extra: Dict = { [loopVar]: item, ansible_loop_var: loopVar };
+    carryFloat(extra, loopVar, items, String(index)); // an item 5.0 of a list written in YAML stays a float for templates
     if (task.loop_control?.index_var) extra[task.loop_control.index_var] = index;
     if (task.loop_control?.extended) extra.ansible_loop = extendedLoop(items, index);
     // Facts set by earlier items (set_fact in a loop) are seen by the next item, as in Ansible.

@@ -1,6 +1,7 @@
 // Variable scopes with Ansible's precedence, templated lazily: a variable is rendered when a template
 // first reads it, so defaults may refer to inventory values and vice versa, as in Ansible.
 import { TemplateError } from '../errors.js';
+import { carryFloat, floatsMarked } from '../template/float.js';
 import type { RenderOptions, Templater } from '../template/types.js';
 
 type Dict = Record<string, unknown>;
@@ -31,6 +32,7 @@ export function layeredVars(layers: VarLayer[], templater: Templater, options: R
     const raw = layer.values[key];
     if (!layer.render || !templated(raw)) {
       out[key] = raw;
+      if (floatsMarked && typeof raw === 'number') carryFloat(out, key, layer.values);
       continue;
     }
     let done = false;

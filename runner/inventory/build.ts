@@ -2,6 +2,7 @@
 import type { ApiSettings, ClusterSpec, Host, Inventory, NodeSpec, SshSettings } from './types.js';
 import type { SourcePosition } from '../yaml/source.js';
 import type { ApiFact } from '../k8s/resolve.js';
+import { carryFloats } from '../template/float.js';
 
 export const LOCALHOST = 'localhost';
 
@@ -51,9 +52,9 @@ export interface VarsSources {
 /** Variables the inventory gives a host: inventory vars < group_vars (all < other groups) < cluster vars < node vars < host_vars. */
 export function userVars(name: string, groups: string[], layers: Array<Record<string, unknown> | undefined>, src: VarsSources): Record<string, unknown> {
   const out: Record<string, unknown> = { ...src.inventory };
-  for (const g of groups) Object.assign(out, src.groupVars.get(g));
-  for (const layer of layers) Object.assign(out, layer);
-  Object.assign(out, src.hostVars.get(name));
+  const applied = [src.inventory, ...groups.map((g) => src.groupVars.get(g)), ...layers, src.hostVars.get(name)];
+  for (const layer of applied.slice(1)) Object.assign(out, layer);
+  carryFloats(out, ...applied); // whole floats (5.0) stay floats for templates (template/float.ts)
   return out;
 }
 
@@ -95,5 +96,7 @@ export function nodeHost(c: ClusterSpec, n: NodeSpec, ssh: SshSettings, vars: Re
 }
 
 export function localHost(vars: Record<string, unknown>, topology: Inventory['topology']): Host {
-  return { name: LOCALHOST, kind: 'local', connection: 'local', vars: { ...vars, inventory_hostname: LOCALHOST, topology } };
+  const own = { ...vars, inventory_hostname: LOCALHOST, topology };
+  carryFloats(own, vars);
+  return { name: LOCALHOST, kind: 'local', connection: 'local', vars: own };
 }

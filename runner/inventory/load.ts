@@ -2,6 +2,7 @@
 // the hosts, groups and variables the executor works with.
 import { ValidationError, type Problem } from '../errors.js';
 import type { Templater } from '../template/types.js';
+import { carryFloats } from '../template/float.js';
 import { loadYamlFile, type SourceFile } from '../yaml/source.js';
 import {
   buildGroups,
@@ -88,6 +89,7 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
     if (isRecord(d.value.vars)) {
       checkEnvLookups(d.value.vars, ['vars'], d.src, ctx);
       Object.assign(inventoryVars, d.value.vars);
+      carryFloats(inventoryVars, d.value.vars);
     }
     if (d.value.topology === 'single-control-plane' || d.value.topology === 'multi-control-plane' || d.value.topology === 'separate-meshes') topology = d.value.topology;
   }
@@ -129,9 +131,9 @@ export function loadInventory(paths: string[], opts: LoadInventoryOptions = {}):
   specs.forEach((c, i) => {
     const origin = clusters[i];
     const apiFact = apiFacts.get(c.name);
-    hosts.set(c.name, clusterHost(c, { ...userVars(c.name, clusterGroups(c), [c.vars], varsSources), ...clusterMagic(c, topology, apiFact) }, origin.src.positionOf(origin.path)));
+    hosts.set(c.name, clusterHost(c, withMagic(userVars(c.name, clusterGroups(c), [c.vars], varsSources), clusterMagic(c, topology, apiFact)), origin.src.positionOf(origin.path)));
     c.nodes.forEach((n, j) => {
-      const vars = { ...userVars(n.name, nodeGroups(c), [c.vars, n.vars], varsSources), ...nodeMagic(c, n, topology, apiFact) };
+      const vars = withMagic(userVars(n.name, nodeGroups(c), [c.vars, n.vars], varsSources), nodeMagic(c, n, topology, apiFact));
       hosts.set(n.name, nodeHost(c, n, mergeSsh(sshDefaults, c.ssh, n.ssh), vars, origin.src.positionOf(origin.nodes![j]!.path)));
     });
   });
@@ -152,9 +154,20 @@ function inReadingOrder(problems: Problem[], files: string[]): Problem[] {
     .map(({ p }) => p);
 }
 
+/** A host's variables: the user's, then meshplay's own over them (whole floats keep their marks, template/float.ts). */
+function withMagic(user: Record<string, unknown>, magic: Record<string, unknown>): Record<string, unknown> {
+  const vars = { ...user, ...magic };
+  carryFloats(vars, user, magic);
+  return vars;
+}
+
 function mergeByTarget(files: VarsFile[]): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
-  for (const f of files) out.set(f.target, { ...out.get(f.target), ...f.vars });
+  for (const f of files) {
+    const merged = { ...out.get(f.target), ...f.vars };
+    carryFloats(merged, out.get(f.target), f.vars);
+    out.set(f.target, merged);
+  }
   return out;
 }
 
@@ -244,7 +257,9 @@ export function hostVars(inv: Inventory, name: string): Record<string, unknown> 
   const host = inv.hosts.get(name);
   if (!host) throw new Error(`unknown host '${name}' (hosts: ${[...inv.hosts.keys()].join(', ')})`);
   const index = groupIndex(inv);
-  return { ...host.vars, groups: index.groups, group_names: index.namesOf.get(name) ?? [] };
+  const vars = { ...host.vars, groups: index.groups, group_names: index.namesOf.get(name) ?? [] };
+  carryFloats(vars, host.vars);
+  return vars;
 }
 
 interface GroupIndex {

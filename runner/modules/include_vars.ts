@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { loadYamlFile } from '../yaml/source.js';
 import { formatProblem } from '../errors.js';
+import { carryFloats } from '../template/float.js';
 import { pythonRegex } from '../template/regex.js';
 import { findSource } from './template.js';
 import { array, boolean, integer, object, string, typed, withDefault, type ArgsOf } from './args.js';
@@ -58,7 +59,9 @@ function loadFolder(ctx: ModuleContext, args: ArgsOf<typeof schema>, extensions:
         if (args.ignore_unknown_extensions) continue;
         throw new IncludeVarsError(`${join(dir, name)} does not have a valid extension: ${extensions.join(', ')}`);
       }
-      Object.assign(out, loadVarsFile(join(dir, name)));
+      const vars = loadVarsFile(join(dir, name));
+      Object.assign(out, vars);
+      carryFloats(out, vars);
       files.push(join(dir, name));
     }
   }

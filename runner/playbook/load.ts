@@ -16,6 +16,7 @@ import type { BlockTask, Handler, IncludeTask, ModuleTask, Play, Playbook, RoleS
 import { append } from '../arrays.js';
 import { patternProblem } from '../inventory/patterns.js';
 import { isTemplate } from '../template/index.js';
+import { carryFloats } from '../template/float.js';
 import { TemplateChecks, type TemplateDirs } from './check-templates.js';
 
 type Dict = Record<string, unknown>;
@@ -147,6 +148,7 @@ export class PlaybookLoader {
     }
     // Ansible's precedence: vars_files are above play vars.
     const vars: Dict = isDict(raw.vars) ? { ...raw.vars } : {};
+    if (isDict(raw.vars)) carryFloats(vars, raw.vars); // whole floats (5.0) stay floats for templates (template/float.ts)
     for (const [i, vf] of asList(raw.vars_files).entries()) {
       if (typeof vf !== 'string') {
         this.problems.push(src.problem([...path, 'vars_files', i], 'vars_files entries are file paths', 'a string'));
@@ -156,7 +158,10 @@ export class PlaybookLoader {
       if (f && f.value !== undefined) {
         if (f.vaultEncrypted) addVaultLeaves(f.value);
         this.templates.value(f, [], f.value, dirs);
-        if (isDict(f.value)) Object.assign(vars, f.value);
+        if (isDict(f.value)) {
+          Object.assign(vars, f.value);
+          carryFloats(vars, f.value);
+        }
         else this.problems.push(f.problem([], 'a vars file must be a mapping'));
       }
     }

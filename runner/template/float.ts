@@ -5,7 +5,8 @@
 //
 // The marker lives only inside one render: filters that do not know it receive plain numbers
 // (index.ts, wrapFilter), and a render's native result has every PyFloat turned back into a number
-// (plainNumbers), so modules, manifests and variables never hold one.
+// (plainNumbers), so modules, manifests and variables never hold one. Whole floats written in variable YAML
+// are plain numbers with a side record (below, readFloat) that turns them into PyFloats when a template reads them.
 
 export class PyFloat {
   constructor(readonly value: number) {}
@@ -50,6 +51,9 @@ export function plain(value: unknown): unknown {
  */
 export function plainNumbers(value: unknown): unknown {
   if (value instanceof PyFloat) return value.value;
+  if (value === null || typeof value !== 'object') return value;
+  const origin = origins.get(value);
+  if (origin) return origin;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     value.forEach((item, i) => {
@@ -95,3 +99,125 @@ export function pyNumberText(value: number | PyFloat): string {
   if (value instanceof PyFloat) return pyFloatText(value.value);
   return Number.isInteger(value) ? String(value) : pyFloatText(value);
 }
+
+// Whole floats written in variable YAML (`a: 5.0`, `d: [0.0, 3.0]`). The value stays a plain number in the
+// container that holds it, so modules, manifests, connection settings and every `typeof x === 'number'` see
+// the number they always saw; a side record says which keys of which containers hold a float. The YAML loader
+// (runner/yaml/source.ts) writes it; code that copies a variable mapping key by key carries it (carryFloats);
+// the template engine reads it where a template reads a variable or a member (readFloat) and sees a PyFloat,
+// or, for a container holding such floats at any depth, a copy holding PyFloats (a float view, made once per
+// container; a render's native result gets the original container back, plainNumbers).
+
+/** Per container (mapping or list), the keys (list indices as text) whose value is a whole float. */
+const floatKeys = new WeakMap<object, Set<string>>();
+/** Containers holding a whole float at any depth. */
+const holdsFloats = new WeakSet<object>();
+const views = new WeakMap<object, object>();
+const origins = new WeakMap<object, object>();
+const wholeFloats = new Map<number, PyFloat>();
+
+/** Whether any variable source held a whole float: until one did, nothing below costs anything. */
+export let floatsMarked = false;
+
+/** Records that `container[key]` holds a whole float (or, with `float` false, that it does not). */
+export function markFloat(container: object, key: string, float = true): void {
+  let keys = floatKeys.get(container);
+  if (!float) {
+    keys?.delete(key);
+    return;
+  }
+  floatsMarked = true;
+  if (!keys) floatKeys.set(container, (keys = new Set()));
+  keys.add(key);
+}
+
+/**
+ * Records that a container (a mapping or list of a YAML file) holds a whole float somewhere inside: a template
+ * reading it sees a float view. Never a variable scope (views copy every key).
+ */
+export function markHoldsFloats(container: object): void {
+  floatsMarked = true;
+  holdsFloats.add(container);
+}
+
+/**
+ * After `Object.assign(target, ...sources)` (or a spread): the keys each source gave the target carry the
+ * source's marks, later sources over earlier ones. Costs nothing while no source held a whole float.
+ */
+export function carryFloats(target: object, ...sources: Array<object | null | undefined>): void {
+  if (!floatsMarked) return;
+  for (const source of sources) {
+    if (!source) continue;
+    const from = floatKeys.get(source);
+    const to = floatKeys.get(target);
+    if (!from && !to) continue;
+    for (const key of Object.keys(source)) markFloat(target, key, from?.has(key) ?? false);
+  }
+}
+
+/** `target[key]` was copied from `source[sourceKey]`: it keeps the mark. */
+export function carryFloat(target: object, key: string, source: object, sourceKey = key): void {
+  if (floatsMarked && markedAt(source, sourceKey)) markFloat(target, key);
+}
+
+/** Makes a proxy of a variable scope (hostvars[host]) answer for its marks. */
+export function shareFloats(proxy: object, target: object): void {
+  if (!floatsMarked) return;
+  const keys = floatKeys.get(target);
+  if (keys) floatKeys.set(proxy, keys);
+}
+
+function markedAt(container: object, key: string): boolean {
+  // Loop and include scopes are Object.create(vars): the key's owner holds the mark.
+  for (let c: object | null = container; c && c !== Object.prototype; c = Object.getPrototypeOf(c)) {
+    if (Object.prototype.hasOwnProperty.call(c, key)) return floatKeys.get(c)?.has(key) ?? false;
+  }
+  return false;
+}
+
+/** The one PyFloat for a whole number (so a shared render's check, Object.is, finds the value it saw). */
+function wholeFloat(n: number): PyFloat {
+  if (Object.is(n, -0)) return new PyFloat(n);
+  let f = wholeFloats.get(n);
+  if (!f) {
+    if (wholeFloats.size > 10_000) wholeFloats.clear();
+    wholeFloats.set(n, (f = new PyFloat(n)));
+  }
+  return f;
+}
+
+/**
+ * The value a template sees for `container[key]` (which is `value`): a PyFloat for a marked whole float, a float
+ * view for a container holding some, otherwise the value itself. Call only while floatsMarked.
+ */
+export function readFloat(container: object, key: string | number, value: unknown): unknown {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || !markedAt(container, String(key))) return value;
+    made++;
+    return wholeFloat(value);
+  }
+  if (value !== null && typeof value === 'object' && holdsFloats.has(value)) {
+    made++;
+    return floatView(value);
+  }
+  return value;
+}
+
+function floatView(container: object): object {
+  let view = views.get(container);
+  if (view) return view;
+  const keys = floatKeys.get(container);
+  const item = (key: string, v: unknown): unknown =>
+    typeof v === 'number' ? (keys?.has(key) && Number.isInteger(v) ? wholeFloat(v) : v) : v !== null && typeof v === 'object' && holdsFloats.has(v) ? floatView(v) : v;
+  if (Array.isArray(container)) view = container.map((v, i) => item(String(i), v));
+  else {
+    const record = container as Record<string, unknown>;
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(record)) copy[key] = item(key, record[key]);
+    view = copy;
+  }
+  views.set(container, view);
+  origins.set(view, container);
+  return view;
+}
+

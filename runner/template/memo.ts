@@ -9,6 +9,8 @@
 // run, where hosts finish a task one after another without waiting on I/O, re-rendered the peers list on each
 // of 256 nodes (hosts x hosts reads).
 
+import { floatsMarked, readFloat } from './float.js';
+
 /**
  * Read of another host's variable through `hostvars`: `get` saw `value`; `has` (the `in` operator) and `own`
  * (hasOwnProperty) saw whether it exists.
@@ -74,6 +76,7 @@ export class RenderMemo {
       let now: unknown;
       try {
         now = vars[name];
+        if (floatsMarked && now !== undefined) now = readFloat(vars, name, now); // as RenderContext.lookup saw it
       } catch {
         return undefined; // the full render reports it, with its context
       }
@@ -87,7 +90,7 @@ export class RenderMemo {
           const scope = hostvars[host];
           const now =
             kind === 'get'
-              ? scope?.[name]
+              ? scope && (floatsMarked ? readFloat(scope, name, scope[name]) : scope[name])
               : scope !== undefined && (kind === 'has' ? name in scope : Object.prototype.hasOwnProperty.call(scope, name));
           if (!Object.is(now, seen)) return undefined;
         }

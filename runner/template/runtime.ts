@@ -2,7 +2,7 @@
 // Undefined values, Python-like operators, and the context carrying variables and render options.
 
 import { nj } from './compile.js';
-import { PyFloat, isFloat, pyFloat } from './float.js';
+import { PyFloat, floatsMarked, isFloat, pyFloat, readFloat } from './float.js';
 import { Undefined, assertDefined } from './undefined.js';
 import { deepEqual, isMapping, toText, truthy, tuple } from './values.js';
 import type { RenderOptions } from './types.js';
@@ -37,7 +37,8 @@ export class RenderContext {
 
   lookup(name: string): unknown {
     if (name in this.locals) return this.locals[name];
-    const value = this.vars[name];
+    let value = this.vars[name];
+    if (floatsMarked && value !== undefined) value = readFloat(this.vars, name, value); // a whole float written in YAML
     this.reads?.push([name, value]);
     if (value !== undefined && !(name in Object.prototype && value === (Object.prototype as Record<string, unknown>)[name])) {
       return value;
@@ -138,6 +139,18 @@ function memberLookup(obj: unknown, key: unknown, targetName: string): unknown {
   if (obj === null || obj === undefined) {
     return new Undefined(path, `'${targetName}' is None, so it has no attribute '${String(key)}'`);
   }
+  if (floatsMarked && typeof obj === 'object') return floatMember(obj, key, memberFound(obj, key, path, targetName));
+  return memberFound(obj, key, path, targetName);
+}
+
+/** A member as a template sees it when variables hold whole floats (float.ts). */
+function floatMember(obj: object, key: unknown, found: unknown): unknown {
+  if (found instanceof Undefined || typeof found === 'function') return found;
+  const index = Array.isArray(obj) && typeof key === 'number' && key < 0 ? obj.length + key : key;
+  return readFloat(obj, String(index), found);
+}
+
+function memberFound(obj: unknown, key: unknown, path: string, targetName: string): unknown {
   if (Array.isArray(obj)) {
     if (typeof key === 'number') {
       const index = key < 0 ? obj.length + key : key;

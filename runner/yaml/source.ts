@@ -14,11 +14,12 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { Composer, LineCounter, Parser, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type YAMLMap, type ParseOptions, type DocumentOptions, type SchemaOptions, type ScalarTag, type Tags } from 'yaml';
+import { Composer, LineCounter, Parser, Scalar, isAlias, isMap, isSeq, isPair, isScalar, isCollection, Document, type Node, type YAMLMap, type ParseOptions, type DocumentOptions, type SchemaOptions, type ScalarTag, type Tags } from 'yaml';
 import { Problem } from '../errors.js';
 import { fullSpeedAhead } from '../startup.js';
 import { openVaultFile, openVaultTags, vaultTag } from '../vault/yaml.js';
 import { addVaultVars } from '../vault/keyring.js';
+import { markFloat, markHoldsFloats } from '../template/float.js';
 
 export interface SourcePosition {
   file: string;
@@ -58,11 +59,57 @@ export function pyYamlTags(tags: Tags): Tags {
     else if (scalar.tag === 'tag:yaml.org,2002:bool') out.push({ ...scalar, test: new RegExp(scalar.test!.source.replace(/(?:Y\|y|N\|n)\|/, '')) } as ScalarTag);
     else if (scalar.tag === 'tag:yaml.org,2002:float' && scalar.format === 'EXP') continue; // PYYAML_FLOAT reads exponents
     else if (scalar.tag === 'tag:yaml.org,2002:float' && !scalar.format && !/inf/.test(scalar.test!.source)) {
-      out.push({ ...scalar, test: PYYAML_FLOAT, resolve: (s: string) => parseFloat(s.replace(/_/g, '')) } as ScalarTag);
+      out.push({ ...scalar, test: PYYAML_FLOAT, resolve: resolveFloat } as ScalarTag);
     } else if (scalar.tag === 'tag:yaml.org,2002:int' && !scalar.format) out.push({ ...scalar, test: /^[-+]?(?:0|[1-9][0-9_]*)$/ } as ScalarTag);
     else out.push(t);
   }
   return out;
+}
+
+/**
+ * Scalars holding a whole float (5.0, 1.0e+3, 1.): their value is the number, as any other; the file's loader
+ * marks where they land in the loaded value so templates read them as Python floats (template/float.ts).
+ */
+const wholeFloatScalars = new WeakSet<Scalar>();
+let wholeFloatsResolved = 0;
+
+function resolveFloat(text: string): number | Scalar {
+  const n = parseFloat(text.replace(/_/g, ''));
+  if (!Number.isInteger(n)) return n;
+  const scalar = new Scalar(n);
+  wholeFloatScalars.add(scalar);
+  wholeFloatsResolved++;
+  return scalar;
+}
+
+/**
+ * Marks the whole floats of a loaded value (float.ts's side record), walking the document beside it. Runs only
+ * for a file that holds one. Returns whether `value` holds one at any depth.
+ */
+function markWholeFloats(doc: Document, node: unknown, value: unknown, seen: Map<unknown, boolean>): boolean {
+  const n = isAlias(node) ? node.resolve(doc) : node;
+  if (value === null || typeof value !== 'object' || !(isMap(n) || isSeq(n))) return false;
+  const known = seen.get(n);
+  if (known !== undefined) return known;
+  seen.set(n, false);
+  let holds = false;
+  const entry = (key: string, child: unknown, v: unknown): void => {
+    const c = isAlias(child) ? child.resolve(doc) : child;
+    const whole = isScalar(c) && wholeFloatScalars.has(c) && typeof v === 'number';
+    markFloat(value, key, whole);
+    if (whole || markWholeFloats(doc, c, v, seen)) holds = true;
+  };
+  if (isMap(n) && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    const last = new Map<string, unknown>(); // after a merge (<<) a key may repeat: the last one is the value
+    for (const pair of n.items) if (isScalar(pair.key)) last.set(pair.key.value === null ? '' : String(pair.key.value), pair.value);
+    for (const [key, child] of last) if (Object.prototype.hasOwnProperty.call(record, key)) entry(key, child, record[key]);
+  } else if (isSeq(n) && Array.isArray(value)) {
+    n.items.forEach((item, i) => entry(String(i), item, value[i]));
+  }
+  if (holds) markHoldsFloats(value);
+  seen.set(n, holds);
+  return holds;
 }
 
 /** PyYAML's float resolver, less its inf/nan and sexagesimal forms (the package's tags for those agree with it). */
@@ -97,6 +144,7 @@ export class SourceFile {
       this.value = undefined;
       return;
     }
+    const floatsBefore = wholeFloatsResolved;
     const { doc, tooDeepAt } = this.parse(opened.text);
     this.doc = doc;
     if (tooDeepAt !== undefined) {
@@ -110,6 +158,7 @@ export class SourceFile {
     // A merge key is a plain `<<`: a file without one (nearly every file) is not walked for merges.
     if (parsed && opened.text.includes('<<')) this.problems.push(...flattenMerges(this.doc, (offset) => this.at(offset)));
     this.value = parsed ? this.toValue() : undefined;
+    if (parsed && wholeFloatsResolved !== floatsBefore) markWholeFloats(this.doc, this.doc.contents, this.value, new Map());
     if (this.vaultEncrypted) addVaultVars(this.value);
   }
 
