@@ -516,6 +516,21 @@ t.test('whole floats written in variable YAML: floats for templates, plain numbe
   t.equal(memo.hits, 1, 'only the float view of d is reused (a template keeps one remembered render: host2 replaced it)');
 });
 
+t.test('int keys written in YAML ({1: a}) are ints for templates, text keys for everything else', async (t) => {
+  const src = new SourceFile('vars.yml', "m: {1: a, 2: b, x: c, '3': d}\nf: {1: 1.0}\nplain: {'1': a}\n");
+  const v = src.value as Record<string, any>;
+  t.same(v.m, { 1: 'a', 2: 'b', x: 'c', 3: 'd' });
+  t.same(Object.keys(v.m), ['1', '2', '3', 'x'], 'a JavaScript object still, with text keys');
+  const r = (s: string) => createTemplater().render(s, v);
+  t.equal(r("{{ 1 in m }} {{ '1' in m }} {{ 3 in m }} {{ '3' in m }} {{ 'x' in m }} {{ m[1] }} {{ m['1'] | default('no') }} {{ m.get('1', 'no') }} {{ m.get(2) }} {{ m.x }}"), 'True False False True True a no no b c');
+  t.equal(r('{{ m }} {{ m.keys() | list }} {{ m | list }} {% for k in m %}{{ k | type_debug }},{% endfor %}'), "{1: 'a', 2: 'b', '3': 'd', 'x': 'c'} [1, 2, '3', 'x'] [1, 2, '3', 'x'] int,int,str,str,");
+  t.equal(r('{{ m | dict2items | to_json }} {{ m | to_json }} {{ m.items() | list }}'), '[{"key": 1, "value": "a"}, {"key": 2, "value": "b"}, {"key": "3", "value": "d"}, {"key": "x", "value": "c"}] {"1": "a", "2": "b", "3": "d", "x": "c"} [(1, \'a\'), (2, \'b\'), (\'3\', \'d\'), (\'x\', \'c\')]');
+  t.equal(r('{{ m | to_yaml }}{{ f | to_yaml }}{{ f }} {{ f[1] }}'), "{1: a, 2: b, '3': d, x: c}\n{1: 1.0}\n{1: 1.0} 1.0", 'with whole floats inside too');
+  t.equal(r("{{ 1 in plain }} {{ '1' in plain }}"), 'True True', 'a mapping without int keys answers as before');
+  t.equal(r('{{ m | combine({}) }}!'), "{'1': 'a', '2': 'b', '3': 'd', 'x': 'c'}!", 'a mapping a filter builds has text keys');
+  t.equal(createTemplater().render('{{ m }}', v), v.m, 'the native result is the mapping itself');
+});
+
 t.test("to_yaml and to_nice_yaml write PyYAML's bytes (a port of its emitter, as libyaml's where they differ: runner/template/pyyaml.ts)", async (t) => {
   const r = (s: string, v: Record<string, unknown> = {}) => render(s, { ...vars, ...v });
   const v = { zeta: 1, alpha: [1, 2.5, 'x'], u: 'é', nested: { b: null, a: true }, s: 'yes', long: 'a b c', multi: 'l1\nl2' };

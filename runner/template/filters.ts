@@ -7,6 +7,7 @@ import path from 'node:path';
 import { UndefinedVariableError } from '../errors.js';
 import { parseJsonText, parseYamlDocuments, parseYamlText } from '../yaml/parse.js';
 import { PyFloat, isFloat, plain, pyFloat, pyNumberText } from './float.js';
+import { hasIntKeys, pyEntries, pyKeys } from './keys.js';
 import { pyYamlDump, type DumpOptions } from './pyyaml.js';
 import { ipaddrFilter, ipmathFilter, ipsubnetFilter } from './ipaddr.js';
 import { pythonRegex, pythonReplacement } from './regex.js';
@@ -24,7 +25,7 @@ export const UNDEFINED_TOLERANT_FILTERS = new Set(['default', 'd', 'mandatory'])
 function seq(value: unknown, filter: string): unknown[] {
   if (Array.isArray(value)) return value;
   if (typeof value === 'string') return [...value];
-  if (isMapping(value)) return Object.keys(value);
+  if (isMapping(value)) return pyKeys(value);
   if (value !== null && typeof value === 'object' && Symbol.iterator in value) return [...(value as Iterable<unknown>)];
   throw new Error(`${filter}: expected a list, got ${typeName(value)}`);
 }
@@ -123,7 +124,9 @@ function pythonJson(value: unknown, sortKeys: boolean, indent?: number, depth = 
   if (isMapping(value)) {
     const keys = Object.keys(value).filter((k) => value[k] !== undefined);
     if (keys.length === 0) return '{}';
-    if (sortKeys) keys.sort();
+    // Python sorts int keys (YAML's {10: a, 9: b}: keys.ts) as numbers before writing them as text
+    if (sortKeys && hasIntKeys(value) && pyKeys(value).every((k) => typeof k === 'number')) keys.sort((a, b) => Number(a) - Number(b));
+    else if (sortKeys) keys.sort();
     return `{${nl}${keys.map((k) => `${pythonJsonString(k)}: ${pythonJson(value[k], sortKeys, indent, depth + 1)}`).join(sep + nl)}${close}}`;
   }
   if (value === undefined) return 'null';
@@ -451,7 +454,7 @@ export const FILTERS: Record<string, FilterFn> = {
     const { keywords } = splitArgs(args);
     const k = String(keywords.key_name ?? 'key');
     const v = String(keywords.value_name ?? 'value');
-    return Object.entries(mapping(value, 'dict2items')).map(([key, val]) => ({ [k]: key, [v]: val }));
+    return pyEntries(mapping(value, 'dict2items')).map(([key, val]) => ({ [k]: key, [v]: val }));
   },
   items2dict(value, ...args) {
     const { keywords } = splitArgs(args);
@@ -564,7 +567,7 @@ export const FILTERS: Record<string, FilterFn> = {
     const { positional, keywords } = splitArgs(args);
     const byValue = String(positional[1] ?? keywords.by ?? 'key') === 'value';
     const reverse = truthy(positional[2] ?? keywords.reverse ?? false);
-    const entries = Object.entries(mapping(value, 'dictsort')).sort((a, b) => compareValues(sortKey(byValue ? a[1] : a[0], false), sortKey(byValue ? b[1] : b[0], false)));
+    const entries = pyEntries(mapping(value, 'dictsort')).sort((a, b) => compareValues(sortKey(byValue ? a[1] : a[0], false), sortKey(byValue ? b[1] : b[0], false)));
     return (reverse ? entries.reverse() : entries).map(tuple);
   },
   reverse: (value) => (typeof value === 'string' ? [...value].reverse().join('') : [...seq(value, 'reverse')].reverse()),
@@ -589,7 +592,7 @@ export const FILTERS: Record<string, FilterFn> = {
   symmetric_difference: (a, b) => setOp(a, b, 'symmetric_difference', (x, y) => [...x.filter((i) => !has(y, i)), ...y.filter((i) => !has(x, i))]),
   // No dict, keys or values filter: Ansible has none (dict() is a global function; .keys() a method), and a
   // playbook using them must fail here as it fails there.
-  items: (value) => (isMapping(value) ? Object.entries(value).map(tuple) : []),
+  items: (value) => (isMapping(value) ? pyEntries(value).map(tuple) : []),
   attr: (value, name) => attribute(value, name),
   extract(key, container, morekeys) {
     let v = attribute(container, key);

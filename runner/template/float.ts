@@ -8,6 +8,8 @@
 // (plainNumbers), so modules, manifests and variables never hold one. Whole floats written in variable YAML
 // are plain numbers with a side record (below, readFloat) that turns them into PyFloats when a template reads them.
 
+import { shareIntKeys } from './keys.js';
+
 export class PyFloat {
   constructor(readonly value: number) {}
   valueOf(): number {
@@ -214,6 +216,7 @@ function floatView(container: object): object {
     const record = container as Record<string, unknown>;
     const copy: Record<string, unknown> = {};
     for (const key of Object.keys(record)) copy[key] = item(key, record[key]);
+    shareIntKeys(copy, record);
     view = copy;
   }
   views.set(container, view);

@@ -8,6 +8,7 @@
 // of at most 128 bytes of UTF-8, empty or not.
 
 import { PyFloat, pyFloatText } from './float.js';
+import { hasIntKeys, pyKeys } from './keys.js';
 import { Undefined } from './undefined.js';
 import { isMapping, isSafeString } from './values.js';
 
@@ -73,10 +74,13 @@ function events(value: unknown, options: DumpOptions): Event[] {
       out.push({ type: 'SequenceEnd' });
     } else if (isMapping(v)) {
       const keys = Object.keys(v).filter((k) => v[k] !== undefined);
-      if (options.sortKeys !== false) keys.sort(byCodePoint);
+      const ints = hasIntKeys(v) ? new Set(pyKeys(v).filter((k) => typeof k === 'number').map(String)) : undefined; // YAML int keys (keys.ts)
+      // sorted() of int keys is numeric; of ints and strs together a TypeError, after which PyYAML keeps the order
+      if (options.sortKeys !== false && !ints) keys.sort(byCodePoint);
+      else if (options.sortKeys !== false && ints!.size === keys.length) keys.sort((a, b) => Number(a) - Number(b));
       out.push({ type: 'MappingStart', flowStyle: flow(keys.map((k) => v[k])) });
       for (const key of keys) {
-        out.push(scalar(key, 'str'));
+        out.push(ints?.has(key) ? scalar(key, 'int') : scalar(key, 'str'));
         walk(v[key]);
       }
       out.push({ type: 'MappingEnd' });

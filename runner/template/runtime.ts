@@ -3,6 +3,7 @@
 
 import { nj } from './compile.js';
 import { PyFloat, floatsMarked, isFloat, pyFloat, readFloat } from './float.js';
+import { intKeyLookup, intKeysMarked, pyEntries, pyKeys } from './keys.js';
 import { Undefined, assertDefined } from './undefined.js';
 import { deepEqual, isMapping, toText, truthy, tuple } from './values.js';
 import type { RenderOptions } from './types.js';
@@ -109,11 +110,22 @@ function stripChars(s: string, chars: string | undefined, left: boolean, right: 
   return s.slice(start, end);
 }
 
+/** The key of a mapping `key` finds as Python's lookup would (a YAML int key is found by the int only: keys.ts). */
+function ownKey(d: object, key: unknown): string | undefined {
+  const int = intKeysMarked ? intKeyLookup(d, key) : undefined;
+  if (int) return int.key;
+  const k = String(key);
+  return Object.prototype.hasOwnProperty.call(d, k) ? k : undefined;
+}
+
 const DICT_METHODS: Record<string, (d: Record<string, unknown>, ...args: any[]) => unknown> = {
-  items: (d) => Object.entries(d).map(tuple),
-  keys: (d) => Object.keys(d),
+  items: (d) => pyEntries(d).map(tuple),
+  keys: (d) => pyKeys(d),
   values: (d) => Object.values(d),
-  get: (d, key: string, fallback: unknown = null) => (Object.prototype.hasOwnProperty.call(d, key) ? d[key] : fallback),
+  get: (d, key: unknown, fallback: unknown = null) => {
+    const k = ownKey(d, key);
+    return k !== undefined ? d[k] : fallback;
+  },
   copy: (d) => ({ ...d }),
 };
 
@@ -169,7 +181,8 @@ function memberFound(obj: unknown, key: unknown, path: string, targetName: strin
   } else if (typeof obj === 'object') {
     const record = obj as Record<string, unknown>;
     const k = String(key);
-    if (Object.prototype.hasOwnProperty.call(record, k) && record[k] !== undefined) return record[k];
+    const own = intKeysMarked ? ownKey(record, key) !== undefined : Object.prototype.hasOwnProperty.call(record, k);
+    if (own && record[k] !== undefined) return record[k];
     if (isMapping(obj) && Object.getPrototypeOf(obj) !== Object.prototype && k in record && typeof record[k] !== 'function') {
       return record[k]; // layered variable objects built with Object.create
     }
@@ -238,7 +251,7 @@ function inOperator(needle: unknown, haystack: unknown): boolean {
   if (haystack instanceof Undefined) haystack.fail();
   if (typeof haystack === 'string') return haystack.includes(toText(needle));
   if (Array.isArray(haystack)) return haystack.some((item) => deepEqual(item, needle));
-  if (isMapping(haystack)) return Object.prototype.hasOwnProperty.call(haystack, String(needle));
+  if (isMapping(haystack)) return ownKey(haystack, needle) !== undefined;
   if (haystack === null || haystack === undefined) return false;
   throw new Error(`argument of type '${typeof haystack}' is not iterable`);
 }
@@ -246,7 +259,7 @@ function inOperator(needle: unknown, haystack: unknown): boolean {
 function iterate(value: unknown, pairs: boolean): unknown {
   if (value instanceof Undefined) value.fail();
   if (value === null || value === undefined) return [];
-  if (!pairs && isMapping(value)) return Object.keys(value);
+  if (!pairs && isMapping(value)) return pyKeys(value);
   if (!pairs && typeof value === 'string') return [...value];
   if (typeof value === 'object' && !Array.isArray(value) && Symbol.iterator in (value as object)) return [...(value as Iterable<unknown>)];
   return value;

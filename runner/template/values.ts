@@ -2,6 +2,7 @@
 
 import nunjucks from 'nunjucks';
 import { PyFloat, plain, pyNumberText } from './float.js';
+import { pyEntries } from './keys.js';
 import { Undefined } from './undefined.js';
 
 /** Macros and `safe` return nunjucks' SafeString: text, not a mapping. */
@@ -74,7 +75,7 @@ export function pyRepr(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   if (isMapping(value)) {
-    return `{${Object.entries(value).map(([k, v]) => `${pyString(k)}: ${pyRepr(v)}`).join(', ')}}`;
+    return `{${pyEntries(value).map(([k, v]) => `${typeof k === 'number' ? String(k) : pyString(k)}: ${pyRepr(v)}`).join(', ')}}`;
   }
   return toText(value);
 }

@@ -20,6 +20,7 @@ import { fullSpeedAhead } from '../startup.js';
 import { openVaultFile, openVaultTags, vaultTag } from '../vault/yaml.js';
 import { addVaultVars } from '../vault/keyring.js';
 import { markFloat, markHoldsFloats } from '../template/float.js';
+import { markIntKey } from '../template/keys.js';
 
 export interface SourcePosition {
   file: string;
@@ -82,11 +83,17 @@ function resolveFloat(text: string): number | Scalar {
   return scalar;
 }
 
+/** A mapping key Python reads as an int (`1:`, `0x1F:`; not `1.0:`, `'1':`). */
+function isIntKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'number' && Number.isInteger(key.value) && !wholeFloatScalars.has(key);
+}
+
 /**
- * Marks the whole floats of a loaded value (float.ts's side record), walking the document beside it. Runs only
- * for a file that holds one. Returns whether `value` holds one at any depth.
+ * Marks the whole floats (template/float.ts) and int keys (template/keys.ts) of a loaded value in their side
+ * records, walking the document beside it. Runs only for a file that holds one. Returns whether `value` holds
+ * a whole float at any depth.
  */
-function markWholeFloats(doc: Document, node: unknown, value: unknown, seen: Map<unknown, boolean>): boolean {
+function markYamlTypes(doc: Document, node: unknown, value: unknown, seen: Map<unknown, boolean>): boolean {
   const n = isAlias(node) ? node.resolve(doc) : node;
   if (value === null || typeof value !== 'object' || !(isMap(n) || isSeq(n))) return false;
   const known = seen.get(n);
@@ -97,13 +104,17 @@ function markWholeFloats(doc: Document, node: unknown, value: unknown, seen: Map
     const c = isAlias(child) ? child.resolve(doc) : child;
     const whole = isScalar(c) && wholeFloatScalars.has(c) && typeof v === 'number';
     markFloat(value, key, whole);
-    if (whole || markWholeFloats(doc, c, v, seen)) holds = true;
+    if (whole || markYamlTypes(doc, c, v, seen)) holds = true;
   };
   if (isMap(n) && !Array.isArray(value)) {
     const record = value as Record<string, unknown>;
-    const last = new Map<string, unknown>(); // after a merge (<<) a key may repeat: the last one is the value
-    for (const pair of n.items) if (isScalar(pair.key)) last.set(pair.key.value === null ? '' : String(pair.key.value), pair.value);
-    for (const [key, child] of last) if (Object.prototype.hasOwnProperty.call(record, key)) entry(key, child, record[key]);
+    const last = new Map<string, { key: unknown; value: unknown }>(); // after a merge (<<) a key may repeat: the last one is the value
+    for (const pair of n.items) if (isScalar(pair.key)) last.set(pair.key.value === null ? '' : String(pair.key.value), pair);
+    for (const [key, pair] of last) {
+      if (!Object.prototype.hasOwnProperty.call(record, key)) continue;
+      if (isIntKey(pair.key)) markIntKey(record, key);
+      entry(key, pair.value, record[key]);
+    }
   } else if (isSeq(n) && Array.isArray(value)) {
     n.items.forEach((item, i) => entry(String(i), item, value[i]));
   }
@@ -131,6 +142,8 @@ export class SourceFile {
   /** The whole file was encrypted by ansible-vault (positions are then in its decrypted text). */
   readonly vaultEncrypted: boolean;
   private readonly lines: LineCounter;
+  /** A mapping of the file has an int key ({1: a}): see markYamlTypes. */
+  private sawIntKey = false;
 
   constructor(file: string, text: string, readProblem?: Problem) {
     this.file = file;
@@ -158,7 +171,7 @@ export class SourceFile {
     // A merge key is a plain `<<`: a file without one (nearly every file) is not walked for merges.
     if (parsed && opened.text.includes('<<')) this.problems.push(...flattenMerges(this.doc, (offset) => this.at(offset)));
     this.value = parsed ? this.toValue() : undefined;
-    if (parsed && wholeFloatsResolved !== floatsBefore) markWholeFloats(this.doc, this.doc.contents, this.value, new Map());
+    if (parsed && (wholeFloatsResolved !== floatsBefore || this.sawIntKey)) markYamlTypes(this.doc, this.doc.contents, this.value, new Map());
     if (this.vaultEncrypted) addVaultVars(this.value);
   }
 
@@ -223,6 +236,7 @@ export class SourceFile {
         for (const pair of node.items) {
           const key = pair.key as Node | null;
           if (isScalar(key)) {
+            if (isIntKey(key)) this.sawIntKey = true;
             const name = key.value === null ? '' : String(key.value);
             const first = seen.get(name);
             if (first && name !== '<<') {
