@@ -40,6 +40,10 @@ const readFacts = playbook('read', `    - name: read\n      ip_route_facts: {}\n
 const planRoutes = playbook('plan', `    - name: plan\n      ip_routes: {${wanted}}\n      ${environment}\n`);
 const readThenPlan = playbook(
   'read-then-plan',
+  `    - name: read\n      ip_route_facts: {}\n      ${environment}\n` + `    - name: plan\n      ip_routes: {${wanted}}\n      ${environment}\n`,
+);
+const readChangePlan = playbook(
+  'read-change-plan',
   `    - name: read\n      ip_route_facts: {}\n      ${environment}\n` +
     `    - name: the table changes after the read\n      command: cp ${tableWithout} ${routesFile}\n      check_mode: false\n` +
     `    - name: plan\n      ip_routes: {${wanted}}\n      ${environment}\n`,
@@ -97,12 +101,20 @@ t.test('routes read by ip_route_facts are reused within the run that read them, 
   t.equal(plan?.status, 'changed', 'and plans from what it read: the route is missing');
   t.match(plan?.result.msg, /1 to add/);
 
-  // Within one run, the table ip_route_facts read is what ip_routes plans from (one read per node).
+  // Within one run, the table ip_route_facts read is what ip_routes plans from (one read per node)...
   useTable(tableWith);
   const both = await run(readThenPlan);
   t.equal(both.code, 0);
   t.equal(logs(both, reused).length, 1, 'ip_routes used the table ip_route_facts read in this run');
   t.equal(resultOf(both, 'plan')[0]?.status, 'ok', 'planned from that table (the route was there when it was read)');
+
+  // ...unless a command ran on the node in between: it may have changed the routes, so ip_routes reads again.
+  useTable(tableWith);
+  const changed = await run(readChangePlan);
+  t.equal(changed.code, 0);
+  t.equal(logs(changed, reused).length, 0, 'a command ran on the node after the read: the table is read again');
+  t.equal(resultOf(changed, 'plan')[0]?.status, 'changed', 'and the plan sees what the command did: the route is missing');
+  t.match(resultOf(changed, 'plan')[0]?.result.msg, /1 to add/);
 });
 
 t.test('the peers overlap check is shared by the hosts of a run, and made again by the next run', async (t) => {

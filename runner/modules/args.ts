@@ -100,15 +100,29 @@ export function typed<T>(s: Json): Schema<T> {
  */
 export function applyDefaults<T>(s: Schema<T, Presence> | Json, value: unknown): T {
   const j = s as Json;
+  // Copies only what gains a default: a value the hosts of a task share (their peers list, rendered once) keeps its
+  // identity, so per-run memos keyed by it (ip_routes' overlap check) hold; copying it for each host cost every
+  // host a copy of the list and every memo a miss. The arguments are never mutated: shared renders are frozen
+  // under test (MESHPLAY_FREEZE_SHARED_RENDERS).
   if (Array.isArray(value) && j.items && typeof j.items === 'object') {
-    return value.map((v) => applyDefaults(j.items as Json, v)) as T;
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const filled = applyDefaults(j.items as Json, value[i]);
+      if (filled !== value[i]) (copy ??= value.slice())[i] = filled;
+    }
+    return (copy ?? value) as T;
   }
   if (!value || typeof value !== 'object' || Array.isArray(value) || !j.properties) return value as T;
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  const given = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
   for (const [k, sub] of Object.entries(j.properties as Record<string, Json>)) {
+    const current = given[k];
     // Filled in where the value is null too, as the `??` each default replaces did.
-    if (out[k] == null && 'default' in sub) out[k] = applyDefaults(sub, structuredClone(sub.default));
-    else if (out[k] !== undefined) out[k] = applyDefaults(sub, out[k]);
+    if (current == null && 'default' in sub) (copy ??= { ...given })[k] = applyDefaults(sub, structuredClone(sub.default));
+    else if (current !== undefined) {
+      const filled = applyDefaults(sub, current);
+      if (filled !== current) (copy ??= { ...given })[k] = filled;
+    }
   }
-  return out as T;
+  return (copy ?? given) as T;
 }

@@ -2,9 +2,9 @@
 // ones, in one `ip -batch -`. Routes of other owners (BIRD, the kernel, the operator) are never touched.
 // With `peers` (the ip_route_facts of every node) the desired routes are every other cluster's pod
 // blocks via their owning nodes, and overlapping blocks between clusters are refused.
-import { batchLines, planChanged, routeLine, type DesiredRoute, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
+import { batchLines, planChanged, routeLine, type DesiredRoute, type NormalisedRoutes, type PlannedRoute, type RoutePlan } from '../routes/plan.js';
 import { outsideCidrWarnings, overlapProblems, probeTargets, type PeerFacts } from '../routes/peers.js';
-import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, knownPeers, managedDigest, planNodeRoutes, readRoutes } from '../routes/node.js';
+import { classify, DEFAULT_PROTOCOL, DEFAULT_PROTOCOL_NAME, knownPeers, managedDigest, peerRoutes, planNodeRoutes, readRoutes, type KnownPeers } from '../routes/node.js';
 import type { Route } from '../routes/parse.js';
 import { array, boolean, integer, object, oneOf, required, string, types, withDefault, type ArgsOf } from './args.js';
 import { takeRecentRoutes } from './ip_route_facts.js';
@@ -66,6 +66,53 @@ function checkPeers(ctx: PlanContext, peers: PeerFacts[], warnAll: boolean, shar
   for (const w of check.warnings) if (warnAll || w.startsWith(`node ${ctx.host.name} `)) ctx.warn(w);
 }
 
+// What the nodes planning against one peers list share, made once per run: the peers known (facts, plus stand-ins
+// for expected nodes without any) and, per cluster, the routes its nodes want and the addresses they probe. At 256
+// nodes each node otherwise normalised the same 240 routes and built the same 240 probes as its cluster's others.
+// Keyed by the list's identity (the hosts of a task share its render; applyDefaults keeps it) and the expected nodes.
+type Probe = ReturnType<typeof probeTargets>[number];
+interface PeerView {
+  known: KnownPeers;
+  /** The clusters each node name appears under among the peers. */
+  clustersOf: Map<string, Set<string>>;
+  byCluster: Map<string, { routes: NormalisedRoutes; probes: readonly Probe[] }>;
+}
+const peerViews = runSlot('ip_routes.peerViews', () => new WeakMap<object, Map<unknown, PeerView>>());
+const NO_NODES = Symbol('no expected nodes');
+
+function peerView(ctx: PlanContext, raw: readonly unknown[], expected: readonly string[]): PeerView {
+  const byList = ctx.run.get(peerViews);
+  let byNodes = byList.get(raw);
+  if (!byNodes) byList.set(raw, (byNodes = new Map()));
+  // An empty list is a fresh [] per host (the schema's default): all empty lists are one key.
+  const nodesKey = expected.length ? expected : NO_NODES;
+  let view = byNodes.get(nodesKey);
+  if (!view) {
+    const known = knownPeers(raw, expected, ctx.inventory);
+    const clustersOf = new Map<string, Set<string>>();
+    for (const p of known.peers) {
+      const set = clustersOf.get(p.node);
+      if (set) set.add(p.cluster);
+      else clustersOf.set(p.node, new Set([p.cluster]));
+    }
+    byNodes.set(nodesKey, (view = { known, clustersOf, byCluster: new Map() }));
+  }
+  return view;
+}
+
+/** The cluster's shared routes and probes, or undefined for a node whose name a peer of another cluster bears. */
+function clusterView(view: PeerView, cluster: string, node: string): { routes: NormalisedRoutes; probes: readonly Probe[] } | undefined {
+  const named = view.clustersOf.get(node);
+  if (named && (named.size > 1 || !named.has(cluster))) return undefined;
+  let shared = view.byCluster.get(cluster);
+  if (!shared) {
+    // Frozen: every node of the cluster returns these very probes in its result.
+    const probes = Object.freeze(probeTargets({ cluster }, view.known.peers).map((p) => Object.freeze(p)));
+    view.byCluster.set(cluster, (shared = { routes: peerRoutes(cluster, view.known.peers), probes }));
+  }
+  return shared;
+}
+
 // The diff shows what identifies a route (dest, via, metric); the kernel fills in dev by itself.
 const lines = (routes: PlannedRoute[]) =>
   routes.map((r) => routeLine({ dest: r.dest, via: r.via, metric: r.metric })).join('\n') + (routes.length ? '\n' : '');
@@ -75,9 +122,10 @@ const mod: Module<typeof schema, IpRoutesFacts, IpRoutesData> = {
   schema,
   async facts(ctx, args) {
     if (args.only_check) return {};
-    const recent = takeRecentRoutes(ctx.run, ctx.host.name);
+    const connection = await commandConnection(ctx);
+    const recent = takeRecentRoutes(ctx.run, ctx.host.name, connection);
     if (recent) ctx.log(2, `${ctx.host.name}: using the routes ip_route_facts read ${Math.round(recent.ageMs)} ms ago`);
-    return { routes: recent?.routes ?? (await readRoutes(await commandConnection(ctx), ctx.host.name, ctx.environment)) };
+    return { routes: recent?.routes ?? (await readRoutes(connection, ctx.host.name, ctx.environment)) };
   },
   plan: planIpRoutes,
   async apply(ctx, args, plan) {
@@ -104,18 +152,19 @@ export function planIpRoutes(facts: IpRoutesFacts, args: IpRoutesArgs, ctx: Plan
   const proto = args.protocol;
   const protoName = args.protocol_name;
   // Nodes we could not read keep being routed through what their cluster peers' BIRD knows of them.
-  const { peers, missing, unnamed, inferred } = knownPeers((args.peers as unknown[] | undefined) ?? [], args.nodes, ctx.inventory);
+  const view = args.peers ? peerView(ctx, args.peers, args.nodes) : undefined;
+  const { peers, missing, unnamed } = view?.known ?? knownPeers([], args.nodes, ctx.inventory);
   if (args.peers && !peers.length && args.peers.length)
     throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
   if (args.only_check) {
     if (!args.peers) throw new Error('only_check needs peers');
-    checkPeers(ctx, peers, true, inferred ? undefined : args.peers);
+    checkPeers(ctx, peers, true, peers);
     const clusters = new Set(peers.map((p) => p.cluster));
     return { changed: false, msg: `no overlapping pod blocks among ${peers.length} node(s) of ${clusters.size} cluster(s)`, result: { overlaps: [] }, data: { lines: [], plan: { add: [], del: [], replace: [], after: [], warnings: [] } } };
   }
   let prune = args.prune;
   if (args.peers) {
-    checkPeers(ctx, peers, false, inferred ? undefined : args.peers);
+    checkPeers(ctx, peers, false, peers);
     // A node we could not read may still own blocks: pruning now would cut its pods off.
     if ((missing.length || unnamed) && prune) {
       prune = false;
@@ -127,11 +176,14 @@ export function planIpRoutes(facts: IpRoutesFacts, args: IpRoutesArgs, ctx: Plan
   }
   if (!facts.routes) throw new Error(`${ctx.host.name}: no routing table was read`);
   const c = classify(facts.routes, proto, protoName);
+  const cluster = ctx.host.cluster ?? '';
+  const shared = view ? clusterView(view, cluster, ctx.host.name) : undefined;
   const plan = planNodeRoutes({
     node: ctx.host.name,
-    cluster: ctx.host.cluster ?? '',
+    cluster,
     classes: c,
     peers: args.peers ? peers : undefined,
+    peerRoutes: shared?.routes,
     routes: args.routes,
     state: args.state,
     prune,
@@ -152,7 +204,7 @@ export function planIpRoutes(facts: IpRoutesFacts, args: IpRoutesArgs, ctx: Plan
       routes: plan.after.map(routeLine),
       commands: batch,
       warnings: plan.warnings,
-      probes: args.peers ? probeTargets({ cluster: ctx.host.cluster ?? '' }, peers) : [],
+      probes: shared?.probes ?? (args.peers ? probeTargets({ cluster }, peers) : []),
     },
     data: { lines: batch, plan },
     fingerprints: [{ kind: 'routes', host: ctx.host.name, protocol: proto, digest: managedDigest(c.managed) }],

@@ -7,7 +7,7 @@ import type { CommandConnection } from '../connection/types.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { classify, parseRoutes, type Route, type RouteClasses } from './parse.js';
 import { desiredRoutesFor, inferMissingPeers, type PeerFacts } from './peers.js';
-import { planRoutes, type DesiredRoute, type RoutePlan } from './plan.js';
+import { normaliseRoutes, planRoutes, type DesiredRoute, type NormalisedRoutes, type RoutePlan } from './plan.js';
 
 /** Protocol number marking meshplay's routes (unused by Debian's rt_protos, BIRD (12) and FRR (186-192)). */
 export const DEFAULT_PROTOCOL = 201;
@@ -86,14 +86,23 @@ export interface NodePlanInput {
   peers?: PeerFacts[];
   /** Explicit routes besides those to other clusters' blocks. */
   routes?: DesiredRoute[];
+  /**
+   * The routes to other clusters' blocks, normalised already (peerRoutes(cluster, peers)): the same for every node of
+   * a cluster, so a caller planning many nodes makes them once per cluster. Used only without explicit `routes`.
+   */
+  peerRoutes?: NormalisedRoutes;
   state?: 'present' | 'absent';
   prune: boolean;
 }
 
 /** Pure: the route changes that make the node's managed routes the desired ones. */
 export function planNodeRoutes(o: NodePlanInput): RoutePlan {
-  const desired = [...(o.routes ?? [])];
-  if (o.peers) desired.push(...desiredRoutesFor({ node: o.node, cluster: o.cluster }, o.peers));
+  let desired: DesiredRoute[] | NormalisedRoutes;
+  if (o.peerRoutes && !o.routes?.length) desired = o.peerRoutes;
+  else {
+    desired = [...(o.routes ?? [])];
+    if (o.peers) desired.push(...desiredRoutesFor({ node: o.node, cluster: o.cluster }, o.peers));
+  }
   return planRoutes({
     current: o.classes.managed,
     desired,
@@ -103,6 +112,15 @@ export function planNodeRoutes(o: NodePlanInput): RoutePlan {
     birdLearned: o.classes.birdLearned.map((r) => r.dst),
     other: o.classes.other,
   });
+}
+
+/**
+ * The routes every node of `cluster` wants to other clusters' blocks, normalised: what planNodeRoutes makes from
+ * peers for each node of the cluster, unless a peer of another cluster bears that node's name (that node leaves
+ * such entries out: plan it without this).
+ */
+export function peerRoutes(cluster: string, peers: PeerFacts[]): NormalisedRoutes {
+  return normaliseRoutes(desiredRoutesFor({ cluster }, peers));
 }
 
 export { classify };

@@ -54,11 +54,11 @@ function tryCidr(s: string | undefined): Cidr | undefined {
   }
 }
 
-/** Routes `self` needs: every block owned by a node of another cluster, via that node. */
-export function desiredRoutesFor(self: { node: string; cluster: string }, peers: PeerFacts[]): DesiredRoute[] {
+/** Routes `self` needs: every block owned by a node of another cluster, via that node (without `node`: any node of the cluster). */
+export function desiredRoutesFor(self: { node?: string; cluster: string }, peers: PeerFacts[]): DesiredRoute[] {
   const out: DesiredRoute[] = [];
   for (const p of peers) {
-    if (!p || p.cluster === self.cluster || p.node === self.node) continue;
+    if (!p || p.cluster === self.cluster || (self.node !== undefined && p.node === self.node)) continue;
     for (const block of p.owned_blocks ?? []) out.push({ dest: block, via: p.via });
   }
   return out;

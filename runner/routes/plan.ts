@@ -27,10 +27,17 @@ export interface RoutePlan {
   warnings: string[];
 }
 
+/** Desired routes validated and canonicalised once (normaliseRoutes), with the warnings that gave. */
+export interface NormalisedRoutes {
+  readonly routes: readonly DesiredRoute[];
+  readonly warnings: readonly string[];
+}
+
 export interface PlanInput {
   /** Routes carrying meshplay's protocol. */
   current: Route[];
-  desired: DesiredRoute[];
+  /** As given, or normalised already (the routes every node of a cluster wants are normalised once per run). */
+  desired: DesiredRoute[] | NormalisedRoutes;
   state?: 'present' | 'absent';
   prune?: boolean;
   /** Blocks this node's BIRD owns (blackhole) and routes it learned: never fought over. */
@@ -95,10 +102,17 @@ export function normaliseDesired(desired: DesiredRoute[], warnings: string[]): D
   return [...seen.values()];
 }
 
-export function planRoutes(input: PlanInput): RoutePlan {
+/** normaliseDesired as a value: the routes and the warnings, kept together for reuse. */
+export function normaliseRoutes(desired: DesiredRoute[]): NormalisedRoutes {
   const warnings: string[] = [];
+  return { routes: normaliseDesired(desired, warnings), warnings };
+}
+
+export function planRoutes(input: PlanInput): RoutePlan {
+  const normalised = Array.isArray(input.desired) ? normaliseRoutes(input.desired) : (input.desired as NormalisedRoutes);
+  const warnings = [...normalised.warnings];
   const state = input.state ?? 'present';
-  const desired = normaliseDesired(input.desired, warnings);
+  const desired = normalised.routes;
   const plan: RoutePlan = { add: [], replace: [], del: [], after: [], warnings };
   const current = input.current.map(fromRoute);
   const ownedBlocks = (input.ownedBlocks ?? []).map((b) => parseCidr(b));
