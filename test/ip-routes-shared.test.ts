@@ -1,15 +1,19 @@
 // ip_routes shares, between the nodes planning against one peers list, what depends only on the list and the
 // node's cluster (the peers known, the routes wanted, the addresses probed): runner/modules/ip_routes.ts, peerView.
-// Planning every node of a run with that sharing must give each node exactly the plan and result it gets alone
-// (a fresh run scope, nothing shared), including the lists where sharing must not apply: a peer of another
-// cluster bearing a node's name, blocks written with host bits, expected nodes without facts.
+// Planning every node of a run with that sharing must give each node exactly the plan and probes that the route
+// functions give it alone (planNodeRoutes from the peers, no memo), including the lists where sharing must not
+// apply: a peer of another cluster bearing a node's name, blocks written with host bits, expected nodes without facts.
+// (Checked to fail when the name check is dropped, and when the shared routes' warnings are.)
 import t from 'tap';
 import { applyDefaults } from '../runner/modules/args.js';
 import ipRoutes, { planIpRoutes } from '../runner/modules/ip_routes.js';
 import { RunScope } from '../runner/modules/run-scope.js';
 import type { PlanContext } from '../runner/modules/types.js';
 import type { Host, Inventory } from '../runner/inventory/types.js';
-import type { Route } from '../runner/routes/parse.js';
+import { classify, type Route } from '../runner/routes/parse.js';
+import { knownPeers, planNodeRoutes } from '../runner/routes/node.js';
+import { probeTargets } from '../runner/routes/peers.js';
+import { planChanged } from '../runner/routes/plan.js';
 
 interface Peer { node: string; cluster: string; via: string; owned_blocks: string[]; pod_cidr?: string }
 
@@ -74,17 +78,26 @@ t.test('nodes planned with the shared peers view get the plan and result each ge
     // One peers list for every node, as the hosts of a task share its render.
     const args = applyDefaults<any>(ipRoutes.schema, { peers: w.peers, nodes: w.expected, prune: w.prune });
     const sharedRun = new RunScope();
+    const withSharing: unknown[] = [];
+    const eachAlone: unknown[] = [];
     for (const [name, host] of w.hosts) {
       const shared = context(host, w.inventory, sharedRun);
-      const alone = context(host, w.inventory, new RunScope());
       const planShared = planIpRoutes({ routes: w.tables.get(name) }, args, shared);
-      // Alone: its own copy of the list, so nothing can be found by identity either.
-      const planAlone = planIpRoutes({ routes: w.tables.get(name) }, applyDefaults<any>(ipRoutes.schema, { peers: structuredClone(w.peers), nodes: [...w.expected], prune: w.prune }), alone);
-      t.same(planShared, planAlone, `seed ${seed}, ${name}: same plan and result`);
-      t.same(shared.warnings, alone.warnings, `seed ${seed}, ${name}: same warnings`);
+      withSharing.push({ name, plan: planShared.data.plan, probes: planShared.result?.probes, changed: planShared.changed });
+      // Alone: the node's plan from the route functions themselves, nothing shared and no memo involved.
+      const { peers, missing } = knownPeers(structuredClone(w.peers), w.expected, w.inventory);
+      const planAlone = planNodeRoutes({
+        node: name,
+        cluster: host.cluster!,
+        classes: classify(w.tables.get(name)!, 201, 'meshplay'),
+        peers,
+        prune: w.prune && !missing.length,
+      });
+      eachAlone.push({ name, plan: planAlone, probes: probeTargets({ cluster: host.cluster! }, peers), changed: planChanged(planAlone) });
       compared++;
       if (w.peers.some((p) => p.node === name && p.cluster !== host.cluster)) sharedNames++;
     }
+    t.same(withSharing, eachAlone, `seed ${seed}: every node's plan (warnings included) and probes as when planned alone`);
   }
   t.ok(compared > 1000, `${compared} nodes compared`);
   t.ok(sharedNames > 10, `${sharedNames} of them share a name with a peer of another cluster`);
