@@ -40,8 +40,8 @@ export interface IpRoutesData {
 }
 
 // Every node checks the same peer set; the overlap check is quadratic in blocks, so it runs once per distinct
-// set and run. Nodes usually receive the very same peers list (hosts share that render), recognised by identity; a
-// key built from the peers would itself cost hosts x peers. Both memos live in the run's scope (ctx.run): they
+// set and run. The nodes of a task get the very same list (peerView's, shared by identity); the content key
+// catches an equal list another task rendered on its own. Both memos live in the run's scope (ctx.run): they
 // end with the run instead of growing for the life of the process.
 interface PeerCheck {
   problems: string[];
@@ -49,9 +49,9 @@ interface PeerCheck {
 }
 const peerChecks = runSlot('ip_routes.peerChecks', () => ({ byList: new WeakMap<object, PeerCheck>(), byKey: new Map<string, PeerCheck>() }));
 
-function checkPeers(ctx: PlanContext, peers: PeerFacts[], warnAll: boolean, sharedList?: object): void {
+function checkPeers(ctx: PlanContext, peers: PeerFacts[], warnAll: boolean): void {
   const checks = ctx.run.get(peerChecks);
-  let check = sharedList ? checks.byList.get(sharedList) : undefined;
+  let check = checks.byList.get(peers);
   if (!check) {
     const key = JSON.stringify(peers.map((p) => [p.node, p.cluster, p.pod_cidr, p.owned_blocks]));
     check = checks.byKey.get(key);
@@ -59,7 +59,7 @@ function checkPeers(ctx: PlanContext, peers: PeerFacts[], warnAll: boolean, shar
       checks.byKey.set(key, (check = { problems: overlapProblems(peers), warnings: outsideCidrWarnings(peers) }));
       ctx.log(3, `${ctx.host.name}: checked the pod blocks of ${peers.length} node(s) for overlaps`);
     }
-    if (sharedList) checks.byList.set(sharedList, check);
+    checks.byList.set(peers, check);
   }
   if (check.problems.length)
     throw new Error(`pod blocks of different clusters overlap, so routes between them would be ambiguous; nothing was changed:\n- ${check.problems.join('\n- ')}`);
@@ -158,13 +158,13 @@ export function planIpRoutes(facts: IpRoutesFacts, args: IpRoutesArgs, ctx: Plan
     throw new Error('peers hold no route facts: pass the ip_route_facts of the nodes (hostvars[node].routes) after gathering them');
   if (args.only_check) {
     if (!args.peers) throw new Error('only_check needs peers');
-    checkPeers(ctx, peers, true, peers);
+    checkPeers(ctx, peers, true);
     const clusters = new Set(peers.map((p) => p.cluster));
     return { changed: false, msg: `no overlapping pod blocks among ${peers.length} node(s) of ${clusters.size} cluster(s)`, result: { overlaps: [] }, data: { lines: [], plan: { add: [], del: [], replace: [], after: [], warnings: [] } } };
   }
   let prune = args.prune;
   if (args.peers) {
-    checkPeers(ctx, peers, false, peers);
+    checkPeers(ctx, peers, false);
     // A node we could not read may still own blocks: pruning now would cut its pods off.
     if ((missing.length || unnamed) && prune) {
       prune = false;
