@@ -96,12 +96,16 @@ t.test('another host\'s facts changing: a shared render that read them through h
 
   const first = render(peers, 'a');
   t.same(first, [routesA, routesB]);
-  hostvars.b = recordedReads('b', { routes: routesB, result: { changed: false } }); // b registers a result
+  const rebuild = (host: string, scope: Record<string, unknown>) => {
+    hostvars[host] = recordedReads(host, scope);
+    memo.viewRebuilt(host); // as HostScopes.setFacts announces it
+  };
+  rebuild('b', { routes: routesB, result: { changed: false } }); // b registers a result
   t.equal(render(peers, 'b'), first, 'a result the render never read: the shared render is kept');
   t.equal(memo.hits, 1);
 
   const moved = ['10.2.0.64/26'];
-  hostvars.b = recordedReads('b', { routes: moved, result: { changed: true } }); // b's routes fact changes
+  rebuild('b', { routes: moved, result: { changed: true } }); // b's routes fact changes
   t.same(render(peers, 'a'), [routesA, moved], 'a fact the render read changed: rendered afresh');
   t.equal(memo.hits, 1);
 
@@ -109,11 +113,37 @@ t.test('another host\'s facts changing: a shared render that read them through h
   t.equal(render(has, 'a'), true);
   t.equal(render(has, 'b'), true, 'same presence: shared');
   t.equal(memo.hits, 2);
-  hostvars.b = recordedReads('b', { routes: moved });
+  rebuild('b', { routes: moved });
   t.equal(render(has, 'a'), false, 'presence changed: rendered afresh');
 
   const listed = "{{ hostvars['a'] | dict2items | length }}";
   render(listed, 'a');
   render(listed, 'b');
   t.equal(memo.hits, 2, 'listing a host\'s variables reads them all: never shared');
+});
+
+t.test('a check reads again only the hosts whose view was rebuilt since the render was last found valid', async (t) => {
+  const { recordedReads } = await import('../runner/executor/scopes.js');
+  const memo = new RenderMemo();
+  const reads: Record<string, number> = {};
+  const counted = (host: string, routes: unknown) => recordedReads(host, hostVars({ routes }, reads));
+  const names = ['a', 'b', 'c'];
+  const routes: Record<string, string[]> = { a: ['a'], b: ['b'], c: ['c'] };
+  const hostvars: Record<string, unknown> = Object.fromEntries(names.map((h) => [h, counted(h, routes[h])]));
+  const peers = "{{ ['a', 'b', 'c'] | map('extract', hostvars, 'routes') | list }}";
+  const render = (me: string) => templater.render(peers, hostVars({ hostvars, inventory_hostname: me }), { memo });
+  const first = render('a');
+  t.same(reads, { routes: 3 });
+  t.equal(render('b'), first);
+  t.same(reads, { routes: 3 }, 'no view rebuilt: the check reads no host');
+  hostvars.b = counted('b', routes.b); // the same routes in a new view (b registered something else)
+  memo.viewRebuilt('b');
+  t.equal(render('c'), first, 'shared: b shows the same routes');
+  t.same(reads, { routes: 4 }, 'only b was read again');
+  t.equal(render('a'), first);
+  t.same(reads, { routes: 4 }, 'b, found valid, is not read again');
+  hostvars.c = counted('c', ['moved']);
+  memo.viewRebuilt('c');
+  t.same(render('a'), [['a'], ['b'], ['moved']], 'c changed: rendered afresh');
+  t.equal(memo.hits, 3);
 });

@@ -76,6 +76,7 @@ export class HostScopes {
     // Only this host's hostvars view is rebuilt: shared renders re-check what they read of it (template/memo.ts),
     // and the host's own scope for this task is a snapshot taken when the task started on it.
     this.hostvarsCache.delete(host);
+    this.memo.viewRebuilt(host);
     const f = this.facts.get(host) ?? {};
     const previous = f.ansible_facts;
     Object.assign(f, values);

@@ -5,7 +5,10 @@
 // through `hostvars` is still the identical value, and nothing else any host can see has changed since (the
 // executor calls invalidate() at task and play starts and for include_vars and clear_facts).
 // Facts and registered results of one host do not invalidate: a render that read them through hostvars finds
-// the new value on its next check. Before, every registered result forgot every shared render, and a converged
+// the new value on its next check. That check covers only the hosts whose hostvars view was rebuilt since the
+// render was last found valid (viewRebuilt): a view caches each value it renders and is replaced, never changed,
+// when its host's variables change, so a host whose view is the same still shows every value the render saw.
+// Checking all 256 nodes' reads on each of 256 nodes was 65,536 hostvars reads per task. Before, every registered result forgot every shared render, and a converged
 // run, where hosts finish a task one after another without waiting on I/O, re-rendered the peers list on each
 // of 256 nodes (hosts x hosts reads).
 
@@ -48,6 +51,8 @@ export function recordUnshareable(): void {
 
 interface Entry {
   generation: number;
+  /** viewChanges.length when the entry's host reads were last found valid. */
+  checked: number;
   /** Top-level variables the render read, in order, with the values it saw. */
   reads: Array<[string, unknown]>;
   hostReads: HostRead[];
@@ -57,11 +62,23 @@ interface Entry {
 export class RenderMemo {
   private generation = 0;
   private readonly entries = new WeakMap<object, Entry>();
+  /** Hosts whose hostvars view was rebuilt since the last invalidate(), in order (a host once per rebuild). */
+  private viewChanges: string[] = [];
   hits = 0;
 
   /** State a template can read changed in a way no read records (a new task, include_vars): forget every render. */
   invalidate(): void {
     this.generation++;
+    this.viewChanges = [];
+  }
+
+  /**
+   * A host's hostvars view was replaced (its facts or registered results changed): renders that read it check
+   * their reads of that host again. The owner of the views (executor/scopes.ts) must call this on every rebuild;
+   * a view that changed without it would be taken as unchanged.
+   */
+  viewRebuilt(host: string): void {
+    this.viewChanges.push(host);
   }
 
   /**
@@ -82,11 +99,14 @@ export class RenderMemo {
       }
       if (!Object.is(now, seen)) return undefined;
     }
-    if (e.hostReads.length) {
+    if (e.hostReads.length && e.checked !== this.viewChanges.length) {
+      const rebuilt = new Set<string>();
+      for (let i = e.checked; i < this.viewChanges.length; i++) rebuilt.add(this.viewChanges[i]!);
       let hostvars: Record<string, Record<string, unknown> | undefined>;
       try {
         hostvars = vars.hostvars as typeof hostvars;
         for (const [host, name, seen, kind] of e.hostReads) {
+          if (!rebuilt.has(host)) continue;
           const scope = hostvars[host];
           const now =
             kind === 'get'
@@ -97,6 +117,7 @@ export class RenderMemo {
       } catch {
         return undefined;
       }
+      e.checked = this.viewChanges.length; // the views as they are now show what the render saw
     }
     this.hits++;
     return { value: e.value };
@@ -106,7 +127,7 @@ export class RenderMemo {
     // A shared value reaches several hosts' tasks: nothing may mutate it. The test suite freezes every one
     // (MESHPLAY_FREEZE_SHARED_RENDERS=1, set by scripts/run-tests.mjs) so a module that does fails loudly there.
     if (freezeShared) deepFreeze(value);
-    this.entries.set(key, { generation: this.generation, reads, hostReads: dedupe(hostReads), value });
+    this.entries.set(key, { generation: this.generation, checked: this.viewChanges.length, reads, hostReads: dedupe(hostReads), value });
   }
 }
 
