@@ -135,15 +135,40 @@ export class SecretPolicy {
    * anything else: callers whose values render on read (variable scopes) read only these paths.
    */
   secretPaths(values: unknown, prefix: (string | number)[] = [], seen = new Set<object>()): (string | number)[][] {
-    if (values === null || typeof values !== 'object' || seen.has(values)) return [];
-    seen.add(values);
     const out: (string | number)[][] = [];
-    const entries: [string | number, unknown][] = Array.isArray(values) ? values.map((v, i) => [i, v]) : Object.entries(values);
-    for (const [k, v] of entries) {
-      if (typeof k === 'string' && this.isSecretEntry(values as Dict, k)) out.push([...prefix, k]);
-      else out.push(...this.secretPaths(v, [...prefix, k], seen));
-    }
+    this.collectSecretPaths(values, [...prefix], seen, out);
     return out;
+  }
+
+  /**
+   * secretPaths' walk: one path array, extended and shortened in place and copied only for a path found. Leaves
+   * are not visited: every host's variables hold `groups` (all inventory hosts), and a prefix copied per name
+   * made the walk of 256 hosts allocate 65,536 arrays.
+   */
+  private collectSecretPaths(values: unknown, path: (string | number)[], seen: Set<object>, out: (string | number)[][]): void {
+    if (values === null || typeof values !== 'object' || seen.has(values)) return;
+    seen.add(values);
+    if (Array.isArray(values)) {
+      for (let i = 0; i < values.length; i++) {
+        const v: unknown = values[i];
+        if (v === null || typeof v !== 'object') continue;
+        path.push(i);
+        this.collectSecretPaths(v, path, seen, out);
+        path.pop();
+      }
+      return;
+    }
+    for (const k of Object.keys(values)) {
+      if (this.isSecretEntry(values as Dict, k)) {
+        out.push([...path, k]);
+        continue;
+      }
+      const v = (values as Dict)[k];
+      if (v === null || typeof v !== 'object') continue;
+      path.push(k);
+      this.collectSecretPaths(v, path, seen, out);
+      path.pop();
+    }
   }
 
   /**
