@@ -238,3 +238,17 @@ t.test('events with nothing to mask pass through uncopied; anything to mask or c
   cyclic.self = cyclic;
   t.same(r.redact(cyclic), { a: 1, self: '[Circular]' });
 });
+
+t.test('a key once found clean is judged again after a secret is registered, and under extra secret keys', async (t) => {
+  const r = new Redactor();
+  const keyed = { result: { 'zone-8f3a2b1c9d7e': 'ok', via: '10.1.1.1' } };
+  t.equal(r.redact(keyed), keyed, 'nothing secret yet: passed through');
+  r.addSecret('8f3a2b1c9d7e');
+  const after = r.redact(keyed);
+  t.not(after, keyed, 'the key now holds a registered secret');
+  t.same(Object.keys(after.result), ['zone-<secret #1>', 'via']);
+  const plain = { result: { station: 'east' } };
+  t.equal(r.redact(plain), plain);
+  t.match(r.redact(plain, { secretKeys: ['station'] }), { result: { station: /^<secret #\d+>$/ } }, 'a module secretArg is secret whatever the key was found before');
+  t.equal(r.redact({ result: { station: 'west' } }).result.station, 'west', 'and only under that module');
+});

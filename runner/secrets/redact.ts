@@ -15,6 +15,8 @@ export const NO_LOG_MSG = 'the output has been hidden due to the no_log: true sp
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g;
 const BEARER = /(\bBearer\s+)([A-Za-z0-9._~+/=-]{8,})/g;
 const MASK = /^<secret #\d+>$/;
+/** Keys needsCopy remembers as clean, at most (data can be keyed by addresses or names without end). */
+const CLEAN_KEYS_MAX = 4096;
 
 export interface RedactorOptions {
   /** The run's policy (SecretPolicy.fromInventory); the defaults when not given. */
@@ -31,6 +33,8 @@ export class Redactor {
   private next = 1;
   /** Secrets matched inside longer strings, longest first; rebuilt lazily when secrets are added. */
   private substringPattern: RegExp | null | undefined;
+  /** Keys found neither secret by name nor holding a secret: forgotten whenever a secret is registered. */
+  private readonly cleanKeys = new Set<string>();
   readonly policy: SecretPolicy;
 
   constructor(options: RedactorOptions = {}) {
@@ -125,6 +129,7 @@ export class Redactor {
   private register(form: string, n: number): void {
     if (this.numbers.has(form)) return;
     this.numbers.set(form, n);
+    this.cleanKeys.clear();
     if (form.length >= MIN_SUBSTRING_SECRET) this.substringPattern = undefined;
   }
 
@@ -142,28 +147,31 @@ export class Redactor {
    * a PEM key or bearer token), a cycle, or a value copy() converts (Map, Set, Error, bytes, function...).
    */
   private needsCopy(value: unknown, extraKeys: Set<string>, ancestors: Set<object>): boolean {
-    switch (typeof value) {
-      case 'string':
-        return this.textNeedsMasking(value);
-      case 'function':
-      case 'symbol':
-        return true;
-      case 'object':
-        break;
-      default:
-        return false;
-    }
+    if (typeof value === 'string') return this.textNeedsMasking(value);
+    if (typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol';
     if (value === null) return false;
     if (ancestors.has(value)) return true;
-    const proto = Object.getPrototypeOf(value);
-    if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return true;
+    const list = Array.isArray(value);
+    if (!list) {
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return true;
+    }
     ancestors.add(value);
     try {
-      if (Array.isArray(value)) return value.some((v) => this.needsCopy(v, extraKeys, ancestors));
+      if (list) {
+        for (let i = 0; i < value.length; i++) if (this.needsCopy(value[i], extraKeys, ancestors)) return true;
+        return false;
+      }
       const record = value as Record<string, unknown>;
       if (record.kind === 'Secret') return true;
-      for (const [k, v] of Object.entries(record)) {
-        if (this.isSecretKey(k, extraKeys) || this.textNeedsMasking(k) || this.needsCopy(v, extraKeys, ancestors)) return true;
+      // Events repeat a few keys thousands of times (a route table's dest, via, dev): each is judged once.
+      const remember = extraKeys.size === 0;
+      for (const k of Object.keys(record)) {
+        if (!(remember && this.cleanKeys.has(k))) {
+          if (this.isSecretKey(k, extraKeys) || this.textNeedsMasking(k)) return true;
+          if (remember && this.cleanKeys.size < CLEAN_KEYS_MAX) this.cleanKeys.add(k);
+        }
+        if (this.needsCopy(record[k], extraKeys, ancestors)) return true;
       }
       return false;
     } finally {
