@@ -30,6 +30,12 @@ t.test('parseRoutes and classify', async (t) => {
   t.same(short, [{ dst: '10.1.0.0/24', gateway: '10.0.0.1', dev: 'eth0', protocol: 'boot', type: 'unicast' }]);
   t.same(parseRoutes(''), []);
   t.throws(() => parseRoutes('Error: something'), /cannot parse/);
+  // Several tables print one array each (ip -j route show table all on older iproute2, or IPv4 then IPv6).
+  const two = parseRoutes('[{"dst":"10.1.0.0/24","dev":"eth0","flags":[]}]\n[{"dst":"fe80::/64","dev":"eth0","flags":[]}]\n');
+  t.same(two.map((r) => r.dst), ['10.1.0.0/24', 'fe80::/64']);
+  t.same(parseRoutes('[]\n[{"dst":"10.2.0.0/24","flags":[]}]').map((r) => r.dst), ['10.2.0.0/24'], 'an empty table first');
+  t.same(parseRoutes('[{"dst":"10.3.0.0/24","flags":[]}][]').map((r) => r.dst), ['10.3.0.0/24'], 'arrays without a newline between');
+  t.throws(() => parseRoutes('[{"dst":"10.1.0.0/24"}]\n{"oops":1}'), /cannot parse/, 'text after the array is an error');
 
   const c = classify(routes, 201);
   t.same(c.ownedBlocks.map((r) => r.dst), ['10.244.1.0/26']);

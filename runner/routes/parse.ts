@@ -31,9 +31,17 @@ interface IpJsonRoute {
  * concatenated, e.g. IPv4 then IPv6). Without -d, ip omits `type` for unicast and `protocol` for boot:
  * those defaults are filled in.
  */
+/**
+ * The JSON arrays `ip -j` printed: one for a table, one after another for several. Split only when there are
+ * several: the split's lookbehind scanned each node's ~40 KB table character by character.
+ */
+function jsonArrays(json: string): string[] {
+  return /\]\s*\[/.test(json) ? json.split(/(?<=\])\s*(?=\[)/) : [json];
+}
+
 export function parseRoutes(json: string): Route[] {
   const routes: Route[] = [];
-  for (const chunk of json.split(/(?<=\])\s*(?=\[)/)) {
+  for (const chunk of jsonArrays(json)) {
     const text = chunk.trim();
     if (!text) continue;
     let parsed: unknown;
