@@ -337,4 +337,14 @@ t.test('safeStringify without copying says what the copying path says', async (t
   cyclic.back = cyclic;
   t.equal(safeStringify(cyclic), '{"a":[1],"back":"[Circular]"}', 'cycles fall back to the copying path');
   t.equal(safeStringify(undefined), 'null');
+  // Plain values take JSON.stringify's own path: the same text, at any depth, with odd values anywhere inside.
+  const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+  const plain = { s: 'x', n: -0, f: 1.5, b: false, z: null, u: undefined, list: [undefined, 'y', [1, [2]]], bare };
+  t.equal(safeStringify(plain), JSON.stringify(toJsonSafe(plain)));
+  let deep: unknown = 'leaf';
+  for (let i = 0; i < 100; i++) deep = i % 2 ? [deep] : { d: deep };
+  t.equal(safeStringify(deep), JSON.stringify(toJsonSafe(deep)), 'deeper than the plain check looks');
+  const oddInside = [1, { x: [{ y: NaN }] }, 'z'];
+  t.equal(safeStringify(oddInside), '[1,{"x":[{"y":"NaN"}]},"z"]', 'an odd value deep inside still converts');
+  t.equal(safeStringify({ when: new Date(0) }, 2), JSON.stringify(toJsonSafe({ when: new Date(0) }), null, 2));
 });
