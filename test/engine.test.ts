@@ -60,6 +60,16 @@ t.test('renders shared between hosts never hide a fact set since', async (t) => 
   const same = await meshplay(['run', fx('shared-renders-same-task.yml'), ...inv, '--forks', '1', '--output', 'ndjson']);
   t.equal(same.code, 0, same.stdout + same.stderr);
   t.same(results(same, 'each host saw the marks set before it in the same task').map((e) => e.status), ['ok', 'ok', 'ok']);
+  // across tasks: a render kept from an earlier task is checked against what changed since
+  const tasks = await meshplay(['run', fx('shared-renders-tasks.yml'), ...inv, '--output', 'ndjson']);
+  t.equal(tasks.code, 2, 'east-2 failed as planned');
+  for (const [task, hosts] of [
+    ['all three play and see the marks', ['east-1', 'east-2', 'west-1']],
+    ['the others see two hosts playing, and the same marks', ['east-1', 'west-1']],
+    ['east-1 sees it', ['east-1', 'west-1']],
+  ] as const) {
+    t.same(results(tasks, task).map((e) => `${e.host} ${e.status}`), hosts.map((h) => `${h} ok`), task);
+  }
 });
 
 t.test('block/rescue/always and ignore_errors are counted as Ansible does', async (t) => {

@@ -147,3 +147,21 @@ t.test('a check reads again only the hosts whose view was rebuilt since the rend
   t.same(render('a'), [['a'], ['b'], ['moved']], 'c changed: rendered afresh');
   t.equal(memo.hits, 3);
 });
+
+t.test('allViewsRebuilt (a task starts): every host read is checked again, the render kept while all are the same', async (t) => {
+  const { recordedReads } = await import('../runner/executor/scopes.js');
+  const memo = new RenderMemo();
+  const hosts = { a: ['a'], b: ['b'] };
+  const hostvars: Record<string, unknown> = { a: recordedReads('a', { hosts: hosts.a }), b: recordedReads('b', { hosts: hosts.b }) };
+  const tpl = "{{ ['a', 'b'] | map('extract', hostvars, 'hosts') | list }}";
+  const render = () => templater.render(tpl, hostVars({ hostvars }), { memo });
+  const first = render();
+  hostvars.a = recordedReads('a', { hosts: hosts.a });
+  hostvars.b = recordedReads('b', { hosts: hosts.b });
+  memo.allViewsRebuilt();
+  t.equal(render(), first, 'every view new, every value the same: shared');
+  t.equal(memo.hits, 1);
+  hostvars.b = recordedReads('b', { hosts: ['b', 'gone'] }); // a view taken again at task start shows a new value
+  memo.allViewsRebuilt();
+  t.same(render(), [['a'], ['b', 'gone']], 'seen');
+});

@@ -409,7 +409,7 @@ export class Runner {
   private async runTask(task: ModuleTask, hosts: string[], rescuable: boolean, handler = false): Promise<void> {
     const name = taskName(task);
     const targets = task.run_once ? hosts.slice(0, 1) : hosts;
-    this.scopes.forget();
+    this.scopes.newTask();
     this.emit({ type: 'task_start', play: this.play.name, task: name, hosts: targets, role: task.role?.name, handler });
     const t0 = performance.now();
     // Connections open ahead of the forks and with their own concurrency: a fork slot waiting out an unreachable

@@ -1,6 +1,6 @@
 // The variables each host sees, in Ansible's precedence, and every cache built from them.
 // All invalidation lives here: facts and registered results change only through setFacts and clearGathered,
-// and a play or task start calls forget(), so no template ever reads a stale view.
+// a play start calls forget() and a task start newTask(), so no template ever reads a stale view.
 import { dirname, join } from 'node:path';
 import { hostVars as inventoryHostVars } from '../inventory/index.js';
 import type { Inventory } from '../inventory/types.js';
@@ -110,6 +110,15 @@ export class HostScopes {
     for (const k of [...(this.gathered.get(host) ?? []), 'ansible_facts']) delete f[k];
     this.gathered.delete(host);
     this.forget(host);
+  }
+
+  /**
+   * A task starts: the hostvars views are built again (they hold the play's hosts as they are now). Shared renders
+   * are kept; each checks what it read before it is reused (template/memo.ts).
+   */
+  newTask(): void {
+    this.hostvarsCache.clear();
+    this.memo.allViewsRebuilt();
   }
 
   /**

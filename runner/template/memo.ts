@@ -1,16 +1,16 @@
 // Shares one render of a template between hosts when it would come out the same: a task that reads the facts
 // of every node on every node (the routes role's peers) would otherwise render hosts x hosts values.
 // A render is reused only when the template reads nothing but variables (see readsOnlyVariables), every
-// variable it read has the identical value (Object.is) for the next host, every other host's variable it read
-// through `hostvars` is still the identical value, and nothing else any host can see has changed since (the
-// executor calls invalidate() at task and play starts and for include_vars and clear_facts).
+// variable it read has the identical value (Object.is) for the next host, and every other host's variable it
+// read through `hostvars` is still the identical value. The executor calls invalidate() at play starts and for
+// include_vars and clear_facts (state no read records); a task start only rebuilds the hostvars views.
 // Facts and registered results of one host do not invalidate: a render that read them through hostvars finds
-// the new value on its next check. That check covers only the hosts whose hostvars view was rebuilt since the
-// render was last found valid (viewRebuilt): a view caches each value it renders and is replaced, never changed,
-// when its host's variables change, so a host whose view is the same still shows every value the render saw.
-// Checking all 256 nodes' reads on each of 256 nodes was 65,536 hostvars reads per task. Before, every registered result forgot every shared render, and a converged
-// run, where hosts finish a task one after another without waiting on I/O, re-rendered the peers list on each
-// of 256 nodes (hosts x hosts reads).
+// the new value on its next check (before, every registered result forgot every shared render, and a converged
+// run re-rendered the peers list on each of 256 nodes). That check covers only the hosts whose hostvars view
+// was rebuilt since the render was last found valid (viewRebuilt, allViewsRebuilt): a view caches each value it
+// renders and is replaced, never changed, when its host's variables change, so a host whose view is the same
+// still shows every value the render saw. Checking all 256 nodes' reads on each of 256 nodes was 65,536
+// hostvars reads per task.
 
 import { floatsMarked, readFloat } from './float.js';
 
@@ -25,6 +25,9 @@ interface Recorder {
   /** Something enumerated a host's variables: the reads cannot be listed, the render is not shared. */
   unshareable: boolean;
 }
+
+/** In the log of rebuilt views: every host's (no host name holds a NUL). */
+const ALL_HOSTS = '\0all';
 
 /** Renders in progress that may be shared, innermost last: a read counts for every one of them. */
 const recording: Recorder[] = [];
@@ -82,6 +85,15 @@ export class RenderMemo {
   }
 
   /**
+   * Every hostvars view was replaced (a task starts: the views' play_hosts and the like are taken again), nothing
+   * else: a render is still shared when every variable it read, of its host and through hostvars, is the same
+   * value. The routes role's peers list, read by two tasks in a row on 256 nodes, was rendered by each.
+   */
+  allViewsRebuilt(): void {
+    this.viewChanges.push(ALL_HOSTS);
+  }
+
+  /**
    * The remembered value when `vars` holds the same values for everything the earlier render read. Reads in
    * the render's own order and stops at the first difference, so it evaluates no variable the render itself
    * would not have.
@@ -102,11 +114,12 @@ export class RenderMemo {
     if (e.hostReads.length && e.checked !== this.viewChanges.length) {
       const rebuilt = new Set<string>();
       for (let i = e.checked; i < this.viewChanges.length; i++) rebuilt.add(this.viewChanges[i]!);
+      const all = rebuilt.has(ALL_HOSTS);
       let hostvars: Record<string, Record<string, unknown> | undefined>;
       try {
         hostvars = vars.hostvars as typeof hostvars;
         for (const [host, name, seen, kind] of e.hostReads) {
-          if (!rebuilt.has(host)) continue;
+          if (!all && !rebuilt.has(host)) continue;
           const scope = hostvars[host];
           const now =
             kind === 'get'
