@@ -252,3 +252,26 @@ t.test('a key once found clean is judged again after a secret is registered, and
   t.match(r.redact(plain, { secretKeys: ['station'] }), { result: { station: /^<secret #\d+>$/ } }, 'a module secretArg is secret whatever the key was found before');
   t.equal(r.redact({ result: { station: 'west' } }).result.station, 'west', 'and only under that module');
 });
+
+t.test('a frozen value shared by many events is judged once, again after a secret is registered, never if it has a getter', async (t) => {
+  const r = new Redactor();
+  const probes = Object.freeze([Object.freeze({ node: 'n1', address: 'addr-7c1f9e2d4b' })]);
+  const event = (host: string) => ({ host, result: { probes } });
+  t.equal(r.redact(event('a')).result.probes, probes, 'clean: passed through');
+  t.equal(r.redact(event('b')).result.probes, probes, 'and again');
+  r.addSecret('7c1f9e2d4b');
+  t.same(r.redact(event('c')).result.probes, [{ node: 'n1', address: 'addr-<secret #1>' }], 'a secret registered since: masked');
+  let value = 'plain';
+  const changing = Object.freeze({
+    get note() {
+      return value;
+    },
+  });
+  t.equal(r.redact({ changing }).changing, changing);
+  value = 'the 7c1f9e2d4b again';
+  t.same(r.redact({ changing }), { changing: { note: 'the <secret #1> again' } }, 'a getter is read each time');
+  const thawed = { list: Object.freeze(['x']) } as { list: readonly string[]; extra?: string };
+  t.equal(r.redact(thawed), thawed);
+  thawed.extra = 'with 7c1f9e2d4b';
+  t.same(r.redact(thawed), { list: ['x'], extra: 'with <secret #1>' }, 'a mutable parent of a frozen child is walked again');
+});

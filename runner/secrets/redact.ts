@@ -35,6 +35,14 @@ export class Redactor {
   private substringPattern: RegExp | null | undefined;
   /** Keys found neither secret by name nor holding a secret: forgotten whenever a secret is registered. */
   private readonly cleanKeys = new Set<string>();
+  /**
+   * Deeply frozen values found to need no copy, with the `registered` count they were judged at: nothing in them can
+   * change, so the verdict holds until a secret is registered. The probes a cluster's nodes share (240 at 256 nodes)
+   * were walked again in every node's result.
+   */
+  private readonly cleanFrozen = new WeakMap<object, number>();
+  /** Secret forms registered so far: a verdict older than the last registration is judged again. */
+  private registered = 0;
   readonly policy: SecretPolicy;
 
   constructor(options: RedactorOptions = {}) {
@@ -129,6 +137,7 @@ export class Redactor {
   private register(form: string, n: number): void {
     if (this.numbers.has(form)) return;
     this.numbers.set(form, n);
+    this.registered++;
     this.cleanKeys.clear();
     if (form.length >= MIN_SUBSTRING_SECRET) this.substringPattern = undefined;
   }
@@ -151,6 +160,8 @@ export class Redactor {
     if (typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol';
     if (value === null) return false;
     if (ancestors.has(value)) return true;
+    const remember = extraKeys.size === 0;
+    if (remember && this.cleanFrozen.get(value) === this.registered) return false;
     const list = Array.isArray(value);
     if (!list) {
       const proto = Object.getPrototypeOf(value);
@@ -160,23 +171,39 @@ export class Redactor {
     try {
       if (list) {
         for (let i = 0; i < value.length; i++) if (this.needsCopy(value[i], extraKeys, ancestors)) return true;
-        return false;
-      }
-      const record = value as Record<string, unknown>;
-      if (record.kind === 'Secret') return true;
-      // Events repeat a few keys thousands of times (a route table's dest, via, dev): each is judged once.
-      const remember = extraKeys.size === 0;
-      for (const k of Object.keys(record)) {
-        if (!(remember && this.cleanKeys.has(k))) {
-          if (this.isSecretKey(k, extraKeys) || this.textNeedsMasking(k)) return true;
-          if (remember && this.cleanKeys.size < CLEAN_KEYS_MAX) this.cleanKeys.add(k);
+      } else {
+        const record = value as Record<string, unknown>;
+        if (record.kind === 'Secret') return true;
+        // Events repeat a few keys thousands of times (a route table's dest, via, dev): each is judged once.
+        for (const k of Object.keys(record)) {
+          if (!(remember && this.cleanKeys.has(k))) {
+            if (this.isSecretKey(k, extraKeys) || this.textNeedsMasking(k)) return true;
+            if (remember && this.cleanKeys.size < CLEAN_KEYS_MAX) this.cleanKeys.add(k);
+          }
+          if (this.needsCopy(record[k], extraKeys, ancestors)) return true;
         }
-        if (this.needsCopy(record[k], extraKeys, ancestors)) return true;
       }
+      if (remember && this.deeplyFrozen(value)) this.cleanFrozen.set(value, this.registered);
       return false;
     } finally {
       ancestors.delete(value);
     }
+  }
+
+  /**
+   * Frozen, holding plain data (a getter of a frozen object may still answer differently), and so is every object
+   * in it: its children, judged first, were remembered only if they were.
+   */
+  private deeplyFrozen(value: object): boolean {
+    if (!Object.isFrozen(value)) return false;
+    const descriptors = Object.getOwnPropertyDescriptors(value) as Record<string, PropertyDescriptor>;
+    for (const key in descriptors) {
+      const d = descriptors[key]!;
+      if (d.get || d.set) return false;
+      const v: unknown = d.value;
+      if (v !== null && typeof v === 'object' && this.cleanFrozen.get(v) !== this.registered) return false;
+    }
+    return true;
   }
 
   private textNeedsMasking(text: string): boolean {
