@@ -5,6 +5,7 @@
 // apply: a peer of another cluster bearing a node's name, blocks written with host bits, expected nodes without facts.
 // (Checked to fail when the name check is dropped, and when the shared routes' warnings are.)
 import t from 'tap';
+import { seededRandom } from './helpers/random.js';
 import { applyDefaults } from '../runner/modules/args.js';
 import ipRoutes, { planIpRoutes } from '../runner/modules/ip_routes.js';
 import { RunScope } from '../runner/modules/run-scope.js';
@@ -17,13 +18,9 @@ import { planChanged } from '../runner/routes/plan.js';
 
 interface Peer { node: string; cluster: string; via: string; owned_blocks: string[]; pod_cidr?: string }
 
-/** A seeded generator, so a failure names the case that reproduces it. */
-function rng(seed: number): () => number {
-  return () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-}
 
 function world(seed: number) {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const clusters = 2 + Math.floor(r() * 4);
   const perCluster = 1 + Math.floor(r() * 5);
   const hosts = new Map<string, Host>();

@@ -2,6 +2,7 @@
 // reads and registers. Checked against a plain reference walk on seeded random values (cycles, shared objects,
 // Kubernetes Secrets, arrays, secret names at every depth), and on the shape that made it costly.
 import t from 'tap';
+import { seededRandom } from './helpers/random.js';
 import { SecretPolicy } from '../runner/secrets/policy.js';
 
 type Path = (string | number)[];
@@ -17,16 +18,6 @@ function reference(policy: SecretPolicy, values: unknown, prefix: Path = [], see
     else out.push(...reference(policy, v, [...prefix, k], seen));
   }
   return out;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NAMES = ['name', 'token', 'password', 'data', 'stringData', 'kind', 'host', 'api_key', 'secret_ref', 'routes', 'x'];
@@ -52,7 +43,7 @@ t.test('the same paths, in the same order, as the reference walk', async (t) => 
   const policy = new SecretPolicy();
   let found = 0;
   for (let seed = 1; seed <= 500; seed++) {
-    const value = randomValue(rng(seed), 0, []);
+    const value = randomValue(seededRandom(seed), 0, []);
     const expected = reference(policy, value, ['top']);
     found += expected.length;
     t.same(policy.secretPaths(value, ['top']), expected, `seed ${seed}`);

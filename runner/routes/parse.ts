@@ -27,11 +27,6 @@ interface IpJsonRoute {
 }
 
 /**
- * Parses one or more JSON arrays as printed by `ip -j [-d] route show` (several commands' outputs may be
- * concatenated, e.g. IPv4 then IPv6). Without -d, ip omits `type` for unicast and `protocol` for boot:
- * those defaults are filled in.
- */
-/**
  * The JSON arrays `ip -j` printed: one for a table, one after another for several. Split only when there are
  * several: the split's lookbehind scanned each node's ~40 KB table character by character.
  */
@@ -39,6 +34,11 @@ function jsonArrays(json: string): string[] {
   return /\]\s*\[/.test(json) ? json.split(/(?<=\])\s*(?=\[)/) : [json];
 }
 
+/**
+ * Parses one or more JSON arrays as printed by `ip -j [-d] route show` (several commands' outputs may be
+ * concatenated, e.g. IPv4 then IPv6). Without -d, ip omits `type` for unicast and `protocol` for boot:
+ * those defaults are filled in.
+ */
 export function parseRoutes(json: string): Route[] {
   const routes: Route[] = [];
   for (const chunk of jsonArrays(json)) {

@@ -36,13 +36,11 @@ export class Redactor {
   /** Keys found neither secret by name nor holding a secret: forgotten whenever a secret is registered. */
   private readonly cleanKeys = new Set<string>();
   /**
-   * Deeply frozen values found to need no copy, with the `registered` count they were judged at: nothing in them can
-   * change, so the verdict holds until a secret is registered. The probes a cluster's nodes share (240 at 256 nodes)
-   * were walked again in every node's result.
+   * Deeply frozen values found to need no copy, with the number of secret forms registered when they were judged
+   * (numbers.size, which only grows): nothing in them can change, so the verdict holds until a secret is
+   * registered. The probes a cluster's nodes share (240 at 256 nodes) were walked again in every node's result.
    */
   private readonly cleanFrozen = new WeakMap<object, number>();
-  /** Secret forms registered so far: a verdict older than the last registration is judged again. */
-  private registered = 0;
   readonly policy: SecretPolicy;
 
   constructor(options: RedactorOptions = {}) {
@@ -137,7 +135,6 @@ export class Redactor {
   private register(form: string, n: number): void {
     if (this.numbers.has(form)) return;
     this.numbers.set(form, n);
-    this.registered++;
     this.cleanKeys.clear();
     if (form.length >= MIN_SUBSTRING_SECRET) this.substringPattern = undefined;
   }
@@ -161,7 +158,7 @@ export class Redactor {
     if (value === null) return false;
     if (ancestors.has(value)) return true;
     const remember = extraKeys.size === 0;
-    if (remember && this.cleanFrozen.get(value) === this.registered) return false;
+    if (remember && this.cleanFrozen.get(value) === this.numbers.size) return false;
     const list = Array.isArray(value);
     if (!list) {
       const proto = Object.getPrototypeOf(value);
@@ -183,7 +180,7 @@ export class Redactor {
           if (this.needsCopy(record[k], extraKeys, ancestors)) return true;
         }
       }
-      if (remember && this.deeplyFrozen(value)) this.cleanFrozen.set(value, this.registered);
+      if (remember && this.deeplyFrozen(value)) this.cleanFrozen.set(value, this.numbers.size);
       return false;
     } finally {
       ancestors.delete(value);
@@ -201,7 +198,7 @@ export class Redactor {
       const d = descriptors[key]!;
       if (d.get || d.set) return false;
       const v: unknown = d.value;
-      if (v !== null && typeof v === 'object' && this.cleanFrozen.get(v) !== this.registered) return false;
+      if (v !== null && typeof v === 'object' && this.cleanFrozen.get(v) !== this.numbers.size) return false;
     }
     return true;
   }

@@ -69,7 +69,7 @@ export class RenderMemo {
   private viewChanges: string[] = [];
   hits = 0;
 
-  /** State a template can read changed in a way no read records (a new task, include_vars): forget every render. */
+  /** State a template can read changed in a way no read records (a new play, include_vars): forget every render. */
   invalidate(): void {
     this.generation++;
     this.viewChanges = [];
