@@ -348,3 +348,27 @@ t.test('safeStringify without copying says what the copying path says', async (t
   t.equal(safeStringify(oddInside), '[1,{"x":[{"y":"NaN"}]},"z"]', 'an odd value deep inside still converts');
   t.equal(safeStringify({ when: new Date(0) }, 2), JSON.stringify(toJsonSafe({ when: new Date(0) }), null, 2));
 });
+
+t.test('safeStringify writes a deeply frozen value once and the same text every time', async (t) => {
+  const { safeStringify } = await import('../runner/output/format.js');
+  const probes = Object.freeze([Object.freeze({ cluster: 'b', address: '10.2.0.1', n: 2 }), Object.freeze({ cluster: 'c', u: undefined })]);
+  const events = [1, 2, 3].map((i) => ({ type: 'task_result', host: `n${i}`, result: { changed: false, routes: [`10.9.${i}.0/26`], probes } }));
+  for (const e of events) t.equal(safeStringify(e), JSON.stringify(e), `${e.host}: as JSON.stringify writes it`);
+  // Shared at every depth the event is taken apart to, in arrays and with holes (undefined) around it.
+  const nested = { a: [probes, undefined, { p: probes }], b: Object.freeze({ q: probes }), c: { x: undefined } };
+  t.equal(safeStringify(nested), JSON.stringify(nested));
+  t.equal(safeStringify(probes), JSON.stringify(probes), 'the frozen value itself');
+  // What is not deeply frozen is written afresh: a frozen object with a getter, or holding a mutable object.
+  let count = 0;
+  const ticking = Object.freeze({ get n() { return ++count; } });
+  const first = safeStringify({ r: ticking });
+  t.match(first, /^\{"r":\{"n":\d\}\}$/);
+  t.not(safeStringify({ r: ticking }), first, 'a getter answers again');
+  const inner = { v: 1 };
+  const shell = Object.freeze({ inner });
+  t.equal(safeStringify({ r: shell }), '{"r":{"inner":{"v":1}}}');
+  inner.v = 2;
+  t.equal(safeStringify({ r: shell }), '{"r":{"inner":{"v":2}}}', 'a change inside a frozen shell is seen');
+  const withOdd = Object.freeze({ nan: NaN });
+  t.equal(safeStringify({ r: withOdd }), '{"r":{"nan":"NaN"}}', 'an odd value in a frozen object still converts');
+});

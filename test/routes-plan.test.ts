@@ -46,6 +46,14 @@ t.test('parseRoutes and classify', async (t) => {
   const numeric = classify(parseRoutes('[{"type":"blackhole","dst":"10.5.0.0/26","protocol":"12"},{"dst":"10.6.0.0/26","table":"local","protocol":"201"}]'), 201);
   t.equal(numeric.ownedBlocks.length, 1);
   t.equal(numeric.managed.length, 0, 'routes of other tables are ignored');
+  // `table all` lists the local table too: its entries (a node's own IPv6 addresses, multicast) are left out
+  // unparsed, and a main-table route may name its table.
+  const all = parseRoutes(
+    '[{"dst":"10.7.0.0/26","table":"main","protocol":"201"},{"type":"local","dst":"fe80::3078:ddff:fed5:fd15","table":"local","protocol":"kernel"},' +
+      '{"type":"multicast","dst":"ff00::/8","table":"local","protocol":"kernel"},{"dst":"10.8.0.0/26","table":"100","protocol":"201"},{"dst":"fe80::/64","protocol":"kernel"}]',
+  );
+  t.same(all.map((r) => r.dst), ['10.7.0.0/26', 'fe80::/64'], 'the main table only');
+  t.notOk(all.some((r) => 'table' in r), 'routes carry no table: all are the main table\'s');
 });
 
 const managedNow = () => classify(parseRoutes(IP_OUTPUT), 201).managed;

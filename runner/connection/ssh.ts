@@ -381,10 +381,11 @@ async function openClient(e: Endpoint, options: ConnectOptions, via?: Duplex): P
 
   const hostVerifier = (blob: Buffer, verify: (ok: boolean) => void): void => {
     const verdict = verifyHostKey(entries, e.address, e.port, blob);
+    if (verdict.status === 'known') return verify(true);
+    // What the messages below name: a hash and a parse per node, only for a key that is not simply known.
     const type = keyTypeOf(blob);
     const fp = fingerprint(blob);
     const name = knownHostsName(e.address, e.port);
-    if (verdict.status === 'known') return verify(true);
     if (verdict.status === 'revoked') {
       hostKeyProblem = `host key of ${name} (${type} ${fp}) is marked @revoked in ${knownHostsFile}:${verdict.line}; refusing to connect`;
       return verify(false);

@@ -13,11 +13,11 @@ import { normaliseRoutes, planRoutes, type DesiredRoute, type NormalisedRoutes, 
 export const DEFAULT_PROTOCOL = 201;
 export const DEFAULT_PROTOCOL_NAME = 'meshplay';
 
-// One `ip` process lists both families: `table all` is the form that does not default to IPv4 only (classify()
+// One `ip` process lists both families: `table all` is the form that does not default to IPv4 only (parseRoutes
 // keeps the main table). A second process for IPv6 cost ~2 ms of a contended node's CPU per read, times 48 nodes.
 const READ_ROUTES = 'ip -j -d route show table all';
 
-/** The node's routing table (every family, main table kept by classify). Throws when `ip` fails. */
+/** The node's main routing table, both families (parseRoutes leaves the other tables out). Throws when `ip` fails. */
 export async function readRoutes(conn: CommandConnection, node: string, env?: Record<string, string>): Promise<Route[]> {
   const r = await conn.exec(READ_ROUTES, { env });
   if (r.code !== 0) throw new Error(`reading routes on ${node} failed (rc ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);

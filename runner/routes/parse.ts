@@ -11,7 +11,6 @@ export interface Route {
   /** unicast, blackhole, unreachable, prohibit, local, broadcast... */
   type: string;
   metric?: number;
-  table?: string;
   scope?: string;
 }
 
@@ -35,9 +34,11 @@ function jsonArrays(json: string): string[] {
 }
 
 /**
- * Parses one or more JSON arrays as printed by `ip -j [-d] route show` (several commands' outputs may be
- * concatenated, e.g. IPv4 then IPv6). Without -d, ip omits `type` for unicast and `protocol` for boot:
- * those defaults are filled in.
+ * The main table's routes in one or more JSON arrays as printed by `ip -j [-d] route show [table all]` (several
+ * commands' outputs may be concatenated, e.g. IPv4 then IPv6). Without -d, ip omits `type` for unicast and
+ * `protocol` for boot: those defaults are filled in. Other tables (local, broadcast, policy tables) are left out
+ * before anything is parsed: meshplay reads and changes the main table only, and the local table's IPv6 addresses,
+ * different on every node, each cost a slow general parse (~30 µs) only to be dropped.
  */
 export function parseRoutes(json: string): Route[] {
   const routes: Route[] = [];
@@ -52,7 +53,7 @@ export function parseRoutes(json: string): Route[] {
     }
     if (!Array.isArray(parsed)) throw new Error(`'ip -j route' output is not a JSON array: ${text.slice(0, 200)}`);
     for (const r of parsed as IpJsonRoute[]) {
-      if (!r || typeof r.dst !== 'string') continue;
+      if (!r || typeof r.dst !== 'string' || (r.table !== undefined && r.table !== 'main')) continue;
       let dst: string;
       try {
         dst = parseCidr(r.dst).text;
@@ -63,7 +64,6 @@ export function parseRoutes(json: string): Route[] {
       if (r.gateway) route.gateway = r.gateway;
       if (r.dev) route.dev = r.dev;
       if (typeof r.metric === 'number') route.metric = r.metric;
-      if (r.table && r.table !== 'main') route.table = r.table; // main is the default: absent, as `ip route show` prints it
       if (r.scope) route.scope = r.scope;
       routes.push(route);
     }
@@ -92,7 +92,6 @@ export interface RouteClasses {
 export function classify(routes: Route[], managedProto: number, managedName = 'meshplay'): RouteClasses {
   const out: RouteClasses = { ownedBlocks: [], birdLearned: [], managed: [], other: [] };
   for (const r of routes) {
-    if (r.table && r.table !== 'main') continue;
     if (isProtocol(r, managedProto, managedName)) out.managed.push(r);
     else if (isProtocol(r, BIRD_PROTOCOL, 'bird')) (r.type === 'blackhole' ? out.ownedBlocks : out.birdLearned).push(r);
     else out.other.push(r);

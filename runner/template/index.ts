@@ -10,7 +10,7 @@ import { startRecording, stopRecording } from './memo.js';
 import { RenderContext, templateRuntime, type RenderEnvironment } from './runtime.js';
 import { UNDEFINED_TOLERANT_TESTS, testNamed, type TestFn } from './tests.js';
 import type { RenderOptions, Templater } from './types.js';
-import { Undefined } from './undefined.js';
+import { Undefined, assertDefined, undefinedsMade } from './undefined.js';
 import { isKeywordArgs, isMapping, isSafeString, toText, truthy } from './values.js';
 import { freeVariables, readsOnlyVariables } from './variables.js';
 
@@ -165,6 +165,7 @@ export function createTemplater(): Templater {
     if (memo) context.reads = [];
     const recorder = memo ? startRecording() : undefined;
     const floats = floatsMade();
+    const undefineds = undefinedsMade();
     const frame = new nj.runtime.Frame();
     frame.topLevel = true;
     let failure: unknown;
@@ -183,6 +184,7 @@ export function createTemplater(): Templater {
       throw new TemplateError(source, `${message} in ${excerpt(source)}`, { cause: failure });
     }
     let value = !entry.native ? output : isSafeString(context.native) ? String(context.native) : context.native; // a lone macro call yields its text
+    if (entry.native && undefinedsMade() !== undefineds) assertDefined(value);
     if (entry.native && floatsMade() !== floats) value = plainNumbers(value); // no PyFloat leaves a render
     if (memo && !context.readEverything && !recorder!.unshareable) memo.remember(entry, context.reads!, value, recorder!.hostReads);
     return value;

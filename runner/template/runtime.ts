@@ -133,6 +133,7 @@ const LIST_METHODS: Record<string, (l: unknown[], ...args: any[]) => unknown> = 
   index: (l, item: unknown) => l.findIndex((x) => deepEqual(x, item)),
   count: (l, item: unknown) => l.filter((x) => deepEqual(x, item)).length,
   append: (l, item: unknown) => {
+    assertDefined(item); // the list outlives the render: no Undefined may hide in it (undefinedsMade)
     l.push(item);
     return null;
   },
@@ -298,7 +299,8 @@ export const templateRuntime = {
   tuple,
   iterate,
   nativeValue(value: unknown): unknown {
-    assertDefined(value);
+    // What it holds is checked after the render, when the render made an Undefined (index.ts)
+    if (value instanceof Undefined) value.fail();
     return value;
   },
   or(left: unknown, right: () => unknown): unknown {
