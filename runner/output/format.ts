@@ -140,7 +140,7 @@ const MAX_PLAIN_DEPTH = 64;
  * share (240 per node at 256 nodes, 5 of a run's 12 MB of events) were written again into every node's result.
  */
 const frozenJson = new WeakMap<object, string>();
-/** How deep an event is taken apart to find such values (event, result, a field of the result). */
+/** How deep an event's mappings are taken apart to find such values (event, result, a field of the result). */
 const SPLICE_DEPTH = 3;
 
 /** Frozen, without getters, holding only JSON values and objects that are so too. Asked once per value. */
@@ -168,12 +168,8 @@ function splicedJson(value: unknown, depth: number): string {
     if (text === undefined && frozenPlain(value)) frozenJson.set(value, (text = JSON.stringify(value)));
     if (text !== undefined) return text;
   }
-  if (depth >= SPLICE_DEPTH) return JSON.stringify(value);
-  if (Array.isArray(value)) {
-    const items: string[] = [];
-    for (let i = 0; i < value.length; i++) items.push(value[i] === undefined ? 'null' : splicedJson(value[i], depth + 1));
-    return `[${items.join(',')}]`;
-  }
+  // Lists are written whole: taken apart, a node's 240 route lines cost more than any sharing in them saves.
+  if (depth >= SPLICE_DEPTH || Array.isArray(value)) return JSON.stringify(value);
   const entries: string[] = [];
   for (const k of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[k];
