@@ -98,6 +98,19 @@ t.test('long secrets are masked inside longer strings, base64 and JSON forms too
   }
 });
 
+
+t.test('a text as long as the shortest secret still has it masked; the length check moves as secrets are added', async (t) => {
+  const r = new Redactor();
+  const key = 'k'.repeat(20) + 'KEYBODY' + 'k'.repeat(20); // 47 characters, like the forms of an SSH key: long
+  r.addSecret(key);
+  t.equal(r.redact({ line: `<${key}>` }).line, '<<secret #1>>', 'longer than the secret');
+  t.equal(r.redactText(key), '<secret #1>', 'exactly the secret');
+  t.equal(r.redactText(key.slice(1)), key.slice(1), 'shorter: nothing to mask');
+  // A shorter secret registered later is found in texts shorter than the first one.
+  r.addSecret('pw-12345');
+  t.same(r.redact({ line: 'x pw-12345 y' }), { line: 'x <secret #2> y' });
+  t.equal(r.redactText('pw-12345!'), '<secret #2>!');
+});
 t.test('a value seen under a secret key is masked where it shows up later', async (t) => {
   const r = new Redactor();
   const first = r.redact({ result: { token: 'sa-token-0123456789' } });
