@@ -1,7 +1,8 @@
 // Pure route planning: parsing `ip -j` output, classifying, planning and the exact batch lines.
 import t from 'tap';
-import { parseRoutes, classify } from '../runner/routes/parse.js';
-import { planRoutes, batchLines, planChanged } from '../runner/routes/plan.js';
+import { parseRoutes, classify, type Route } from '../runner/routes/parse.js';
+import { planRoutes, batchLines, planChanged, type DesiredRoute } from '../runner/routes/plan.js';
+import { seededRandom } from './helpers/random.js';
 import { desiredRoutesFor, overlapProblems, outsideCidrWarnings, probeTargets, type PeerFacts } from '../runner/routes/peers.js';
 import { parseCidr, firstAddress, overlaps, contains, isAddress, compareDestinations } from '../runner/routes/cidr.js';
 import ipaddr from 'ipaddr.js';
@@ -296,4 +297,72 @@ t.test('naming the protocol: the rt_protos.d file is written only when it is not
   const blocked = join(dir, 'blocker', 'meshplay.conf');
   t.equal(execFileSync('sh', ['-c', nameProtocolScript(blocked, entry) + 'echo next'], { encoding: 'utf8' }), 'next\n');
   t.notOk(existsSync(blocked));
+});
+
+// The plan as a plain scan of the table states it: what planRoutes decided before it kept positions instead of a
+// Set, arrays per destination and closures. Managed routes in a table may repeat a destination (other metrics,
+// other gateways): each world below has such repeats, desired routes among them, and routes of no one's wish.
+function referencePlan(current: Route[], desired: DesiredRoute[], prune: boolean) {
+  const cur = current.map((r) => ({ dest: r.dst, ...(r.gateway ? { via: r.gateway } : {}), ...(r.dev ? { dev: r.dev } : {}), ...(r.metric ? { metric: r.metric } : {}) }));
+  const out = { add: [] as object[], replace: [] as object[], del: [] as object[], after: [] as object[] };
+  const matched = new Set<object>();
+  for (const d of desired) {
+    const same = cur.filter((c) => c.dest === d.dest);
+    const exact = same.find((c) => c.via === d.via && (c.metric ?? 0) === (d.metric ?? 0) && (d.dev === undefined || c.dev === d.dev));
+    if (exact) {
+      matched.add(exact);
+      out.after.push(exact);
+      continue;
+    }
+    const sameMetric = same.find((c) => (c.metric ?? 0) === (d.metric ?? 0));
+    if (sameMetric) {
+      matched.add(sameMetric);
+      out.replace.push(d);
+    } else out.add.push(d);
+    out.after.push(d);
+    for (const c of same) if (c !== sameMetric && !matched.has(c)) {
+      matched.add(c);
+      out.del.push(c);
+    }
+  }
+  for (const c of cur) if (!matched.has(c)) (prune ? out.del : out.after).push(c);
+  return out;
+}
+
+t.test('planRoutes decides as a plain scan of the table does, with repeated destinations (500 seeded worlds)', async (t) => {
+  const asText = (list: object[]) => list.map((r) => JSON.stringify(r)).sort();
+  let checked = 0;
+  for (let seed = 1; seed <= 500; seed++) {
+    const rand = seededRandom(seed);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!;
+    const dests = ['10.1.0.0/26', '10.1.0.64/26', '10.1.0.128/26', '10.2.0.0/24', '10.3.0.0/16'];
+    const vias = ['10.9.0.1', '10.9.0.2', '10.9.0.3'];
+    const metrics = [undefined, undefined, 5, 20];
+    const current: Route[] = [];
+    for (let i = Math.floor(rand() * 9); i > 0; i--) {
+      const m = pick(metrics);
+      current.push({ dst: pick(dests), gateway: pick(vias), dev: pick(['eth0', 'eth1']), protocol: '201', type: 'unicast', ...(m ? { metric: m } : {}) });
+    }
+    const desired: DesiredRoute[] = [];
+    const seen = new Set<string>();
+    for (let i = Math.floor(rand() * 6); i > 0; i--) {
+      const m = pick(metrics);
+      const d: DesiredRoute = { dest: pick(dests), via: pick(vias), ...(rand() < 0.5 ? { dev: pick(['eth0', 'eth1']) } : {}), ...(m ? { metric: m } : {}) };
+      const key = `${d.dest} ${d.metric ?? 0}`;
+      if (seen.has(key)) continue; // desired routes are one per destination and metric (normaliseDesired)
+      seen.add(key);
+      desired.push(d);
+    }
+    const prune = rand() < 0.5;
+    const plan = planRoutes({ current, desired, prune });
+    const want = referencePlan(current, desired, prune);
+    for (const k of ['add', 'replace', 'del', 'after'] as const) {
+      if (JSON.stringify(asText(plan[k])) !== JSON.stringify(asText(want[k]))) {
+        t.fail(`seed ${seed}: ${k} differs: ${JSON.stringify(plan[k])} against ${JSON.stringify(want[k])}`);
+        return;
+      }
+    }
+    checked++;
+  }
+  t.equal(checked, 500);
 });

@@ -26,11 +26,27 @@ interface IpJsonRoute {
 }
 
 /**
- * The JSON arrays `ip -j` printed: one for a table, one after another for several. Split only when there are
- * several: the split's lookbehind scanned each node's ~40 KB table character by character.
+ * The JSON values `ip -j` printed: one array for a table, one after another for several. One, the usual output, is
+ * parsed whole without looking for a second first (that scan, a regular expression over each node's ~40 KB table,
+ * cost more than the split it avoids).
  */
-function jsonArrays(json: string): string[] {
-  return /\]\s*\[/.test(json) ? json.split(/(?<=\])\s*(?=\[)/) : [json];
+function jsonArrays(json: string): unknown[] {
+  try {
+    return [JSON.parse(json)];
+  } catch {
+    // several arrays one after another, or not JSON at all: each chunk is parsed to say which
+  }
+  const values: unknown[] = [];
+  for (const chunk of json.split(/(?<=\])\s*(?=\[)/)) {
+    const text = chunk.trim();
+    if (!text) continue;
+    try {
+      values.push(JSON.parse(text));
+    } catch (err) {
+      throw new Error(`cannot parse 'ip -j route' output: ${(err as Error).message}: ${text.slice(0, 200)}`);
+    }
+  }
+  return values;
 }
 
 /**
@@ -42,16 +58,8 @@ function jsonArrays(json: string): string[] {
  */
 export function parseRoutes(json: string): Route[] {
   const routes: Route[] = [];
-  for (const chunk of jsonArrays(json)) {
-    const text = chunk.trim();
-    if (!text) continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new Error(`cannot parse 'ip -j route' output: ${(err as Error).message}: ${text.slice(0, 200)}`);
-    }
-    if (!Array.isArray(parsed)) throw new Error(`'ip -j route' output is not a JSON array: ${text.slice(0, 200)}`);
+  for (const parsed of jsonArrays(json)) {
+    if (!Array.isArray(parsed)) throw new Error(`'ip -j route' output is not a JSON array: ${JSON.stringify(parsed).slice(0, 200)}`);
     for (const r of parsed as IpJsonRoute[]) {
       if (!r || typeof r.dst !== 'string' || (r.table !== undefined && r.table !== 'main')) continue;
       let dst: string;

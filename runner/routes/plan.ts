@@ -155,40 +155,56 @@ export function planRoutes(input: PlanInput): RoutePlan {
     wanted.push(d);
   }
 
-  const matched = new Set<PlannedRoute>();
-  // Current routes by destination, in table order: a lookup per desired route instead of a scan of the table.
-  const currentByDest = new Map<string, PlannedRoute[]>();
-  for (const c of current) {
-    const list = currentByDest.get(c.dest);
-    if (list) list.push(c);
-    else currentByDest.set(c.dest, [c]);
+  // By position in the table: 256 nodes' plans made a Set entry and an array per current route, and a closure
+  // per desired route (the same decisions as a scan of the table, in table order).
+  const matched = new Uint8Array(current.length);
+  // Current routes by destination: its one position, or all of them in table order when there are several.
+  const byDest = new Map<string, number | number[]>();
+  for (let i = 0; i < current.length; i++) {
+    const dest = current[i]!.dest;
+    const at = byDest.get(dest);
+    if (at === undefined) byDest.set(dest, i);
+    else if (typeof at === 'number') byDest.set(dest, [at, i]);
+    else at.push(i);
   }
   for (const d of wanted) {
-    const sameDest = currentByDest.get(d.dest) ?? [];
-    const exact = sameDest.find(
-      (c) => c.via === d.via && (c.metric ?? 0) === (d.metric ?? 0) && (d.dev === undefined || c.dev === d.dev),
-    );
-    if (exact) {
-      matched.add(exact);
-      plan.after.push(exact);
+    const at = byDest.get(d.dest);
+    const many = typeof at === 'object' ? at : undefined;
+    const count = at === undefined ? 0 : many ? many.length : 1;
+    const metric = d.metric ?? 0;
+    // The first route to this destination that is exactly the desired one, else the first with its metric.
+    let exact = -1;
+    let sameMetric = -1;
+    for (let k = 0; k < count && exact < 0; k++) {
+      const i = many ? many[k]! : (at as number);
+      const c = current[i]!;
+      if ((c.metric ?? 0) !== metric) continue;
+      if (c.via === d.via && (d.dev === undefined || c.dev === d.dev)) exact = i;
+      else if (sameMetric < 0) sameMetric = i;
+    }
+    if (exact >= 0) {
+      matched[exact] = 1;
+      plan.after.push(current[exact]!);
       continue;
     }
-    const sameMetric = sameDest.find((c) => (c.metric ?? 0) === (d.metric ?? 0));
-    if (sameMetric) {
-      matched.add(sameMetric);
+    if (sameMetric >= 0) {
+      matched[sameMetric] = 1;
       plan.replace.push(d);
     } else plan.add.push(d);
     plan.after.push(d);
     // One managed route per destination: a different metric is the same route moved.
-    for (const c of sameDest) if (c !== sameMetric && !matched.has(c)) {
-      matched.add(c);
-      plan.del.push(c);
+    for (let k = 0; k < count; k++) {
+      const i = many ? many[k]! : (at as number);
+      if (i !== sameMetric && !matched[i]) {
+        matched[i] = 1;
+        plan.del.push(current[i]!);
+      }
     }
   }
-  for (const c of current) {
-    if (matched.has(c)) continue;
-    if (input.prune) plan.del.push(c);
-    else plan.after.push(c);
+  for (let i = 0; i < current.length; i++) {
+    if (matched[i]) continue;
+    if (input.prune) plan.del.push(current[i]!);
+    else plan.after.push(current[i]!);
   }
   for (const list of [plan.add, plan.replace, plan.del, plan.after]) sortByDest(list);
   return plan;
