@@ -33,7 +33,7 @@ export function component(url: string, fn: string): string {
 const sourceMaps = new Map<string, SourceMap | null>();
 
 /**
- * The CLI runs as an esbuild bundle (dist/bin/*.js): a frame there is attributed to the source file its
+ * The CLI runs as an esbuild bundle (dist/bin/meshplay.cjs): a frame there is attributed to the source file its
  * function came from, through the bundle's source map, so the table names runner modules and dependencies.
  */
 export function originalUrl(url: string, line: number, column: number): string {
@@ -41,7 +41,8 @@ export function originalUrl(url: string, line: number, column: number): string {
   let map = sourceMaps.get(url);
   if (map === undefined) {
     try {
-      map = new SourceMap(JSON.parse(readFileSync(fileURLToPath(url) + '.map', 'utf8')));
+      // the bundle is compiled by vm.Script under its path; ES modules show file URLs
+      map = new SourceMap(JSON.parse(readFileSync((url.startsWith('file:') ? fileURLToPath(url) : url) + '.map', 'utf8')));
     } catch {
       map = null;
     }

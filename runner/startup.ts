@@ -20,6 +20,9 @@ export function quickStart(): void {
 /** Turbofan on from now: a long step (a big input file) is coming. */
 export function fullSpeedAhead(): void {
   if (optimizing) return;
+  // The launcher (runner/launch.ts) makes its code cache now, while the flags are the ones the cache is read under.
+  const beforeFullSpeed = (globalThis as Record<symbol, unknown>)[Symbol.for('meshplay.beforeFullSpeed')];
+  if (typeof beforeFullSpeed === 'function') beforeFullSpeed();
   setFlagsFromString('--turbofan');
   optimizing = true;
 }
