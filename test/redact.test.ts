@@ -110,6 +110,11 @@ t.test('a text as long as the shortest secret still has it masked; the length ch
   r.addSecret('pw-12345');
   t.same(r.redact({ line: 'x pw-12345 y' }), { line: 'x <secret #2> y' });
   t.equal(r.redactText('pw-12345!'), '<secret #2>!');
+  // Whole values as short as a secret can be, after long ones: the length checks move down with them.
+  t.same(r.redact({ dev: 'eth0', pin: '4711' }), { dev: 'eth0', pin: '4711' }, 'nothing registered is that short yet');
+  r.addSecret('4711');
+  t.same(r.redact({ dev: 'eth0', pin: '4711' }), { dev: 'eth0', pin: '<secret #3>' });
+  t.same(r.redact({ auth: 'Bearer abcdefgh12' }), { auth: 'Bearer <secret #4>' }, 'bearer tokens are still found');
 });
 t.test('a value seen under a secret key is masked where it shows up later', async (t) => {
   const r = new Redactor();

@@ -14,6 +14,7 @@ export const NO_LOG_MSG = 'the output has been hidden due to the no_log: true sp
 
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g;
 const BEARER = /(\bBearer\s+)([A-Za-z0-9._~+/=-]{8,})/g;
+const BEARER_WORD = 'Bearer';
 const MASK = /^<secret #\d+>$/;
 /** Keys needsCopy remembers as clean, at most (data can be keyed by addresses or names without end). */
 const CLEAN_KEYS_MAX = 4096;
@@ -35,6 +36,8 @@ export class Redactor {
   private substringPattern: RegExp | null | undefined;
   /** Length of the shortest secret in substringPattern: a shorter text cannot hold one (a route line beside a key). */
   private shortestSubstring = 0;
+  /** Length of the shortest registered form: a shorter text is none of them (and is not hashed to find out). */
+  private shortestForm = Infinity;
   /** Keys found neither secret by name nor holding a secret: forgotten whenever a secret is registered. */
   private readonly cleanKeys = new Set<string>();
   /**
@@ -118,7 +121,7 @@ export class Redactor {
     let out = text;
     // includes() first: most strings hold neither, and a failed includes is far cheaper than a regex pass
     if (out.includes('PRIVATE KEY-----')) out = out.replace(PEM_PRIVATE_KEY, (pem) => mask(this.addSecret(pem)!));
-    if (out.includes('Bearer')) out = out.replace(BEARER, (_m, lead: string, token: string) => lead + mask(this.addSecret(token)!));
+    if (out.includes(BEARER_WORD)) out = out.replace(BEARER, (_m, lead: string, token: string) => lead + mask(this.addSecret(token)!));
     const pattern = this.pattern();
     if (pattern && out.length >= this.shortestSubstring) out = out.replace(pattern, (found) => mask(this.numbers.get(found)!));
     return out;
@@ -137,6 +140,7 @@ export class Redactor {
   private register(form: string, n: number): void {
     if (this.numbers.has(form)) return;
     this.numbers.set(form, n);
+    this.shortestForm = Math.min(this.shortestForm, form.length);
     this.cleanKeys.clear();
     if (form.length >= MIN_SUBSTRING_SECRET) this.substringPattern = undefined;
   }
@@ -207,8 +211,11 @@ export class Redactor {
   }
 
   private textNeedsMasking(text: string): boolean {
-    if (text === '') return false;
-    if (this.numbers.has(text) || text.includes('PRIVATE KEY-----') || text.includes('Bearer')) return true;
+    // A text shorter than every registered form is none of them, and is not hashed to find out: most strings of an
+    // event are short (addresses, names, route lines; ~400,000 at 256 nodes) and the usual secrets long (keys,
+    // tokens). Shorter than 'Bearer' as well, no check below can say yes.
+    if (text.length < BEARER_WORD.length && text.length < this.shortestForm) return false;
+    if ((text.length >= this.shortestForm && this.numbers.has(text)) || text.includes('PRIVATE KEY-----') || text.includes(BEARER_WORD)) return true;
     const pattern = this.pattern();
     // Without the length check, 61,440 route lines of a 256-node run each ran the pattern of an SSH key's forms.
     if (!pattern || text.length < this.shortestSubstring) return false;
