@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import vm from 'node:vm';
+import { BEFORE_FULL_SPEED } from './startup.js';
 
 /** The bundle's content hash, defined by scripts/bundle.mjs when it builds this file into dist/bin/cli.js. */
 declare const MESHPLAY_BUNDLE_ID: string | undefined;
@@ -27,9 +28,6 @@ type Made = typeof SHORT_RUN | typeof LONG_RUN;
 const SHORT_RUN = 0;
 /** At the end of a run's first second: what a playbook run compiles by then. */
 const LONG_RUN = 1;
-
-/** Called by runner/startup.ts just before Turbofan is turned on (V8's flags, and so the cache's, change then). */
-const BEFORE_FULL_SPEED = Symbol.for('meshplay.beforeFullSpeed');
 
 // The CLI starts with Turbofan off (runner/startup.ts). The flags a cache was made under must be the ones it is read
 // under, so they are set before anything is compiled, and the cache is made before they change.

@@ -10,6 +10,12 @@ import { setFlagsFromString } from 'node:v8';
 
 let optimizing = true;
 
+/**
+ * Where the launcher (runner/launch.ts) leaves the function that makes its code cache: called just before Turbofan is
+ * turned on, while V8's flags are still the ones the cache is read under.
+ */
+export const BEFORE_FULL_SPEED = Symbol.for('meshplay.beforeFullSpeed');
+
 /** Turbofan off for the start-up second (called once, by the CLI entry point). */
 export function quickStart(): void {
   setFlagsFromString('--no-turbofan');
@@ -20,8 +26,7 @@ export function quickStart(): void {
 /** Turbofan on from now: a long step (a big input file) is coming. */
 export function fullSpeedAhead(): void {
   if (optimizing) return;
-  // The launcher (runner/launch.ts) makes its code cache now, while the flags are the ones the cache is read under.
-  const beforeFullSpeed = (globalThis as Record<symbol, unknown>)[Symbol.for('meshplay.beforeFullSpeed')];
+  const beforeFullSpeed = (globalThis as Record<symbol, unknown>)[BEFORE_FULL_SPEED];
   if (typeof beforeFullSpeed === 'function') beforeFullSpeed();
   setFlagsFromString('--turbofan');
   optimizing = true;

@@ -3,6 +3,7 @@ import { createTwoFilesPatch } from 'diff';
 import type { HostStats, RunEvent } from './events.js';
 import { toText } from '../template/values.js';
 import type { FileDiff } from '../modules/types.js';
+import { frozenData } from '../frozen.js';
 
 export type TaskResultEvent = Extract<RunEvent, { type: 'task_result' }>;
 export type TaskStartEvent = Extract<RunEvent, { type: 'task_start' }>;
@@ -143,21 +144,12 @@ const frozenJson = new WeakMap<object, string>();
 /** How deep an event's mappings are taken apart to find such values (event, result, a field of the result). */
 const SPLICE_DEPTH = 3;
 
-/** Frozen, without getters, holding only JSON values and objects that are so too. Asked once per value. */
-function frozenPlain(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return jsonPlain(value, MAX_PLAIN_DEPTH);
-  if (frozenJson.has(value)) return true;
-  if (!Object.isFrozen(value)) return false;
-  if (!Array.isArray(value)) {
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return false;
-  }
-  const descriptors = Object.getOwnPropertyDescriptors(value) as Record<string, PropertyDescriptor>;
-  for (const key in descriptors) {
-    const d = descriptors[key]!;
-    if (d.get || d.set || !frozenPlain(d.value)) return false;
-  }
-  return true;
+/**
+ * Deeply frozen data, whose JSON can be kept. Its values are JSON already: splicedJson is given only what jsonPlain
+ * accepted.
+ */
+function frozenPlain(value: object): boolean {
+  return frozenJson.has(value) || frozenData(value, frozenPlain);
 }
 
 /** JSON.stringify(value) for a value jsonPlain accepted, with the text of deeply frozen parts written once. */

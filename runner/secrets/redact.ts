@@ -2,6 +2,7 @@
 // Every distinct secret value gets a number that is stable for the run, so a diff can still show
 // that a secret changed (`<secret #1>` before, `<secret #2>` after) without showing either value.
 // Which names hold secrets is the run's SecretPolicy (./policy.ts); this file only holds values.
+import { frozenData } from '../frozen.js';
 import { defaultSecretPolicy, type SecretPolicy } from './policy.js';
 
 /** Substring masking starts at this length: shorter secrets are masked only as whole values. */
@@ -187,27 +188,12 @@ export class Redactor {
           if (this.needsCopy(record[k], extraKeys, ancestors)) return true;
         }
       }
-      if (remember && this.deeplyFrozen(value)) this.cleanFrozen.set(value, this.numbers.size);
+      // Its children, judged first, were remembered only if they were frozen data too.
+      if (remember && frozenData(value, (v) => this.cleanFrozen.get(v) === this.numbers.size)) this.cleanFrozen.set(value, this.numbers.size);
       return false;
     } finally {
       ancestors.delete(value);
     }
-  }
-
-  /**
-   * Frozen, holding plain data (a getter of a frozen object may still answer differently), and so is every object
-   * in it: its children, judged first, were remembered only if they were.
-   */
-  private deeplyFrozen(value: object): boolean {
-    if (!Object.isFrozen(value)) return false;
-    const descriptors = Object.getOwnPropertyDescriptors(value) as Record<string, PropertyDescriptor>;
-    for (const key in descriptors) {
-      const d = descriptors[key]!;
-      if (d.get || d.set) return false;
-      const v: unknown = d.value;
-      if (v !== null && typeof v === 'object' && this.cleanFrozen.get(v) !== this.numbers.size) return false;
-    }
-    return true;
   }
 
   private textNeedsMasking(text: string): boolean {
